@@ -1,0 +1,6 @@
+from .checkpoint import register_checkpoint_safe_globals
+from .io import atomic_save_json, atomic_save_npz, atomic_write, load_annots_npz
+from .setup_env import register_all_modules
+
+__all__ = ['register_all_modules', 'register_checkpoint_safe_globals', 'atomic_write',
+           'atomic_save_npz', 'atomic_save_json', 'load_annots_npz']

@@ -1,0 +1,67 @@
+"""Checkpoint compatibility with torch>=2.6 (``torch.load(weights_only=True)`` by default).
+
+MMEngine 0.10.7 saves checkpoints whose ``meta``/``message_hub`` hold a few non-tensor
+objects (its ``HistoryBuffer``, numpy arrays and scalars).  Under ``weights_only=True``
+torch refuses them.  Instead of falling back to unsafe unpickling (which would execute
+arbitrary code from untrusted files), we allow-list exactly these trusted types.
+"""
+import collections
+from typing import List
+
+import numpy as np
+import torch
+
+
+def _numpy_globals() -> List[object]:
+    # numpy moved its internals in 2.0 (numpy.core -> numpy._core); allow both spellings.
+    out: List[object] = [np.ndarray, np.dtype]
+    for modname in ('numpy.core.multiarray', 'numpy._core.multiarray'):
+        try:
+            mod = __import__(modname, fromlist=['_reconstruct', 'scalar'])
+            out += [mod._reconstruct, mod.scalar]
+        except (ImportError, AttributeError):
+            pass
+    # concrete dtype classes (np.dtypes.Float64DType, ...) appear in pickles of numpy>=1.25
+    dtypes = getattr(np, 'dtypes', None)
+    if dtypes is not None:
+        out += [getattr(dtypes, n) for n in dir(dtypes) if n.endswith('DType')]
+    return out
+
+
+def safe_checkpoint_globals() -> List[object]:
+    """The trusted non-tensor types found in MMEngine checkpoints."""
+    from mmengine.logging.history_buffer import HistoryBuffer
+    return [HistoryBuffer, collections.OrderedDict, collections.defaultdict] + _numpy_globals()
+
+
+def _history_buffer_getstate(self) -> dict:
+    # MMEngine pickles its statistics *methods* (``builtins.getattr`` on the class), which
+    # cannot be allow-listed safely: getattr would open a path to arbitrary code.  They are
+    # class-level and re-created on load, so the project's checkpoints simply leave them out.
+    state = dict(self.__dict__)
+    state.pop('statistics_methods', None)
+    return state
+
+
+def _history_buffer_setstate(self, state: dict) -> None:
+    from mmengine.logging.history_buffer import HistoryBuffer
+    state = dict(state)
+    state.pop('statistics_methods', None)
+    self.__dict__.update(state)
+    for name in ('min', 'max', 'current', 'mean'):  # what HistoryBuffer.__init__ registers
+        self._statistics_methods.setdefault(name, getattr(HistoryBuffer, name))
+
+
+def register_checkpoint_safe_globals() -> None:
+    """Make MMEngine checkpoints save and load under ``torch.load(weights_only=True)``.
+
+    Allow-lists the trusted data types and makes ``HistoryBuffer`` pickle plain data only.
+    Checkpoints written by stock MMEngine 0.10.7 elsewhere still hold ``getattr`` and are
+    refused by torch with a clear error rather than loaded unsafely.
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
+    HistoryBuffer.__getstate__ = _history_buffer_getstate
+    HistoryBuffer.__setstate__ = _history_buffer_setstate
+    add = getattr(torch.serialization, 'add_safe_globals', None)
+    if add is not None:  # torch < 2.4 has no weights_only default to satisfy
+        add(safe_checkpoint_globals())

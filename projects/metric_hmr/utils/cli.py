@@ -1,0 +1,113 @@
+"""Helpers for the command-line tools: config loading, launchers, one-line errors."""
+import os
+import os.path as osp
+import pickle
+import sys
+from contextlib import contextmanager
+from typing import Iterator, List, Optional
+
+import torch
+from mmengine.config import Config, DictAction  # noqa: F401  (re-exported for tools)
+
+
+class ToolError(Exception):
+    """An error the user can fix (bad path, wrong checkpoint); printed as one line."""
+
+
+def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
+    """``Config.fromfile`` with a clear error for a missing file, then ``--cfg-options``."""
+    if not osp.isfile(path):
+        raise ToolError(f'config file not found: {path}')
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def setup_launcher(cfg: Config, launcher: str) -> None:
+    """Prepare ``cfg`` for the launcher; on CPU, initialise gloo ourselves.
+
+    MMEngine's pytorch launcher calls ``torch.cuda.set_device`` unconditionally, which
+    fails on machines without a GPU.  When no GPU is present we initialise the process
+    group with gloo before the Runner does (it then skips its own init) and wrap the
+    model with a DDP variant that passes ``device_ids=None`` as CPU modules require.
+    """
+    cfg.launcher = launcher
+    if launcher == 'none':
+        return
+    if torch.cuda.is_available():
+        cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'nccl'
+        return
+    cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
+    if launcher == 'slurm':
+        _export_slurm_env()
+    import torch.distributed as dist
+    if not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
+    wrapper = dict(cfg.get('model_wrapper_cfg') or {})
+    wrapper['type'] = 'CPUDistributedDataParallel'
+    # the Runner only forwards these to its default wrapper, so pass them on ourselves
+    wrapper.setdefault('broadcast_buffers', False)
+    wrapper.setdefault('find_unused_parameters', cfg.get('find_unused_parameters', False))
+    cfg.model_wrapper_cfg = wrapper
+
+
+def _export_slurm_env() -> None:
+    """Translate Slurm variables into the torch.distributed env:// variables."""
+    env = os.environ
+    env.setdefault('RANK', env['SLURM_PROCID'])
+    env.setdefault('WORLD_SIZE', env['SLURM_NTASKS'])
+    env.setdefault('LOCAL_RANK', env.get('SLURM_LOCALID', '0'))
+    env.setdefault('MASTER_PORT', '29500')
+    if 'MASTER_ADDR' not in env:
+        import subprocess
+        nodes = env.get('SLURM_NODELIST', '127.0.0.1')
+        env['MASTER_ADDR'] = subprocess.getoutput(f'scontrol show hostname {nodes} | head -n1') or nodes
+
+
+def check_checkpoint_matches(model: torch.nn.Module, ckpt_path: str) -> None:
+    """Raise :class:`ToolError` when ``ckpt_path`` is missing or holds another model.
+
+    Compares parameter names and shapes; loading goes through ``weights_only=True`` with
+    the allow-list of :mod:`metric_hmr.utils.checkpoint`.
+    """
+    if not osp.isfile(ckpt_path):
+        raise ToolError(f'checkpoint not found: {ckpt_path}')
+    try:
+        ckpt = torch.load(ckpt_path, map_location='cpu', weights_only=True)
+    except Exception as e:  # noqa: BLE001  (any unpickling error means: not our checkpoint)
+        raise ToolError(f'cannot load checkpoint {ckpt_path}: {str(e).splitlines()[0]}') from e
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
+    if not isinstance(state, dict):
+        raise ToolError(f'checkpoint {ckpt_path} holds no state_dict')
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    shape = [k for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
+    if missing or shape:
+        parts: List[str] = []
+        if missing:
+            parts.append(f'missing key {missing[0]!r} (+{len(missing) - 1} more)')
+        if shape:
+            k = shape[0]
+            parts.append(f'key {k!r} has shape {tuple(state[k].shape)}, model expects {tuple(own[k].shape)}')
+        if unexpected:
+            parts.append(f'unexpected key {unexpected[0]!r} (+{len(unexpected) - 1} more)')
+        raise ToolError(f'checkpoint {ckpt_path} does not match the model '
+                        f'{type(model).__name__}: ' + '; '.join(parts))
+
+
+@contextmanager
+def one_line_errors(debug: bool = False) -> Iterator[None]:
+    """Print user-fixable errors as one ``error:`` line and exit 1 (``--debug``: traceback)."""
+    try:
+        yield
+    except (ToolError, FileNotFoundError, NotADirectoryError, KeyError, ValueError,
+            pickle.UnpicklingError) as e:
+        if debug:
+            raise
+        lines = [ln for ln in str(e).strip().strip('"\'').splitlines() if ln.strip()]
+        # MMEngine re-raises build errors as 'class `X` in module: <original message>'
+        msg = lines[0] if isinstance(e, pickle.UnpicklingError) and lines else (lines[-1] if lines else '')
+        print(f'error: {msg or type(e).__name__}', file=sys.stderr)
+        sys.exit(1)
