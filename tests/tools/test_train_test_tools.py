@@ -82,7 +82,9 @@ def test_dist_train_two_cpu_processes(tmp_path):
     assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-3000:])
     assert (tmp_path / 'epoch_2.pth').is_file()
     log = r.stdout + r.stderr
-    assert 'world_size: 2' in log.lower() or 'distributed: true' in log.lower(), log[-3000:]
+    assert 'Distributed training: True' in log, log[-3000:]
+    # 64 samples / batch 8 = 8 iterations per epoch on one process, 4 per rank on two
+    assert 'Epoch(train) [2][4/4]' in log and '[2][8/8]' not in log, log[-3000:]
 
 
 # --- bad input: one clear line naming the path or key -------------------------------------

@@ -45,7 +45,8 @@ def setup_launcher(cfg: Config, launcher: str) -> None:
     if not dist.is_initialized():
         dist.init_process_group(backend='gloo')
     wrapper = dict(cfg.get('model_wrapper_cfg') or {})
-    wrapper['type'] = 'CPUDistributedDataParallel'
+    # scoped name: the Runner looks wrappers up in MMEngine's root registry
+    wrapper['type'] = 'metric_hmr.CPUDistributedDataParallel'
     # the Runner only forwards these to its default wrapper, so pass them on ourselves
     wrapper.setdefault('broadcast_buffers', False)
     wrapper.setdefault('find_unused_parameters', cfg.get('find_unused_parameters', False))
