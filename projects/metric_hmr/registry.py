@@ -28,7 +28,8 @@ SCOPE = 'metric_hmr'
 
 # networks, backbones, heads, losses
 MODELS = Registry('model', parent=MMENGINE_MODELS, scope=SCOPE,
-                  locations=['metric_hmr.models', 'metric_hmr.body_models', 'metric_hmr.smoke'])
+                  locations=['metric_hmr.models', 'metric_hmr.body_models', 'metric_hmr.evaluation',
+                            'metric_hmr.smoke'])
 MODEL_WRAPPERS = Registry('model_wrapper', parent=MMENGINE_MODEL_WRAPPERS, scope=SCOPE)
 # body models (SMPL / SMPL-A through smplx, Anny): used by DTO refinement, losses, metrics
 BODY_MODELS = Registry('body_model', scope=SCOPE, locations=['metric_hmr.body_models'])

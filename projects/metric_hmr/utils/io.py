@@ -30,6 +30,10 @@ def atomic_write(path: PathLike, data: Union[bytes, str, Callable[[str], None]])
             mode = 'wb' if isinstance(data, bytes) else 'w'
             with open(tmp, mode) as f:
                 f.write(data)
+        # mkstemp creates 0600 files; give the result the usual umask-based mode
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)  # atomic on POSIX within one filesystem
     finally:
         if os.path.exists(tmp):

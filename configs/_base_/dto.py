@@ -1,0 +1,65 @@
+# DTO default options (paper behaviour).  Every key is a field of dto_hooks.DTOConfig;
+# `dto_released` lists the released-code behaviour as named overrides
+# (use `dict(preset='released')` or merge `dto_released` into `dto_cfg`).
+dto_cfg = dict(
+    # height priors (supplement 6.4)
+    prior_mode='paper',                 # 'paper' group table | 'cdc' continuous-age CDC prior
+    gender_thresholds=(0.5, 0.5),       # (female below, male above); between -> neutral adult
+    adult_hybrid=True,                  # mu = (h_HMR + mu_gender) / 2
+    fallback_prior='adult_neutral',     # unknown age / adult gender: N(1.715, 0.1^2), hybrid
+    group_priors=None,                  # overrides, e.g. dict(baby=(0.75, 0.14))
+    # relative depth map
+    depth_convention='disparity',       # 'disparity' (D_rel = 1/disp) | 'depth'
+    depth_resample='before',            # resample the raw map 'before' / 'after' conversion
+    # visibility and cues
+    resolution=512,                     # raster longest side (None = image size)
+    depth_tol=0.02,                     # m, vertex-on-front-surface tolerance
+    use_masks=True,
+    regression_source='vertices',       # X_i over visible 'vertices' | rendered 'pixels'
+    z_source='transl',                  # z_i = translation z | 'rendered' mean mesh depth
+    quasi_planar_test='variance',       # var(d) < mean within-person var (supp. 6.3)
+    # bounds (supplement 6.3)
+    bounds_mode='paper',                # [alpha1 X, alpha2 X], quasi-planar -> [X, X]
+    alpha1=1.0,
+    alpha2=5.0,
+    min_corr=None,                      # X only from persons with r > min_corr
+    fallback_X=None,                    # no scale cue: None -> only s_d >= 0
+    # image verdict
+    score_threshold=1.5,
+    skipped_penalty=None,
+    # released-code filters / regression refinements (off)
+    min_mask_area_frac=None,
+    min_visible_vertices=None,
+    iqr_fence=False,
+    row_mean_removal=False,
+    inlier_thresh=None,
+    # released-code scene handling (off)
+    max_height=None,
+    max_reject_rounds=10,
+    near_far=False,
+    far_rel_depth=None,
+    far_size_frac=0.25,
+    feet_fit=False,
+    feet_frac=0.1,
+)
+
+dto_released = dict(
+    gender_thresholds=(0.33, 0.67),
+    regression_source='pixels',
+    z_source='rendered',
+    quasi_planar_test='std',
+    bounds_mode='lower_only',
+    min_corr=0.5,
+    fallback_X=20.0,
+    skipped_penalty=3.0,
+    min_mask_area_frac=1 / 400,
+    min_visible_vertices=500,
+    iqr_fence=True,
+    row_mean_removal=True,
+    inlier_thresh=0.1,
+    max_height=2.1,
+    near_far=True,
+    feet_fit=True,
+)
+
+dto_refiner = dict(type='DTORefiner', dto=dto_cfg, body_model=None, refit_shape=True)

@@ -1,0 +1,52 @@
+"""Depth-map conventions, invalid-pixel masking and resampling."""
+import numpy as np
+import pytest
+
+from dto_hooks.depth import prepare_depth, resize_depth, to_relative_depth
+
+
+def test_disparity_inverted_zeros_to_smallest_positive():
+    disp = np.array([[2.0, 0.5], [0.0, 4.0]])
+    rel = to_relative_depth(disp, 'disparity')
+    np.testing.assert_allclose(rel, [[0.5, 2.0], [2.0, 0.25]])
+
+
+def test_invalid_values_masked():
+    m = np.array([[1.0, np.nan], [np.inf, -1.0]])
+    rel = to_relative_depth(m, 'depth')
+    assert rel[0, 0] == 1.0 and np.isnan(rel[0, 1]) and np.isnan(rel[1, 0]) and np.isnan(rel[1, 1])
+    relz = to_relative_depth(np.array([[0.0, 1.0]]), 'depth')
+    assert np.isnan(relz[0, 0])
+    reld = to_relative_depth(np.array([[-1.0, np.inf, 2.0]]), 'disparity')
+    assert np.isnan(reld[0, 0]) and np.isnan(reld[0, 1]) and reld[0, 2] == 0.5
+    assert np.isnan(to_relative_depth(np.zeros((2, 2)), 'disparity')).all()
+    with pytest.raises(ValueError, match='convention'):
+        to_relative_depth(m, 'inverse')
+
+
+def test_resize_identity_and_linear_ramp():
+    x = np.tile(np.arange(8, dtype=float), (4, 1))
+    np.testing.assert_allclose(resize_depth(x, (4, 8)), x)
+    down = resize_depth(x, (2, 4))
+    # align_corners=False: output pixel j centre maps to 2j + 0.5 of the input
+    np.testing.assert_allclose(down[0], [0.5, 2.5, 4.5, 6.5])
+    up = resize_depth(x, (8, 16))
+    assert up[0, 0] == 0.0 and up[0, -1] == 7.0 and np.all(np.diff(up[0]) >= 0)
+
+
+def test_resize_propagates_invalid():
+    x = np.ones((4, 4))
+    x[1, 1] = np.nan
+    y = resize_depth(x, (8, 8))
+    assert np.isnan(y).any() and np.isfinite(y[-1, -1])
+
+
+def test_prepare_depth_before_and_after():
+    disp = np.random.default_rng(0).uniform(0.5, 2.0, (6, 8))
+    a = prepare_depth(disp, (3, 4), 'disparity', 'before')
+    b = prepare_depth(disp, (3, 4), 'disparity', 'after')
+    assert a.shape == b.shape == (3, 4)
+    np.testing.assert_allclose(a, 1.0 / resize_depth(disp, (3, 4)))
+    np.testing.assert_allclose(b, resize_depth(1.0 / disp, (3, 4)))
+    with pytest.raises(ValueError, match='resample'):
+        prepare_depth(disp, (3, 4), 'disparity', 'middle')
