@@ -1,0 +1,36 @@
+# MA-HMR training data: roots, annotation files and pipelines (method.md §6 formats).
+# Chained after the model base so both share the paths of mahmr_paths.py and input_size.
+_base_ = ['./mahmr_model.py']
+train_batch_size = 32          # per GPU: 2 GPUs x 32 = 64 in total (paper)
+train_num_workers = 8
+
+_smpl = {{_base_.body_model}}
+data_root = {{_base_.data_root}}
+
+train_pipeline = [
+    dict(type='LoadHMRImage'),
+    dict(type='RandomFlipHMR', prob=0.5),
+    dict(type='RandomRotateHMR', max_deg=30.0, prob=0.3),
+    dict(type='RandomScaleHMR', scale_range=(0.75, 1.25), prob=1.0),
+    dict(type='CanvasHMR', input_size={{_base_.input_size}}),
+    dict(type='PackHMRInputs'),
+]
+
+agora_train = dict(type='AGORADataset', data_root=data_root, ann_file='agora/smpl_neutral_annots/annots_smpl_train_fit.npz',
+                   img_prefix='agora/train', body_model=_smpl, pipeline=train_pipeline)
+bedlam_train = dict(type='BEDLAMDataset', data_root=data_root, ann_file='bedlam/bedlam_smpl_train_6fps.npz',
+                    img_prefix='bedlam/train_images', body_model=_smpl, pipeline=train_pipeline)
+camerahmr_train = dict(type='CameraHMRDataset', data_root=data_root, ann_file='4dhumans/4dhumans_CHMR_SMPL.npz',
+                       img_prefix='4dhumans/images', body_model=_smpl, pipeline=train_pipeline)
+dtohumans_train = dict(type='DTOHumansDataset', data_root=data_root, ann_file='dto_humans/4dhumans_CHMR_SMPL_OPT.npz',
+                       img_prefix='4dhumans/images', body_model=_smpl, pipeline=train_pipeline)
+
+train_dataloader = dict(
+    batch_size=train_batch_size, num_workers=train_num_workers, persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    # scoped name: the Runner looks collate functions up without the default scope
+    collate_fn=dict(type='metric_hmr.mahmr_collate'),
+    dataset=dict(type='ConcatDataset', datasets=[agora_train, bedlam_train, dtohumans_train]))
+val_dataloader = None
+val_cfg = None
+val_evaluator = None

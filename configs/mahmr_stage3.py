@@ -1,0 +1,4 @@
+# Stage 3: AGORA + BEDLAM + DTO-Humans with the full loss (FoV + relative metric), 5 epochs.
+_base_ = ['./_base_/default_runtime.py', './_base_/mahmr_data.py', './_base_/mahmr_schedule.py']
+
+load_from = 'work_dirs/mahmr_stage2/epoch_5.pth'

@@ -1,0 +1,390 @@
+"""MA-HMR training sets (method.md §6 annotation formats) yielding the training-sample dict.
+
+Every set reads ``np.load(ann_file, allow_pickle=True)['annots'][()]``, a dict keyed by
+image path, and turns one image's entry into the ARCHITECTURE.md training-sample dict in
+:meth:`get_data_info` (SMPL joints, projected keypoints and boxes are computed there, per
+image, with the configured body model).  A missing annotation file or image folder raises
+``FileNotFoundError`` naming the path when the dataset is built.
+
+| class | file | supervision |
+|---|---|---|
+| :class:`DTOHumansDataset` | ``*_CHMR_SMPL_OPT.npz`` | full (SMPL, 3D, depth, FoV) |
+| :class:`CameraHMRDataset` | ``*_CHMR_SMPL.npz`` | 2D only: projected pGT joints, boxes |
+| :class:`AGORADataset` | ``annots_smpl_train_fit.npz`` | full |
+| :class:`BEDLAMDataset` | ``bedlam_smpl_train_6fps.npz`` | full |
+"""
+import os
+import os.path as osp
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+from mmengine.dataset import BaseDataset
+
+from metric_hmr.registry import BODY_MODELS, DATASETS, FUNCTIONS
+from metric_hmr.utils.io import load_annots_npz
+from .smpl_ops import rotate_smpl
+
+NUM_BETAS_STORED = 11
+
+
+def pad_betas(betas: np.ndarray) -> np.ndarray:
+    """(N, 10|11) -> (N, 11): 10-D SMPL shapes padded with a zero age blend."""
+    b = np.asarray(betas, np.float64).reshape(len(betas), -1)
+    if b.shape[1] > NUM_BETAS_STORED:
+        raise ValueError(f'betas with {b.shape[1]} values (expected 10 or 11)')
+    return np.concatenate([b, np.zeros((len(b), NUM_BETAS_STORED - b.shape[1]))], 1)
+
+
+def empty_gt(n: int = 0) -> dict:
+    return dict(boxes=np.zeros((n, 4)), transl=np.zeros((n, 3)), kpts2d=np.zeros((n, 24, 3)),
+                joints3d=np.zeros((n, 24, 3)), global_orient=np.zeros((n, 3)), body_pose=np.zeros((n, 69)),
+                betas=np.zeros((n, NUM_BETAS_STORED)), has_smpl=np.zeros(n, bool), has_3d=np.zeros(n, bool),
+                height=np.full(n, np.nan), age_group=np.full(n, -1, np.int64))
+
+
+def smpl_to_gt(body_model, betas: np.ndarray, pose: np.ndarray, transl: np.ndarray, focal, princpt,
+               img_hw, full_3d: bool = True) -> dict:
+    """Training-sample ``gt`` of SMPL persons in camera space.
+
+    Joints (24) and vertices come from the body model; keypoints are the projected joints
+    (visibility 1 inside the image and in front of the camera); boxes are the bounding boxes
+    of the projected vertices clipped to the image.  ``full_3d=False`` keeps only the 2D
+    part (CameraHMR pGT: has_smpl/has_3d False, translation unknown = NaN).
+    """
+    n = len(betas)
+    gt = empty_gt(n)
+    if n == 0:
+        return gt
+    betas = pad_betas(betas)
+    pose = np.asarray(pose, np.float64).reshape(n, 72)
+    transl = np.asarray(transl, np.float64).reshape(n, 3)
+    nb = int(getattr(body_model, 'num_betas', 10))
+    with torch.no_grad():
+        out = body_model(betas=torch.as_tensor(betas[:, :nb], dtype=torch.float32),
+                         global_orient=torch.as_tensor(pose[:, :3], dtype=torch.float32),
+                         body_pose=torch.as_tensor(pose[:, 3:], dtype=torch.float32),
+                         transl=torch.as_tensor(transl, dtype=torch.float32))
+        height = body_model.tpose_height(torch.as_tensor(betas[:, :nb], dtype=torch.float32))
+    joints = out.joints[:, :24].double().numpy()
+    verts = out.vertices.double().numpy()
+    f, c = np.asarray(focal, np.float64), np.asarray(princpt, np.float64)
+    H, W = img_hw
+
+    def project(x):
+        z = np.clip(x[..., 2:3], 1e-3, None)
+        return x[..., :2] / z * f + c
+
+    kp = project(joints)
+    vis = (joints[..., 2] > 0) & (kp[..., 0] >= 0) & (kp[..., 0] < W) & (kp[..., 1] >= 0) & (kp[..., 1] < H)
+    pv = project(verts)
+    boxes = np.concatenate([pv.min(1), pv.max(1)], 1)
+    boxes = np.clip(boxes, 0, [W, H, W, H])
+    gt.update(boxes=boxes, kpts2d=np.concatenate([kp, vis[..., None].astype(np.float64)], -1),
+              height=np.asarray(height, np.float64).reshape(n))
+    if full_3d:
+        gt.update(transl=transl, joints3d=joints, global_orient=pose[:, :3], body_pose=pose[:, 3:], betas=betas,
+                  has_smpl=np.ones(n, bool), has_3d=np.ones(n, bool))
+    else:
+        gt['transl'] = np.full((n, 3), np.nan)
+        gt['height'] = np.full(n, np.nan)
+    return gt
+
+
+def image_size(path: str):
+    """(H, W) from the image header (PIL reads only the header)."""
+    from PIL import Image
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'image not found: {path}')
+    with Image.open(path) as im:
+        W, H = im.size
+    return H, W
+
+
+class _SMPLAnnotsDataset(BaseDataset):
+    """Shared logic: annotation npz keyed by image path, body model, image folder checks.
+
+    Args:
+        ann_file: annotation npz (relative to ``data_root`` unless absolute).
+        img_prefix: image folder the keys are relative to (relative to ``data_root``).
+        body_model: BODY_MODELS config (SMPL; SMPL-A with a kid template for 11-beta shapes).
+        max_persons: images with more persons keep the first ``max_persons`` (every truncation
+            seen by the reading process is counted in ``num_truncated``); None keeps all.
+    """
+
+    def __init__(self, ann_file: str, body_model: dict, data_root: str = '', img_prefix: str = '',
+                 max_persons: Optional[int] = None, **kwargs):
+        self.body_model_cfg = body_model
+        self.img_prefix_rel = img_prefix
+        self.max_persons = max_persons
+        self._bm = None
+        self.num_truncated = 0
+        super().__init__(ann_file=ann_file, data_root=data_root, **kwargs)
+
+    @property
+    def img_root(self) -> str:
+        p = self.img_prefix_rel
+        return p if osp.isabs(p) or not self.data_root else osp.join(self.data_root, p)
+
+    @property
+    def body_model(self):
+        if self._bm is None:  # built lazily: once per dataloader worker
+            self._bm = BODY_MODELS.build(self.body_model_cfg)
+        return self._bm
+
+    def full_init(self):
+        if self._fully_initialized:
+            return
+        if not osp.isfile(self.ann_file):
+            raise FileNotFoundError(f'{type(self).__name__}: annotation file not found: {self.ann_file}')
+        if self.img_root and not osp.isdir(self.img_root):
+            raise FileNotFoundError(f'{type(self).__name__}: image folder not found: {self.img_root}')
+        super().full_init()
+
+    def load_data_list(self) -> List[dict]:
+        annots = load_annots_npz(self.ann_file)
+        if not isinstance(annots, dict):
+            raise ValueError(f'{self.ann_file}: "annots" must be a dict keyed by image path, '
+                             f'got {type(annots).__name__}')
+        out = []
+        for key in sorted(annots):
+            out.append(dict(img_key=str(key), img_path=osp.join(self.img_root, str(key)), raw=annots[key]))
+        return out
+
+    def get_data_info(self, idx: int) -> dict:
+        info = super().get_data_info(idx)
+        try:
+            return self.parse(info)
+        except (KeyError, TypeError, IndexError) as e:
+            raise ValueError(f'{self.ann_file}: bad entry for image {info["img_key"]!r}: {e!r}') from e
+
+    def _truncate(self, items: Sequence) -> Sequence:
+        if self.max_persons is not None and len(items) > self.max_persons:
+            self.num_truncated += 1
+            return items[:self.max_persons]
+        return items
+
+    def parse(self, info: dict) -> dict:
+        raise TypeError(f'{type(self).__name__} must define parse() for its annotation format')
+
+    def sample(self, info, hw, focal, princpt, gt) -> dict:
+        H, W = hw
+        fov_v = 2 * np.arctan(H / (2 * float(focal[1])))
+        return dict(img_path=info['img_path'], img=None, ori_shape=(H, W), focal=np.asarray(focal, np.float64),
+                    princpt=np.asarray(princpt, np.float64), fov_v=float(fov_v), gt=gt)
+
+
+@DATASETS.register_module()
+class DTOHumansDataset(_SMPLAnnotsDataset):
+    """DTO-Humans release npz: per image a list of persons
+    ``{smpl_param: {shape, pose (72), trans (3)}, cam_param: {focal (2), princpt (2)}}``.
+    Scene-consistent pGT: full supervision (SMPL, 3D joints, translation depth, FoV)."""
+
+    full_3d = True
+
+    def parse(self, info: dict) -> dict:
+        persons = self._truncate(list(info['raw']))
+        hw = image_size(info['img_path'])
+        if not persons:
+            raise ValueError('no persons')
+        focal = np.asarray(persons[0]['cam_param']['focal'], np.float64).reshape(2)
+        princpt = np.asarray(persons[0]['cam_param']['princpt'], np.float64).reshape(2)
+        betas = [np.asarray(p['smpl_param']['shape'], np.float64).reshape(-1) for p in persons]
+        width = max(len(b) for b in betas)
+        betas = np.stack([np.pad(b, (0, width - len(b))) for b in betas])
+        pose = np.stack([np.asarray(p['smpl_param']['pose'], np.float64).reshape(72) for p in persons])
+        transl = np.stack([np.asarray(p['smpl_param']['trans'], np.float64).reshape(3) for p in persons])
+        gt = smpl_to_gt(self.body_model, betas, pose, transl, focal, princpt, hw, full_3d=self.full_3d)
+        s = self.sample(info, hw, focal, princpt, gt)
+        if not self.full_3d:
+            s['fov_v'] = float('nan')  # pGT camera not used as a target
+        return s
+
+
+@DATASETS.register_module()
+class CameraHMRDataset(DTOHumansDataset):
+    """CameraHMR's 4D-Humans pGT (same format as DTO-Humans), used 2D-only as in SAT-HMR
+    stage 1: keypoints are the projected pGT joints, boxes the projected meshes; no SMPL,
+    3D, depth or FoV targets (has_smpl = has_3d = False, transl NaN)."""
+
+    full_3d = False
+
+
+def _split_person_params(smpl_gt) -> List[dict]:
+    """AGORA ``smpl_gt``: a list of per-person dicts, or a dict of per-person arrays."""
+    if isinstance(smpl_gt, dict):
+        n = len(np.asarray(smpl_gt['global_orient']).reshape(-1, 3))
+        return [{k: np.asarray(v)[i] for k, v in smpl_gt.items()} for i in range(n)]
+    return list(smpl_gt)
+
+
+def world_to_camera(body_model, betas, global_orient, transl, R, t):
+    """World-frame SMPL parameters -> camera frame for X_cam = R X_world + t."""
+    nb = int(getattr(body_model, 'num_betas', 10))
+    with torch.no_grad():
+        j0 = body_model(betas=torch.as_tensor(pad_betas(betas)[:, :nb], dtype=torch.float32)).joints[:, 0]
+    return rotate_smpl(global_orient, transl, j0.double().numpy(), np.asarray(R, np.float64).reshape(3, 3),
+                       np.asarray(t, np.float64).reshape(3))
+
+
+@DATASETS.register_module()
+class AGORADataset(_SMPLAnnotsDataset):
+    """AGORA (``annots_smpl_{train_fit,validation}.npz``): per image ``isValid``,
+    ``cam_intrinsics`` (3x3), ``cam_rot``, ``cam_trans``, ``kid`` and ``smpl_gt`` per person
+    ``{betas (10/11), global_orient, body_pose, transl}``.
+
+    ``params_frame='world'`` applies X_cam = cam_rot X + cam_trans to the parameters;
+    ``'camera'`` takes them as camera-space (check against your annotation export).
+    Persons with ``isValid`` False are excluded (their count is in ``num_invalid``).
+    """
+
+    def __init__(self, *args, params_frame: str = 'world', **kwargs):
+        if params_frame not in ('world', 'camera'):
+            raise ValueError(f"params_frame must be 'world' or 'camera', got {params_frame!r}")
+        self.params_frame = params_frame
+        self.num_invalid = 0
+        super().__init__(*args, **kwargs)
+
+    @staticmethod
+    def _valid(raw: dict, n: int) -> np.ndarray:
+        valid = np.asarray(raw.get('isValid', np.ones(n, bool)), bool).reshape(-1)
+        if len(valid) != n:
+            raise ValueError(f'isValid has {len(valid)} entries for {n} persons')
+        return valid
+
+    def load_data_list(self) -> List[dict]:
+        data = super().load_data_list()
+        for info in data:  # count the excluded persons once, at load time
+            try:
+                n = len(_split_person_params(info['raw']['smpl_gt']))
+                self.num_invalid += int((~self._valid(info['raw'], n)).sum())
+            except (KeyError, TypeError) as e:
+                raise ValueError(f'{self.ann_file}: bad entry for image {info["img_key"]!r}: {e!r}') from e
+        return data
+
+    def parse(self, info: dict) -> dict:
+        raw = info['raw']
+        hw = image_size(info['img_path'])
+        K = np.asarray(raw['cam_intrinsics'], np.float64).reshape(3, 3)
+        persons = _split_person_params(raw['smpl_gt'])
+        valid = self._valid(raw, len(persons))
+        persons = self._truncate([p for p, v in zip(persons, valid) if v])
+        betas, pose, tr = _stack_person_params(persons, info['img_key'])
+        go, bp = pose[:, :3], pose[:, 3:]
+        if self.params_frame == 'world' and len(persons):
+            go, tr = world_to_camera(self.body_model, betas, go, tr, raw['cam_rot'], raw['cam_trans'])
+        focal, princpt = K[[0, 1], [0, 1]], K[:2, 2]
+        gt = smpl_to_gt(self.body_model, betas, np.concatenate([go, bp], 1), tr, focal, princpt, hw)
+        return self.sample(info, hw, focal, princpt, gt)
+
+
+@DATASETS.register_module()
+class BEDLAMDataset(_SMPLAnnotsDataset):
+    """BEDLAM (``bedlam_smpl_*.npz``): per image ``cam_int`` (3x3), ``cam_rot``, ``cam_trans``,
+    ``shape`` (N, 10|11), ``pose_world`` (N, 72), ``trans_world`` (N, 3); world -> camera
+    with X_cam = cam_rot X + cam_trans."""
+
+    def parse(self, info: dict) -> dict:
+        raw = info['raw']
+        hw = image_size(info['img_path'])
+        K = np.asarray(raw['cam_int'], np.float64).reshape(3, 3)
+        betas = pad_betas(np.asarray(raw['shape'], np.float64).reshape(len(raw['shape']), -1))
+        pose = np.asarray(raw['pose_world'], np.float64).reshape(-1, 72)
+        tr = np.asarray(raw['trans_world'], np.float64).reshape(-1, 3)
+        n = self._truncate(list(range(len(pose))))
+        betas, pose, tr = betas[n], pose[n], tr[n]
+        go, tr = world_to_camera(self.body_model, betas, pose[:, :3], tr, raw['cam_rot'], raw['cam_trans'])
+        focal, princpt = K[[0, 1], [0, 1]], K[:2, 2]
+        gt = smpl_to_gt(self.body_model, betas, np.concatenate([go, pose[:, 3:]], 1), tr, focal, princpt, hw)
+        return self.sample(info, hw, focal, princpt, gt)
+
+
+@DATASETS.register_module()
+class HMRListDataset(BaseDataset):
+    """Training samples given as a list of ready dicts (tests, demos, custom data)."""
+
+    def __init__(self, samples: Sequence[dict], **kwargs):
+        self._samples = list(samples)
+        kwargs.setdefault('serialize_data', False)
+        super().__init__(**kwargs)
+
+    def load_data_list(self) -> List[dict]:
+        return [dict(s) for s in self._samples]
+
+    def get_data_info(self, idx: int) -> dict:
+        info = super().get_data_info(idx)
+        info['gt'] = {k: (np.array(v, copy=True) if isinstance(v, np.ndarray) else v) for k, v in info['gt'].items()}
+        return info
+
+
+@FUNCTIONS.register_module()
+def mahmr_collate(batch: Sequence[dict]) -> Dict[str, object]:
+    """Batch of packed samples -> ``dict(inputs=(B, 3, S, S) uint8, data_samples=[...])``.
+
+    Persons vary per image, so targets stay a list of per-image dicts (no padding needed:
+    matching and losses work per image).
+    """
+    if not batch:
+        raise ValueError('empty batch')
+    shapes = {tuple(b['inputs'].shape) for b in batch}
+    if len(shapes) != 1:
+        raise ValueError(f'canvases of different sizes in one batch: {sorted(shapes)}')
+    return dict(inputs=torch.stack([b['inputs'] for b in batch]), data_samples=[b['data_samples'] for b in batch])
+
+
+def _stack_person_params(persons: Sequence[dict], where: str):
+    """(betas (N,11), pose (N,72) from global_orient + body_pose, transl (N,3))."""
+    if not persons:
+        return np.zeros((0, 11)), np.zeros((0, 72)), np.zeros((0, 3))
+    betas = pad_betas(np.stack([np.asarray(p['betas'], np.float64).reshape(-1)[:11] for p in persons]))
+    go = np.stack([np.asarray(p['global_orient'], np.float64).reshape(3) for p in persons])
+    bp = np.stack([np.asarray(p['body_pose'], np.float64).reshape(69) for p in persons])
+    tr = np.stack([np.asarray(p['transl'], np.float64).reshape(3) for p in persons])
+    return betas, np.concatenate([go, bp], 1), tr
+
+
+@DATASETS.register_module()
+class ThreeDPWTrainDataset(_SMPLAnnotsDataset):
+    """3DPW (``annots_smpl_train_genders.npz``) for benchmark fine-tuning: per image
+    ``cam_intrinsics`` (3x3), ``cam_rot``, ``cam_trans`` and per-person arrays ``betas``,
+    ``global_orient``, ``body_pose``, ``transl`` (world frame), ``genders``.
+
+    The parameters are moved to the camera with X_cam = cam_rot X + cam_trans.  Targets are
+    computed with the configured (neutral) body model; 3DPW shapes are gendered, so the
+    joints of the neutral model approximate the true ones (documented limitation).
+    """
+
+    def parse(self, info: dict) -> dict:
+        raw = info['raw']
+        hw = image_size(info['img_path'])
+        K = np.asarray(raw['cam_intrinsics'], np.float64).reshape(3, 3)
+        n = len(np.asarray(raw['global_orient']).reshape(-1, 3))
+        persons = self._truncate([{k: np.asarray(raw[k])[i] for k in ('betas', 'global_orient', 'body_pose', 'transl')}
+                                  for i in range(n)])
+        betas, pose, tr = _stack_person_params(persons, info['img_key'])
+        if len(persons) and 'cam_rot' in raw:
+            go, tr = world_to_camera(self.body_model, betas, pose[:, :3], tr, raw['cam_rot'], raw['cam_trans'])
+            pose = np.concatenate([go, pose[:, 3:]], 1)
+        focal, princpt = K[[0, 1], [0, 1]], K[:2, 2]
+        gt = smpl_to_gt(self.body_model, betas, pose, tr, focal, princpt, hw)
+        return self.sample(info, hw, focal, princpt, gt)
+
+
+@DATASETS.register_module()
+class Hi4DTrainDataset(_SMPLAnnotsDataset):
+    """Hi4D (``hi4d_smpl_{split}.npz``) for fine-tuning: per image a list of persons
+    ``{focal, princpt, cam_rot, cam_trans, global_orient, body_pose, transl, betas, genders}``
+    (world frame; X_cam = cam_rot X + cam_trans).  Same gender caveat as 3DPW."""
+
+    def parse(self, info: dict) -> dict:
+        persons = self._truncate(list(info['raw']))
+        if not persons:
+            raise ValueError('no persons')
+        hw = image_size(info['img_path'])
+        first = persons[0]
+        focal = np.broadcast_to(np.asarray(first['focal'], np.float64).ravel(), (2,)).copy()
+        princpt = np.asarray(first['princpt'], np.float64).reshape(2)
+        betas, pose, tr = _stack_person_params(persons, info['img_key'])
+        go, tr = world_to_camera(self.body_model, betas, pose[:, :3], tr, first['cam_rot'], first['cam_trans'])
+        gt = smpl_to_gt(self.body_model, betas, np.concatenate([go, pose[:, 3:]], 1), tr, focal, princpt, hw)
+        return self.sample(info, hw, focal, princpt, gt)

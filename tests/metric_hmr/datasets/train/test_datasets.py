@@ -1,0 +1,154 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from scipy.spatial.transform import Rotation
+
+from metric_hmr.datasets.train import (AGORADataset, BEDLAMDataset, CameraHMRDataset, DTOHumansDataset,
+                                       Hi4DTrainDataset, ThreeDPWTrainDataset, CanvasHMR, LoadHMRImage, PackHMRInputs, mahmr_collate)
+
+H, W = 60, 80
+
+
+def write_image(root, name):
+    p = root / 'images' / name
+    p.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.zeros((H, W, 3), np.uint8)).save(p)
+
+
+def save_annots(path, annots):
+    np.savez(path, annots=np.array(annots, dtype=object))
+
+
+def smpl_cfg(smpl_model_file):
+    return dict(type='SMPLBodyModel', model_path=str(smpl_model_file))
+
+
+def person(rng, z):
+    pose = np.zeros(72)
+    pose[0] = math.pi
+    pose[3:] = rng.normal(scale=0.1, size=69)
+    trans = np.array([rng.uniform(-0.5, 0.5), 0.3, z])
+    return dict(smpl_param=dict(shape=rng.normal(size=10), pose=pose, trans=trans),
+                cam_param=dict(focal=np.array([70.0, 70.0]), princpt=np.array([40.0, 30.0])))
+
+
+def test_dto_humans_full_supervision_and_2d_only_camerahmr(tmp_path, smpl_model_file, body_model):
+    rng = np.random.default_rng(0)
+    write_image(tmp_path, 'a.jpg')
+    write_image(tmp_path, 'b.jpg')
+    save_annots(tmp_path / 'dto_CHMR_SMPL_OPT.npz', {'a.jpg': [person(rng, 4.0), person(rng, 6.0)],
+                                                      'b.jpg': [person(rng, 5.0)]})
+    ds = DTOHumansDataset(ann_file='dto_CHMR_SMPL_OPT.npz', data_root=str(tmp_path), img_prefix='images',
+                          body_model=smpl_cfg(smpl_model_file))
+    assert len(ds) == 2
+    s = ds.get_data_info(0)
+    gt = s['gt']
+    assert s['ori_shape'] == (H, W) and s['img_path'].endswith('a.jpg')
+    assert s['fov_v'] == pytest.approx(2 * math.atan(H / 140))
+    assert gt['has_smpl'].all() and gt['has_3d'].all() and gt['betas'].shape == (2, 11)
+    np.testing.assert_allclose(gt['transl'][:, 2], [4.0, 6.0])
+    proj = gt['joints3d'][..., :2] / gt['joints3d'][..., 2:] * 70 + [40, 30]
+    np.testing.assert_allclose(proj, gt['kpts2d'][..., :2], atol=1e-6)
+    assert np.isfinite(gt['height']).all() and (gt['height'] > 1.0).all()
+    # the same file read as CameraHMR pGT: 2D keypoints and boxes only
+    c = CameraHMRDataset(ann_file='dto_CHMR_SMPL_OPT.npz', data_root=str(tmp_path), img_prefix='images',
+                         body_model=smpl_cfg(smpl_model_file)).get_data_info(0)
+    assert not c['gt']['has_smpl'].any() and not c['gt']['has_3d'].any()
+    assert np.isnan(c['gt']['transl']).all() and math.isnan(c['fov_v'])
+    np.testing.assert_allclose(c['gt']['kpts2d'], gt['kpts2d'])
+    # through the pipeline and the collate
+    ds.pipeline.transforms[:] = [LoadHMRImage(), CanvasHMR(56), PackHMRInputs()]
+    batch = mahmr_collate([ds[0], ds[1]])
+    assert batch['inputs'].shape == (2, 3, 56, 56)
+
+
+def test_missing_files_name_the_path(tmp_path, smpl_model_file):
+    with pytest.raises(FileNotFoundError, match='annotation file not found: .*nope.npz'):
+        DTOHumansDataset(ann_file='nope.npz', data_root=str(tmp_path), body_model=smpl_cfg(smpl_model_file))
+    save_annots(tmp_path / 'x.npz', {'a.jpg': []})
+    with pytest.raises(FileNotFoundError, match='image folder not found: .*imgs'):
+        DTOHumansDataset(ann_file='x.npz', data_root=str(tmp_path), img_prefix='imgs',
+                         body_model=smpl_cfg(smpl_model_file))
+    (tmp_path / 'imgs').mkdir()
+    ds = DTOHumansDataset(ann_file='x.npz', data_root=str(tmp_path), img_prefix='imgs',
+                          body_model=smpl_cfg(smpl_model_file))
+    with pytest.raises(FileNotFoundError, match='a.jpg'):
+        ds.get_data_info(0)
+
+
+def _world_case(rng, body_model, n=2):
+    """Camera-space persons plus a camera pose; returns world-frame parameters too."""
+    R = Rotation.from_rotvec([0.1, -0.4, 0.05]).as_matrix()
+    t = np.array([0.2, -0.1, 1.5])
+    betas = rng.normal(size=(n, 10))
+    go_w = rng.normal(scale=0.5, size=(n, 3))
+    bp = rng.normal(scale=0.1, size=(n, 69))
+    tr_w = rng.normal(size=(n, 3)) + [0, 0, 3]
+    f = lambda x: torch.as_tensor(x, dtype=torch.float32)  # noqa: E731
+    J_w = body_model(betas=f(betas), global_orient=f(go_w), body_pose=f(bp), transl=f(tr_w)).joints[:, :24].numpy()
+    return R, t, betas, go_w, bp, tr_w, J_w @ R.T + t
+
+
+def test_bedlam_world_to_camera(tmp_path, smpl_model_file, body_model):
+    rng = np.random.default_rng(1)
+    R, t, betas, go, bp, tr, J_cam = _world_case(rng, body_model)
+    write_image(tmp_path, 'f.png')
+    K = np.array([[70.0, 0, 40], [0, 70.0, 30], [0, 0, 1]])
+    save_annots(tmp_path / 'bedlam.npz', {'f.png': dict(cam_int=K, cam_rot=R, cam_trans=t, shape=betas,
+                                                         pose_world=np.concatenate([go, bp], 1), trans_world=tr)})
+    s = BEDLAMDataset(ann_file='bedlam.npz', data_root=str(tmp_path), img_prefix='images',
+                      body_model=smpl_cfg(smpl_model_file)).get_data_info(0)
+    np.testing.assert_allclose(s['gt']['joints3d'], J_cam, atol=1e-4)
+    np.testing.assert_allclose(s['focal'], [70, 70])
+
+
+def test_agora_world_to_camera_and_invalid_persons(tmp_path, smpl_model_file, body_model):
+    rng = np.random.default_rng(2)
+    R, t, betas, go, bp, tr, J_cam = _world_case(rng, body_model, n=3)
+    write_image(tmp_path, 'ag.png')
+    K = np.array([[70.0, 0, 40], [0, 70.0, 30], [0, 0, 1]])
+    smpl_gt = [dict(betas=np.append(betas[i], 0.0), global_orient=go[i], body_pose=bp[i], transl=tr[i])
+               for i in range(3)]
+    save_annots(tmp_path / 'agora.npz', {'ag.png': dict(isValid=np.array([True, False, True]), cam_intrinsics=K,
+                                                         cam_rot=R, cam_trans=t, kid=np.zeros(3, bool),
+                                                         smpl_gt=smpl_gt)})
+    ds = AGORADataset(ann_file='agora.npz', data_root=str(tmp_path), img_prefix='images',
+                      body_model=smpl_cfg(smpl_model_file))
+    s = ds.get_data_info(0)
+    assert ds.num_invalid == 1
+    np.testing.assert_allclose(s['gt']['joints3d'], J_cam[[0, 2]], atol=1e-4)
+    with pytest.raises(ValueError, match="params_frame"):
+        AGORADataset(ann_file='agora.npz', data_root=str(tmp_path), img_prefix='images',
+                     body_model=smpl_cfg(smpl_model_file), params_frame='cam')
+
+
+def test_bad_entries_name_file_and_image(tmp_path, smpl_model_file):
+    write_image(tmp_path, 'a.jpg')
+    save_annots(tmp_path / 'bad.npz', {'a.jpg': [dict(smpl_param=dict(shape=np.zeros(10)))]})
+    ds = DTOHumansDataset(ann_file='bad.npz', data_root=str(tmp_path), img_prefix='images',
+                          body_model=smpl_cfg(smpl_model_file))
+    with pytest.raises(ValueError, match=r"bad.npz.*'a.jpg'"):
+        ds.get_data_info(0)
+
+
+def test_3dpw_and_hi4d_finetune_sets_world_to_camera(tmp_path, smpl_model_file, body_model):
+    rng = np.random.default_rng(3)
+    R, t, betas, go, bp, tr, J_cam = _world_case(rng, body_model)
+    write_image(tmp_path, 'p.png')
+    K = np.array([[70.0, 0, 40], [0, 70.0, 30], [0, 0, 1]])
+    save_annots(tmp_path / '3dpw.npz', {'p.png': dict(cam_intrinsics=K, cam_rot=R, cam_trans=t, betas=betas,
+                                                       global_orient=go, body_pose=bp, transl=tr,
+                                                       genders=np.array(['m', 'f']))})
+    s = ThreeDPWTrainDataset(ann_file='3dpw.npz', data_root=str(tmp_path), img_prefix='images',
+                             body_model=smpl_cfg(smpl_model_file)).get_data_info(0)
+    np.testing.assert_allclose(s['gt']['joints3d'], J_cam, atol=1e-4)
+    persons = [dict(focal=70.0, princpt=np.array([40.0, 30.0]), cam_rot=R, cam_trans=t, global_orient=go[i],
+                    body_pose=bp[i], transl=tr[i], betas=betas[i], genders='n') for i in range(2)]
+    save_annots(tmp_path / 'hi4d.npz', {'p.png': persons})
+    s = Hi4DTrainDataset(ann_file='hi4d.npz', data_root=str(tmp_path), img_prefix='images',
+                         body_model=smpl_cfg(smpl_model_file)).get_data_info(0)
+    np.testing.assert_allclose(s['gt']['joints3d'], J_cam, atol=1e-4)
+    np.testing.assert_allclose(s['focal'], [70, 70])

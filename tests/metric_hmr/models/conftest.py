@@ -1,0 +1,55 @@
+"""Fixtures of the MA-HMR model tests: a tiny MA-HMR config and toy batches."""
+import copy
+
+import pytest
+import torch
+
+S = 112  # tiny canvas (multiple of 56)
+
+
+def tiny_model_cfg(smpl_path, camera=True, use_dn=False, num_queries=8):
+    return dict(
+        type='MAHMR', input_size=S,
+        backbone=dict(type='ScaleAdaptiveViT', embed_dim=32, depth=2, num_heads=2, map_depth=1, pos_grid=8),
+        decoder=dict(type='HumanQueryDecoder', dim=32, num_layers=2, num_heads=2, ffn_dim=64,
+                     num_queries=num_queries, use_dn=use_dn, dn_groups=2,
+                     heads=dict(type='HumanParamHeads', num_betas=10)),
+        camera_head=dict(type='FoVHead', in_dim=32, hidden_dim=32) if camera else None,
+        body_model=dict(type='SMPLBodyModel', model_path=str(smpl_path)))
+
+
+@pytest.fixture
+def tiny_cfg(smpl_model_file):
+    return copy.deepcopy(tiny_model_cfg(smpl_model_file))
+
+
+@pytest.fixture(scope='session')
+def toy_batch(smpl_model_file):
+    """A packed, collated batch of two toy scenes on the S x S canvas (no augmentation)."""
+    from metric_hmr.datasets.train import (CanvasHMR, HMRListDataset, LoadHMRImage, PackHMRInputs,
+                                           mahmr_collate, make_toy_scene)
+    from metric_hmr.registry import BODY_MODELS
+    import metric_hmr.body_models  # noqa: F401
+    bm = BODY_MODELS.build(dict(type='SMPLBodyModel', model_path=str(smpl_model_file)))
+    scenes = [make_toy_scene(bm, seed, (96, 128), no_smpl_fraction=0.3) for seed in (0, 1)]
+    ds = HMRListDataset(scenes, pipeline=[LoadHMRImage(), CanvasHMR(S), PackHMRInputs()])
+    return mahmr_collate([ds[0], ds[1]])
+
+
+def build(cfg):
+    import metric_hmr.body_models  # noqa: F401
+    import metric_hmr.models  # noqa: F401
+    from metric_hmr.registry import MODELS
+    torch.manual_seed(0)
+    return MODELS.build(cfg)
+
+
+@pytest.fixture
+def make_cfg(smpl_model_file):
+    """Factory: tiny_model_cfg(smpl, camera=..., use_dn=..., num_queries=...)."""
+    return lambda **kw: copy.deepcopy(tiny_model_cfg(smpl_model_file, **kw))
+
+
+@pytest.fixture
+def build_model():
+    return build

@@ -1,0 +1,130 @@
+import copy
+import math
+
+import numpy as np
+import torch
+
+
+
+def _batch(toy_batch):
+    return copy.deepcopy(toy_batch)
+
+
+def test_loss_terms_are_finite_and_reach_every_parameter(tiny_cfg, toy_batch, build_model):
+    model = build_model(tiny_cfg).train()
+    data = model.data_preprocessor(_batch(toy_batch), True)
+    losses = model(**data, mode='loss')
+    for key in ('loss_map', 'loss_fov', 'loss_det', 'loss_box', 'loss_pose', 'loss_shape', 'loss_j3d',
+                'loss_j2d', 'loss_depth', 'loss_rm', 'd0.loss_box'):
+        assert key in losses, key
+        assert torch.isfinite(losses[key]), key
+    total = sum(losses.values())
+    total.backward()
+    no_grad = [n for n, p in model.named_parameters() if p.grad is None]
+    assert no_grad == ['decoder.dn_content.weight']  # denoising is off
+
+
+def test_targets_without_smpl_get_only_2d_box_depth_supervision(tiny_cfg, toy_batch, build_model):
+    model = build_model(tiny_cfg).train()
+    data = _batch(toy_batch)
+    for s in data['data_samples']:
+        s['gt']['has_smpl'][:] = False
+        s['gt']['has_3d'][:] = False
+        s['gt']['body_pose'][:] = float('nan')  # must never be read
+    losses = model(**model.data_preprocessor(data, True), mode='loss')
+    assert float(losses['loss_pose']) == 0 and float(losses['loss_shape']) == 0 and float(losses['loss_j3d']) == 0
+    assert float(losses['loss_j2d']) > 0 and float(losses['loss_depth']) > 0 and float(losses['loss_box']) > 0
+    assert all(torch.isfinite(v) for v in losses.values())
+    # unknown depth (CameraHMR pGT): no depth / relative metric terms, no NaN
+    for s in data['data_samples']:
+        s['gt']['transl'][:] = float('nan')
+    losses = model(**model.data_preprocessor(data, True), mode='loss')
+    assert float(losses['loss_depth']) == 0 and float(losses['loss_rm']) == 0
+    assert all(torch.isfinite(v) for v in losses.values())
+
+
+def test_2d_loss_uses_the_visibility_mask(tiny_cfg, toy_batch, build_model):
+    model = build_model(tiny_cfg).train()
+    data = _batch(toy_batch)
+    for s in data['data_samples']:
+        s['gt']['kpts2d'][:, :6, 2] = 0  # hide six joints of every person
+    torch.manual_seed(0)
+    base = float(model(**model.data_preprocessor(copy.deepcopy(data), True), mode='loss')['loss_j2d'])
+    for s in data['data_samples']:
+        kp = s['gt']['kpts2d']
+        kp[..., :2] = torch.where(kp[..., 2:] > 0, kp[..., :2], torch.full_like(kp[..., :2], 1e4))
+    torch.manual_seed(0)
+    moved = float(model(**model.data_preprocessor(data, True), mode='loss')['loss_j2d'])
+    assert abs(base - moved) < 1e-5  # invisible joints never enter the loss
+
+
+def test_stage1_without_camera_branch_uses_gt_focal_and_denoising(make_cfg, toy_batch, build_model):
+    cfg = make_cfg(camera=False, use_dn=True)
+    cfg['losses'] = dict(fov=None, rm=None)
+    model = build_model(cfg).train()
+    data = model.data_preprocessor(_batch(toy_batch), True)
+    losses = model(**data, mode='loss')
+    assert 'loss_fov' not in losses and 'loss_rm' not in losses
+    assert 'dn.loss_box' in losses and 'dn.loss_det' in losses
+    sum(losses.values()).backward()
+    focal = model._focal(None, data['data_samples'], 2, 'cpu')
+    assert torch.allclose(focal, torch.stack([s['focal'][1] for s in data['data_samples']]))
+    model.eval()
+    f_test = model._focal(None, data['data_samples'], 2, 'cpu')
+    img_h = data['data_samples'][0]['img_h']
+    assert abs(float(f_test[0]) - img_h / (2 * math.tan(math.radians(30)))) < 1e-3
+
+
+def test_predict_returns_prediction_dicts_in_original_pixels(tiny_cfg, toy_batch, build_model):
+    tiny_cfg['score_thresh'] = 0.0
+    tiny_cfg['predict_vertices'] = True
+    model = build_model(tiny_cfg).eval()
+    data = _batch(toy_batch)
+    data['data_samples'][0]['gt_ori'] = dict(boxes=torch.ones(1, 4))
+    out = model.test_step(data)
+    assert len(out) == 2
+    np.testing.assert_array_equal(out[0]['gt']['boxes'], np.ones((1, 4)))  # ground truth passed through
+    assert 'gt' not in out[1]
+    s = data['data_samples'][0]
+    pred = out[0]['pred']
+    n = len(pred['scores'])
+    assert n == 8  # every query with threshold 0
+    assert pred['global_orient'].shape == (n, 3) and pred['body_pose'].shape == (n, 69)
+    assert pred['betas'].shape == (n, 10) and pred['transl'].shape == (n, 3)
+    assert pred['joints3d'].shape == (n, 24, 3) and pred['kpts2d'].shape == (n, 24, 2)
+    assert pred['vertices'].shape[0] == n and pred['boxes'].shape == (n, 4)
+    assert np.all(np.diff(pred['scores']) <= 0)
+    # the camera: focal in original pixels, FoV consistent with the original image height
+    H = out[0]['ori_shape'][0]
+    assert out[0]['ori_shape'] == (96, 128)
+    assert abs(2 * math.atan(H / (2 * pred['focal'][1])) - pred['fov']) < 1e-4
+    np.testing.assert_allclose(pred['princpt'], s['ori_princpt'].numpy(), atol=1e-4)
+    # projected joints with the original camera equal the returned keypoints
+    j = pred['joints3d']
+    proj = j[..., :2] / j[..., 2:] * pred['focal'] + pred['princpt']
+    np.testing.assert_allclose(proj, pred['kpts2d'], rtol=1e-3, atol=1e-2)
+    model.score_thresh = 1.1
+    assert len(model.test_step(_batch(toy_batch))[0]['pred']['scores']) == 0
+
+
+def test_full_size_config_instantiates_and_reports_parameter_count(smpl_model_file, repo_root, capsys, build_model):
+    from mmengine.config import Config
+
+    from metric_hmr.testing.smpl_fixture import kid_template_path, make_smpl_model_file
+    cfg = Config.fromfile(str(repo_root / 'configs' / 'mahmr_stage3.py'))
+    kid_dir = smpl_model_file.parent / 'kid'
+    cfg.model.body_model.model_path = make_smpl_model_file(str(kid_dir), with_kid_template=True)
+    cfg.model.body_model.kid_template_path = kid_template_path(str(kid_dir))
+    cfg.model.backbone.pretrained = None
+    model = build_model(cfg.model.to_dict())
+    n = sum(p.numel() for p in model.parameters())
+    with capsys.disabled():
+        print(f'\nMA-HMR full-size parameters: {n / 1e6:.1f}M (paper: 223.7M); '
+              f'backbone {sum(p.numel() for p in model.backbone.parameters()) / 1e6:.1f}M, '
+              f'decoder {sum(p.numel() for p in model.decoder.parameters()) / 1e6:.1f}M, '
+              f'FoV head {sum(p.numel() for p in model.camera_head.parameters()) / 1e6:.2f}M')
+    assert 215e6 < n < 235e6
+    assert model.backbone.grid == 46 and model.decoder.num_queries == 50 and len(model.decoder.layers) == 6
+    assert model.losses['j2d'].loss_weight == 40.0 and model.losses['rm'].tau == 1.0
+    # checkpoints never carry the body model (licensed SMPL arrays)
+    assert not any(k.startswith('_body_model') or 'smpl' in k for k in model.state_dict())

@@ -1,0 +1,110 @@
+#!/usr/bin/env python
+"""MA-HMR speed on this machine: training step time and inference images/s.
+
+    python tools/benchmarks/mahmr_speed.py [--device cpu] [--full-iters 2] [--small-iters 5]
+
+Models are built from ``configs/mahmr_small_synthetic.py`` (tiny) and
+``configs/mahmr_stage3.py`` (full size, 1288-px canvas) with random weights and the
+procedural SMPL-format stand-in body (no files needed).  Inputs are toy scenes with 3
+persons (``metric_hmr.datasets.train.make_toy_scene``) at 480x640.  A training step is
+forward + loss + backward + AdamW update; inference is ``predict`` on one image.  Times
+are medians over the timed iterations after one warm-up.  The last line is
+``train_step_s=<x> infer_img_per_s=<y>`` for the full-size config.
+"""
+import argparse
+import os
+import os.path as osp
+import statistics
+import sys
+import tempfile
+import time
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def build(config: str, body_dir: str, device: str):
+    import torch
+    from mmengine.config import Config
+
+    from metric_hmr.registry import MODELS
+    cfg = Config.fromfile(osp.join(REPO, config))
+    cfg.model.body_model = dict(type='DemoSMPLBodyModel', cache_dir=body_dir)
+    cfg.model.backbone.pretrained = None
+    if cfg.model.decoder.heads.get('num_betas', 11) != 10:
+        cfg.model.decoder.heads.num_betas = 10  # the stand-in has no kid template
+    torch.manual_seed(0)
+    return MODELS.build(cfg.model.to_dict()).to(device)
+
+
+def make_batch(model, batch_size: int, body_model):
+    from metric_hmr.datasets.train import CanvasHMR, LoadHMRImage, PackHMRInputs, mahmr_collate, make_toy_scene
+    items = []
+    for i in range(batch_size):
+        s = make_toy_scene(body_model, i, (480, 640), num_persons=(3, 3))
+        for t in (LoadHMRImage(), CanvasHMR(model.input_size), PackHMRInputs()):
+            s = t(s)
+        items.append(s)
+    return mahmr_collate(items)
+
+
+def time_model(name, config, batch_size, iters, body_dir, device):
+    import torch
+    model = build(config, body_dir, device)
+    n_params = sum(p.numel() for p in model.parameters())
+    batch = make_batch(model, batch_size, model.body_model)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-5, weight_decay=1e-4)
+
+    def train_step():
+        model.train()
+        data = model.data_preprocessor(batch, True)
+        losses = model(**data, mode='loss')
+        opt.zero_grad()
+        sum(losses.values()).backward()
+        opt.step()
+
+    def infer():
+        model.eval()
+        with torch.no_grad():
+            model.test_step({'inputs': batch['inputs'][:1], 'data_samples': batch['data_samples'][:1]})
+
+    times = {}
+    for label, fn in (('train', train_step), ('infer', infer)):
+        fn()  # warm-up
+        ts = []
+        for _ in range(iters):
+            if device.startswith('cuda'):
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            fn()
+            if device.startswith('cuda'):
+                torch.cuda.synchronize()
+            ts.append(time.perf_counter() - t0)
+        times[label] = statistics.median(ts)
+    print(f'{name}: {config} params={n_params / 1e6:.1f}M canvas={model.input_size} batch={batch_size} '
+          f'train_step={times["train"]:.3f}s ({batch_size / times["train"]:.2f} img/s) '
+          f'infer={1.0 / times["infer"]:.2f} img/s', flush=True)
+    return times
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--device', default='cpu')
+    p.add_argument('--small-iters', type=int, default=5)
+    p.add_argument('--full-iters', type=int, default=2)
+    p.add_argument('--full-batch', type=int, default=1, help='training batch of the full model')
+    args = p.parse_args(argv)
+    import torch
+
+    from metric_hmr import register_all_modules
+    register_all_modules(init_default_scope=True)
+    print(f'torch {torch.__version__}, device {args.device}, threads {torch.get_num_threads()}', flush=True)
+    with tempfile.TemporaryDirectory() as body_dir:
+        time_model('small', 'configs/mahmr_small_synthetic.py', 2, args.small_iters, body_dir, args.device)
+        full = time_model('full', 'configs/mahmr_stage3.py', args.full_batch, args.full_iters, body_dir, args.device)
+    print(f'train_step_s={full["train"]:.3f} infer_img_per_s={1.0 / full["infer"]:.3f}')
+    return 0
+
+
+if __name__ == '__main__':
+    os.environ.setdefault('ANNY_CACHE_DIR', osp.expanduser('~/.cache/metric_hmr/anny'))
+    sys.exit(main())
