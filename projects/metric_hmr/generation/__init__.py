@@ -1,0 +1,34 @@
+"""DTO-Humans generation (method.md §2): readers, stages, sharding, merge, statistics.
+
+Flow per image: reader -> intrinsics -> detection + masks -> keypoints -> matching to the
+input persons -> initial HMR for unmatched detections -> age/gender -> relative depth ->
+DTO + filter.  Every reader and stage is registered in ``DTO_STAGES`` and configured in
+``configs/dto/``; the entry point is ``tools/dto_generate.py``.
+"""
+from .depth import DepthAnythingDepth, PrecomputedDepth
+from .dto_stage import DTOStage
+from .estimators import (AnnotationAgeGender, FixedFoVIntrinsics, FoVEstimatorIntrinsics,
+                         NoInitialHMR, ReleaseIntrinsics, TorchScriptAgeGender,
+                         TorchScriptInitialHMR, UnknownAgeGender)
+from .match_stage import KeypointMatching
+from .pipeline import GenerationPipeline
+from .readers import CameraHMRReleaseReader, ImageFolderReader, SyntheticScenesReader
+from .release import (load_camerahmr_release, load_released_annots, save_released_annots,
+                      write_camerahmr_release)
+from .runner import run_generation
+from .shards import make_shards, merge_shards, rank_shards, summarize
+from .state import Detections, ImageState, Persons
+
+# detection.py imports mmdet/mmpose lazily inside the stages; importing it registers them.
+from .detection import MMDetPersonDetector, MMPoseTopDown  # noqa: E402
+
+__all__ = [
+    'CameraHMRReleaseReader', 'ImageFolderReader', 'SyntheticScenesReader',
+    'MMDetPersonDetector', 'MMPoseTopDown', 'KeypointMatching', 'NoInitialHMR',
+    'TorchScriptInitialHMR', 'ReleaseIntrinsics', 'FixedFoVIntrinsics', 'FoVEstimatorIntrinsics',
+    'UnknownAgeGender', 'AnnotationAgeGender', 'TorchScriptAgeGender', 'DepthAnythingDepth',
+    'PrecomputedDepth', 'DTOStage', 'GenerationPipeline', 'run_generation', 'make_shards',
+    'rank_shards', 'merge_shards', 'summarize', 'load_camerahmr_release',
+    'write_camerahmr_release', 'save_released_annots', 'load_released_annots',
+    'ImageState', 'Persons', 'Detections',
+]

@@ -1,0 +1,314 @@
+"""Pluggable per-person / per-image estimators: intrinsics, age/gender, initial HMR.
+
+Learned estimators are TorchScript files from a local path (``torch.jit.load``), so any
+network can be plugged in without this package knowing its code.  Their I/O contracts:
+
+* FoV estimator: (B,3,S,S) float RGB in [0,1] -> (B,) vertical FoV in radians.
+* age/gender:   (B,3,S,S) person crops -> (B,2) [age in years, P(male)].
+* initial HMR:  (B,3,S,S) masked person crops -> (B,85) [axis-angle pose (72), betas (10),
+  weak-perspective camera (s, tx, ty) of the crop] (HMR / 4D-Humans convention).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from typing import List, Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..registry import DTO_STAGES
+from .base import BaseStage, resolve_device
+from .state import SRC_HMR, ImageState, Persons
+
+
+def _load_script(path: str, device) -> torch.jit.ScriptModule:
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'TorchScript model not found: {path}')
+    return torch.jit.load(path, map_location=device).eval()
+
+
+def square_crops(image: np.ndarray, boxes: np.ndarray, size: int,
+                 masks: Optional[np.ndarray] = None) -> torch.Tensor:
+    """Square crops around boxes (enlarged to a square), resized to ``size``.
+
+    image (H,W,3) uint8, boxes (B,4) xyxy, masks (B,H,W) bool or None -> (B,3,S,S) in [0,1].
+    Pixels outside the image (and outside the mask) are 0.
+    """
+    img = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float() / 255.0
+    out = []
+    for k, b in enumerate(np.asarray(boxes, np.float64)):
+        cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
+        half = max(b[2] - b[0], b[3] - b[1], 2.0) / 2
+        x0, y0 = int(math.floor(cx - half)), int(math.floor(cy - half))
+        side = int(math.ceil(2 * half))
+        src = img if masks is None else img * torch.from_numpy(masks[k]).float()[None]
+        canvas = torch.zeros(3, side, side)
+        h, w = img.shape[1:]
+        sx0, sy0, sx1, sy1 = max(x0, 0), max(y0, 0), min(x0 + side, w), min(y0 + side, h)
+        if sx1 > sx0 and sy1 > sy0:
+            canvas[:, sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = src[:, sy0:sy1, sx0:sx1]
+        out.append(F.interpolate(canvas[None], size=(size, size), mode='bilinear',
+                                 align_corners=False)[0])
+    return torch.stack(out) if out else torch.zeros(0, 3, size, size)
+
+
+def person_boxes(state: ImageState) -> np.ndarray:
+    """(K,4) xyxy box per person: matched detection box, else input box, else the extent
+    of the input keypoints (NaN when nothing is known)."""
+    k = len(state.persons)
+    boxes = np.full((k, 4), np.nan)
+    if state.persons.boxes is not None:
+        boxes[:] = state.persons.boxes
+    for i in range(k):
+        if state.person_det is not None and state.person_det[i] >= 0 and state.detections is not None:
+            boxes[i] = state.detections.boxes[state.person_det[i]]
+        elif np.isnan(boxes[i]).any() and state.persons.kpts2d is not None:
+            kp = state.persons.kpts2d[i]
+            vis = kp[:, 2] > 0
+            if vis.sum() >= 2:
+                boxes[i] = [*kp[vis, :2].min(0), *kp[vis, :2].max(0)]
+    return boxes
+
+
+# ----------------------------------------------------------------------------- intrinsics
+@DTO_STAGES.register_module()
+class ReleaseIntrinsics(BaseStage):
+    """Use the intrinsics the input provides; images without any are skipped (recorded)."""
+    name = 'intrinsics'
+
+    def needs(self, state: ImageState) -> bool:
+        return state.focal is None or state.princpt is None
+
+    def process(self, states: List[ImageState]) -> None:
+        for s in states:
+            s.skip('missing_intrinsics')
+
+
+def focal_from_fov(fov_v: float, height: float) -> float:
+    """f = H / (2 tan(v/2)) (vertical FoV v in radians)."""
+    return height / (2.0 * math.tan(fov_v / 2.0))
+
+
+@DTO_STAGES.register_module()
+class FixedFoVIntrinsics(BaseStage):
+    """fx = fy from a fixed vertical FoV (degrees), principal point at the image centre.
+    ``override=False`` keeps intrinsics the input already has."""
+    name = 'intrinsics'
+
+    def __init__(self, fov_deg: float = 60.0, override: bool = False):
+        self.fov, self.override = math.radians(fov_deg), override
+
+    def needs(self, state: ImageState) -> bool:
+        return self.override or state.focal is None or state.princpt is None
+
+    def process(self, states: List[ImageState]) -> None:
+        for s in states:
+            h, w = s.ori_shape
+            f = focal_from_fov(self.fov, h)
+            s.focal, s.princpt = np.array([f, f]), np.array([w / 2.0, h / 2.0])
+
+
+@DTO_STAGES.register_module()
+class FoVEstimatorIntrinsics(BaseStage):
+    """Vertical FoV from a TorchScript estimator on the (square-resized) image."""
+    name = 'intrinsics'
+    needs_pixels = True
+
+    def __init__(self, model_path: str, input_size: int = 256, override: bool = False,
+                 batch_size: int = 16, device: Optional[str] = None):
+        self.device = resolve_device(device)
+        self.model = _load_script(model_path, self.device)
+        self.size, self.override, self.batch_size = input_size, override, batch_size
+
+    def needs(self, state: ImageState) -> bool:
+        return self.override or state.focal is None or state.princpt is None
+
+    @torch.no_grad()
+    def process(self, states: List[ImageState]) -> None:
+        for i in range(0, len(states), self.batch_size):
+            chunk = states[i:i + self.batch_size]
+            x = torch.cat([F.interpolate(torch.from_numpy(s.image()).permute(2, 0, 1)[None].float()
+                                         / 255.0, size=(self.size, self.size), mode='bilinear',
+                                         align_corners=False) for s in chunk]).to(self.device)
+            fov = self.model(x).reshape(-1).float().cpu().numpy()
+            for s, v in zip(chunk, fov):
+                if not (np.isfinite(v) and 0 < v < math.pi):
+                    s.skip(f'invalid_fov_estimate: {float(v):.4g}')
+                    continue
+                h, w = s.ori_shape
+                f = focal_from_fov(float(v), h)
+                s.focal, s.princpt = np.array([f, f]), np.array([w / 2.0, h / 2.0])
+
+
+# ----------------------------------------------------------------------------- age / gender
+@DTO_STAGES.register_module()
+class UnknownAgeGender(BaseStage):
+    """Age and gender unknown (NaN): DTO then uses its gender-neutral/adult fallback prior."""
+    name = 'age_gender'
+
+    def needs(self, state: ImageState) -> bool:
+        return state.age is None
+
+    def process(self, states: List[ImageState]) -> None:
+        for s in states:
+            k = len(s.persons)
+            s.age, s.p_male = np.full(k, np.nan), np.full(k, np.nan)
+
+
+@DTO_STAGES.register_module()
+class AnnotationAgeGender(BaseStage):
+    """Age/gender from a JSON file ``{img_id: [{"age": years|null, "p_male": p|null}, ...]}``
+    listing the input persons in input order.  Images absent from the file, and persons added
+    by initial HMR, get NaN (unknown)."""
+    name = 'age_gender'
+
+    def __init__(self, ann_file: str):
+        if not os.path.isfile(ann_file):
+            raise FileNotFoundError(f'age/gender annotation file not found: {ann_file}')
+        try:
+            with open(ann_file) as f:
+                self.ann = json.load(f)
+        except json.JSONDecodeError as e:
+            raise ValueError(f'corrupt age/gender annotation file {ann_file}: {e}') from e
+        self.ann_file = ann_file
+
+    def needs(self, state: ImageState) -> bool:
+        return state.age is None
+
+    def process(self, states: List[ImageState]) -> None:
+        for s in states:
+            k = len(s.persons)
+            s.age, s.p_male = np.full(k, np.nan), np.full(k, np.nan)
+            entries = self.ann.get(s.img_id)
+            if entries is None:
+                s.count('age_gender_unannotated', k)
+                continue
+            n_in = sum(src != SRC_HMR for src in s.persons.source)
+            if len(entries) != n_in:
+                raise ValueError(f'{self.ann_file}: image {s.img_id} has {len(entries)} entries '
+                                 f'for {n_in} input persons')
+            for i, e in enumerate(entries):
+                s.age[i] = np.nan if e.get('age') is None else float(e['age'])
+                s.p_male[i] = np.nan if e.get('p_male') is None else float(e['p_male'])
+
+
+@DTO_STAGES.register_module()
+class TorchScriptAgeGender(BaseStage):
+    """Age (years) and P(male) per person from a TorchScript model on person crops,
+    batched across all persons of the chunk's images."""
+    name = 'age_gender'
+    needs_pixels = True
+
+    def __init__(self, model_path: str, crop_size: int = 224, batch_size: int = 64,
+                 masked: bool = False, device: Optional[str] = None):
+        self.device = resolve_device(device)
+        self.model = _load_script(model_path, self.device)
+        self.size, self.batch_size, self.masked = crop_size, batch_size, masked
+
+    def needs(self, state: ImageState) -> bool:
+        return state.age is None
+
+    @torch.no_grad()
+    def process(self, states: List[ImageState]) -> None:
+        crops, owners = [], []
+        for s in states:
+            k = len(s.persons)
+            s.age, s.p_male = np.full(k, np.nan), np.full(k, np.nan)
+            boxes = person_boxes(s)
+            ok = np.flatnonzero(np.isfinite(boxes).all(1))
+            s.count('age_gender_no_box', k - len(ok))
+            if len(ok):
+                masks = s.masks[ok] if (self.masked and s.masks is not None) else None
+                crops.append(square_crops(s.image(), boxes[ok], self.size, masks))
+                owners += [(s, int(i)) for i in ok]
+        if not owners:
+            return
+        x = torch.cat(crops)
+        out = torch.cat([self.model(x[i:i + self.batch_size].to(self.device)).float().cpu()
+                         for i in range(0, len(x), self.batch_size)]).numpy().reshape(len(x), 2)
+        for (s, i), (age, pm) in zip(owners, out):
+            s.age[i], s.p_male[i] = max(float(age), 0.0), float(np.clip(pm, 0.0, 1.0))
+
+
+# ----------------------------------------------------------------------------- initial HMR
+def cam_crop_to_full(cam: np.ndarray, box_center: np.ndarray, box_size: np.ndarray,
+                     focal: np.ndarray, princpt: np.ndarray) -> np.ndarray:
+    """Weak-perspective crop camera (B,3) [s, tx, ty] -> camera-space translation (B,3).
+
+    tz = 2 f / (s b);  tx' = tx + 2 (c_x - p_x) / (s b);  ty' = ty + 2 (c_y - p_y) / (s b)
+    with box centre c, box size b, focal f, principal point p (HMR / 4D-Humans convention).
+    """
+    cam = np.asarray(cam, np.float64)
+    sb = np.maximum(cam[:, 0] * box_size, 1e-9)
+    tz = 2.0 * focal[0] / sb
+    tx = cam[:, 1] + 2.0 * (box_center[:, 0] - princpt[0]) / sb
+    ty = cam[:, 2] + 2.0 * (box_center[:, 1] - princpt[1]) / sb
+    return np.stack([tx, ty, tz], axis=1)
+
+
+@DTO_STAGES.register_module()
+class NoInitialHMR(BaseStage):
+    """No initial HMR configured: detections without a matching input person are dropped,
+    and counted (``unmatched_detections_dropped``) in the image record."""
+    name = 'initial_hmr'
+
+    def needs(self, state: ImageState) -> bool:
+        return len(state.extra.get('unmatched_dets', ())) > 0
+
+    def process(self, states: List[ImageState]) -> None:
+        for s in states:
+            s.count('unmatched_detections_dropped', len(s.extra.pop('unmatched_dets')))
+
+
+@DTO_STAGES.register_module()
+class TorchScriptInitialHMR(BaseStage):
+    """Fresh SMPL estimates for unmatched detections from a TorchScript HMR on masked crops;
+    they are appended after the input persons (input order is never changed)."""
+    name = 'initial_hmr'
+    needs_pixels = True
+
+    def __init__(self, model_path: str, crop_size: int = 256, batch_size: int = 32,
+                 device: Optional[str] = None):
+        self.device = resolve_device(device)
+        self.model = _load_script(model_path, self.device)
+        self.size, self.batch_size = crop_size, batch_size
+
+    def needs(self, state: ImageState) -> bool:
+        return len(state.extra.get('unmatched_dets', ())) > 0 and state.focal is not None
+
+    @torch.no_grad()
+    def process(self, states: List[ImageState]) -> None:
+        for s in states:
+            dets = np.asarray(s.extra.pop('unmatched_dets'), np.int64)
+            d = s.detections
+            x = square_crops(s.image(), d.boxes[dets], self.size, None if d.masks is None else d.masks[dets])
+            out = torch.cat([self.model(x[i:i + self.batch_size].to(self.device)).float().cpu()
+                             for i in range(0, len(x), self.batch_size)]).numpy().reshape(len(dets), 85)
+            b = d.boxes[dets]
+            center = (b[:, :2] + b[:, 2:]) / 2
+            size = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
+            transl = cam_crop_to_full(out[:, 82:85], center, size, s.focal, s.princpt)
+            _append_persons(s, out[:, :3], out[:, 3:72], out[:, 72:82], transl, dets)
+            s.count('hmr_persons_added', len(dets))
+
+
+def _append_persons(s: ImageState, go, bp, betas, transl, dets) -> None:
+    p = s.persons
+    nb = max(p.betas.shape[1], betas.shape[1])
+    pad = lambda b: np.concatenate([b, np.zeros((len(b), nb - b.shape[1]))], 1)  # noqa: E731
+    kp = None
+    if p.kpts2d is not None:
+        kp = np.concatenate([p.kpts2d, np.zeros((len(dets),) + p.kpts2d.shape[1:])])
+    boxes = None if p.boxes is None else np.concatenate([p.boxes, s.detections.boxes[dets]])
+    s.persons = Persons(np.concatenate([p.global_orient, go]), np.concatenate([p.body_pose, bp]),
+                        np.concatenate([pad(p.betas), pad(betas)]), np.concatenate([p.transl, transl]),
+                        list(p.source) + [SRC_HMR] * len(dets),
+                        np.concatenate([p.source_index, dets]), kp, boxes)
+    s.person_det = np.concatenate([s.person_det if s.person_det is not None
+                                   else -np.ones(len(p), np.int64), dets])
+    if s.age is not None:
+        s.age = np.concatenate([s.age, np.full(len(dets), np.nan)])
+        s.p_male = np.concatenate([s.p_male, np.full(len(dets), np.nan)])

@@ -1,0 +1,92 @@
+"""Per-image records: the rich JSON record and the released-layout entry of one image."""
+from __future__ import annotations
+
+import math
+from typing import List, Optional
+
+import numpy as np
+
+from .release import pad_betas_smpla, released_person
+from .state import ImageState
+
+# per-person DTO fields copied into the record (all (K,) arrays of DTOResult)
+_PERSON_DTO_FIELDS = ('mu', 'sigma', 'h_init', 'h_star', 'z_init', 'z_star', 'std_z', 'std_h',
+                      'residual', 'd_i', 'X_i', 'w_i', 'used', 'reasons', 'prior_source',
+                      'refit_flags')
+_IMAGE_DTO_FIELDS = ('s_d', 't_d', 'X', 'quasi_planar', 'x_min', 'x_max', 'active',
+                     'image_score', 'optimized', 'flags', 'image_reason')
+
+
+def _f(x):
+    """JSON-safe float (NaN/inf -> None)."""
+    if x is None:
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _clean(v):
+    if isinstance(v, (list, tuple)):
+        return [_clean(x) for x in v]
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        return _f(v)
+    return v
+
+
+def vertical_fov(focal, ori_shape) -> Optional[float]:
+    """Vertical FoV in degrees, v = 2 atan(H / (2 fy))."""
+    if focal is None or ori_shape is None:
+        return None
+    return math.degrees(2 * math.atan(ori_shape[0] / (2 * float(focal[1]))))
+
+
+def image_record(s: ImageState) -> dict:
+    """JSON-able record of one image: status, reason, persons (input + refined parameters,
+    prior, corrected height, posterior std, cues), events and timings."""
+    k = len(s.persons)
+    persons = []
+    final = s.refined if s.refined is not None else s.persons
+    for i in range(k):
+        p = {'source': s.persons.source[i], 'source_index': int(s.persons.source_index[i]),
+             'det_index': None if s.person_det is None else int(s.person_det[i]),
+             'matched': None if s.person_det is None else bool(s.person_det[i] >= 0),
+             'age': None if s.age is None else _f(s.age[i]),
+             'p_male': None if s.p_male is None else _f(s.p_male[i]),
+             'betas_in': _clean(np.asarray(s.persons.betas[i]).tolist()),
+             'transl_in': _clean(np.asarray(s.persons.transl[i]).tolist()),
+             'betas': _clean(pad_betas_smpla(np.asarray(final.betas[i])[None])[0].tolist()),
+             'transl': _clean(np.asarray(final.transl[i]).tolist())}
+        if s.dto is not None:
+            for key in _PERSON_DTO_FIELDS:
+                if key in s.dto:
+                    p[key] = _clean(s.dto[key][i])
+        persons.append(p)
+    rec = {'img_id': s.img_id, 'status': s.status, 'reason': s.reason,
+           'ori_shape': None if s.ori_shape is None else [int(x) for x in s.ori_shape],
+           'focal': None if s.focal is None else _clean(np.asarray(s.focal).tolist()),
+           'princpt': None if s.princpt is None else _clean(np.asarray(s.princpt).tolist()),
+           'fov_v_deg': _f(vertical_fov(s.focal, s.ori_shape)),
+           'num_persons': k,
+           'num_detections': None if s.detections is None else len(s.detections),
+           'depth_kind': s.depth_kind if s.depth is not None else None,
+           'depth_invalid_frac': None if s.depth is None else _f(np.mean(~np.isfinite(s.depth))),
+           'persons': persons,
+           'events': dict(sorted(s.events.items())),
+           'timings': {key: round(v, 6) for key, v in s.timings.items()}}
+    if 'vis' in s.extra:
+        rec['vis'] = s.extra['vis']
+    if s.dto is not None:
+        rec['dto'] = {key: _clean(s.dto[key]) for key in _IMAGE_DTO_FIELDS if key in s.dto}
+    return rec
+
+
+def released_entry(s: ImageState) -> List[dict]:
+    """The released-layout list of one *kept* image: every person, input order."""
+    final = s.refined if s.refined is not None else s.persons
+    betas11 = pad_betas_smpla(final.betas)
+    return [released_person(betas11[i], final.global_orient[i], final.body_pose[i],
+                            final.transl[i], s.focal, s.princpt) for i in range(len(final))]

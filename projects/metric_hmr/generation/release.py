@@ -1,0 +1,222 @@
+"""Formats of DTO-Humans generation (method.md §2).
+
+*Input*: CameraHMR's release of 4D-Humans pseudo-ground truth (``{aic,coco,...}-release.npz``),
+flat per-instance arrays::
+
+    imgname (N,)  center (N,2)  scale (N,) (= box size / 200)  pose_cam | pose (N,72)
+    shape (N,10|11)  cam_int (N,3,3)  gtkps (N,44,3)  trans_cam | cam_t (N,3)  [cam_ext (N,4,4)]
+
+*Output*: the released DTO-Humans layout (``*_CHMR_SMPL_OPT.npz``)::
+
+    {'annots': {img_relpath: [{'smpl_param': {'shape': (11,), 'pose': (72,), 'trans': (3,)},
+                               'cam_param': {'focal': (2,), 'princpt': (2,)}}, ...]}}
+
+The 11th shape value is the SMPL-A age blend (kid-template weight); a 10-D shape is padded
+with 0 (adult template).
+"""
+from __future__ import annotations
+
+import pickle
+import zipfile
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Mapping, Optional, Sequence
+
+import numpy as np
+
+from ..utils.io import atomic_write
+
+# Accepted names of the same field (first present wins) in CameraHMR release files.
+RELEASE_ALIASES = {
+    'pose': ('pose_cam', 'pose'),
+    'transl': ('trans_cam', 'cam_t'),
+}
+RELEASE_REQUIRED = ('imgname', 'shape', 'cam_int')
+
+# gtkps: 25 OpenPose BODY_25 joints then 19 J19 joints; J19 neck / head-top indices.
+GTKPS_NECK = 37
+GTKPS_HEAD_TOP = 38
+# COCO-17 keypoint k corresponds to OpenPose BODY_25 joint COCO_TO_OPENPOSE[k].
+COCO_TO_OPENPOSE = np.array([0, 16, 15, 18, 17, 5, 2, 6, 3, 7, 4, 12, 9, 13, 10, 14, 11])
+
+
+@dataclass
+class ReleaseImage:
+    """All release persons of one image (person order = order of rows in the file).
+
+    Attributes:
+        imgname: image path relative to the image root (the key of the released layout).
+        rows: (N,) row indices into the release file.
+        global_orient: (N,3), body_pose: (N,69) axis-angle.
+        betas: (N,10|11).
+        transl: (N,3) camera-space translation, metres.
+        focal: (2,) fx, fy; princpt: (2,) cx, cy (from the first person's ``cam_int``).
+        kpts2d: (N,44,3) ``gtkps`` [x, y, confidence] or None.
+        boxes: (N,4) xyxy from center/scale or None.
+    """
+    imgname: str
+    rows: np.ndarray
+    global_orient: np.ndarray
+    body_pose: np.ndarray
+    betas: np.ndarray
+    transl: np.ndarray
+    focal: np.ndarray
+    princpt: np.ndarray
+    kpts2d: Optional[np.ndarray] = None
+    boxes: Optional[np.ndarray] = None
+
+
+def _open_npz(path: Path):
+    """``np.load`` without pickle; retried with pickle only for object arrays (old files)."""
+    if not path.is_file():
+        raise FileNotFoundError(f'CameraHMR release file not found: {path}')
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f'corrupt or unreadable CameraHMR release file {path}: not an npz archive')
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            try:
+                return {k: z[k] for k in z.files}
+            except ValueError as e:
+                if 'allow_pickle' not in str(e):
+                    raise
+        # some releases store imgname as an object array: the only case that needs pickle
+        with np.load(path, allow_pickle=True) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile, KeyError,
+            pickle.UnpicklingError) as e:
+        raise ValueError(f'corrupt or unreadable CameraHMR release file {path}: {e}') from e
+
+
+def load_camerahmr_release(path) -> List[ReleaseImage]:
+    """Read a CameraHMR release npz and group its rows per image.
+
+    Images are returned in order of first appearance; persons inside an image keep the
+    file's row order (method.md §7: output order must equal input order).
+
+    Raises:
+        FileNotFoundError: missing file.  ValueError: corrupt file, missing or misshaped
+        field (the message names file and field).
+    """
+    path = Path(path)
+    data = _open_npz(path)
+    for key in RELEASE_REQUIRED:
+        if key not in data:
+            raise ValueError(f'{path}: missing field {key!r} (fields: {sorted(data)})')
+    fields = {}
+    for name, aliases in RELEASE_ALIASES.items():
+        key = next((a for a in aliases if a in data), None)
+        if key is None:
+            raise ValueError(f'{path}: missing field {name!r} (looked for {aliases}; '
+                             f'fields: {sorted(data)})')
+        fields[name] = data[key]
+    names = np.asarray(data['imgname']).astype(str)
+    n = len(names)
+    pose = np.asarray(fields['pose'], np.float64).reshape(n, -1) if n else np.zeros((0, 72))
+    shape = np.asarray(data['shape'], np.float64)
+    transl = np.asarray(fields['transl'], np.float64)
+    cam_int = np.asarray(data['cam_int'], np.float64)
+    _check(path, 'pose', pose, (n, 72))
+    if shape.ndim != 2 or shape.shape[0] != n or shape.shape[1] not in (10, 11):
+        raise ValueError(f'{path}: field shape has shape {shape.shape}, expected ({n}, 10|11)')
+    _check(path, 'transl', transl, (n, 3))
+    _check(path, 'cam_int', cam_int, (n, 3, 3))
+    kps = data.get('gtkps')
+    if kps is not None:
+        kps = np.asarray(kps, np.float64)
+        if kps.ndim != 3 or kps.shape[0] != n or kps.shape[2] != 3:
+            raise ValueError(f'{path}: field gtkps has shape {kps.shape}, expected ({n}, J, 3)')
+    boxes = None
+    if 'center' in data and 'scale' in data:
+        center = np.asarray(data['center'], np.float64).reshape(n, 2)
+        size = np.asarray(data['scale'], np.float64).reshape(n, -1)[:, :1] * 200.0
+        boxes = np.concatenate([center - size / 2, center + size / 2], axis=1)
+    for field, arr in (('pose', pose), ('shape', shape), ('transl', transl), ('cam_int', cam_int)):
+        bad = ~np.isfinite(arr.reshape(n, -1)).all(axis=1)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f'{path}: field {field} is not finite for row {i} (imgname {names[i]})')
+
+    groups: Dict[str, List[int]] = OrderedDict()
+    for i, name in enumerate(names):
+        groups.setdefault(name, []).append(i)
+    images = []
+    for name, rows in groups.items():
+        r = np.asarray(rows)
+        k = cam_int[r[0]]
+        images.append(ReleaseImage(
+            imgname=name, rows=r, global_orient=pose[r, :3], body_pose=pose[r, 3:],
+            betas=shape[r], transl=transl[r],
+            focal=np.array([k[0, 0], k[1, 1]]), princpt=np.array([k[0, 2], k[1, 2]]),
+            kpts2d=None if kps is None else kps[r], boxes=None if boxes is None else boxes[r]))
+    return images
+
+
+def _check(path, field, arr, shape):
+    if arr.shape != shape:
+        raise ValueError(f'{path}: field {field} has shape {arr.shape}, expected {shape}')
+
+
+def write_camerahmr_release(path, images: Sequence[ReleaseImage], pose_key: str = 'pose_cam',
+                            transl_key: str = 'trans_cam') -> Path:
+    """Write ``images`` as a flat CameraHMR release npz (inverse of the loader; for fixtures)."""
+    rows = [(im, i) for im in images for i in range(len(im.transl))]
+    nb = max((im.betas.shape[1] for im in images), default=10)
+
+    def cam(im):
+        k = np.eye(3)
+        k[0, 0], k[1, 1] = im.focal
+        k[0, 2], k[1, 2] = im.princpt
+        return k
+
+    arrays = dict(
+        imgname=np.array([im.imgname for im, _ in rows], dtype=str),
+        **{pose_key: np.array([np.concatenate([im.global_orient[i], im.body_pose[i]])
+                               for im, i in rows]).reshape(-1, 72)},
+        shape=np.array([im.betas[i] for im, i in rows]).reshape(-1, nb),
+        **{transl_key: np.array([im.transl[i] for im, i in rows]).reshape(-1, 3)},
+        cam_int=np.array([cam(im) for im, _ in rows]).reshape(-1, 3, 3),
+    )
+    if all(im.kpts2d is not None for im in images) and rows:
+        arrays['gtkps'] = np.array([im.kpts2d[i] for im, i in rows])
+    if all(im.boxes is not None for im in images) and rows:
+        b = np.array([im.boxes[i] for im, i in rows])
+        arrays['center'] = (b[:, :2] + b[:, 2:]) / 2
+        arrays['scale'] = np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]) / 200.0
+    return atomic_write(Path(path), lambda p: np.savez(p, **arrays))
+
+
+# ----------------------------------------------------------------------------- output layout
+def pad_betas_smpla(betas: np.ndarray, age_blend: Optional[np.ndarray] = None) -> np.ndarray:
+    """(N,10|11) -> (N,11) SMPL-A shape; a 10-D shape gets ``age_blend`` (default 0, adult)."""
+    betas = np.asarray(betas, np.float64)
+    if betas.shape[-1] == 11:
+        return betas
+    if betas.shape[-1] != 10:
+        raise ValueError(f'betas must have 10 or 11 values, got {betas.shape}')
+    blend = np.zeros(betas.shape[:-1] + (1,)) if age_blend is None else \
+        np.asarray(age_blend, np.float64).reshape(betas.shape[:-1] + (1,))
+    return np.concatenate([betas, blend], axis=-1)
+
+
+def released_person(betas11, global_orient, body_pose, transl, focal, princpt) -> dict:
+    """One person entry of the released layout (float32 arrays of the documented shapes)."""
+    return {'smpl_param': {'shape': np.asarray(betas11, np.float32).reshape(11),
+                           'pose': np.concatenate([np.ravel(global_orient), np.ravel(body_pose)]
+                                                  ).astype(np.float32).reshape(72),
+                           'trans': np.asarray(transl, np.float32).reshape(3)},
+            'cam_param': {'focal': np.asarray(focal, np.float32).reshape(2),
+                          'princpt': np.asarray(princpt, np.float32).reshape(2)}}
+
+
+def save_released_annots(path, annots: Mapping[str, list]) -> Path:
+    """Write ``{'annots': annots}`` as the released ``*_CHMR_SMPL_OPT.npz`` (atomic)."""
+    obj = np.empty((), dtype=object)
+    obj[()] = dict(annots)
+    return atomic_write(Path(path), lambda p: np.savez(p, annots=obj))
+
+
+def load_released_annots(path) -> dict:
+    """Read a ``*_CHMR_SMPL_OPT.npz`` (pickle needed: the layout is a pickled dict)."""
+    from ..utils.io import load_annots_npz
+    return load_annots_npz(path, 'annots')

@@ -1,0 +1,70 @@
+"""DTOStage (batched over images) agrees with dto_hooks.DTORefiner (per image); matching
+stage hands detection masks to DTO; release persons are never dropped."""
+import numpy as np
+
+from metric_hmr.generation.readers import CameraHMRReleaseReader
+from metric_hmr.generation.state import Detections
+
+
+def _states(scenes):
+    r = CameraHMRReleaseReader(str(scenes / 'demo-release.npz'), str(scenes / 'images'))
+    return r, [r.load(i) for i in r.image_ids()]
+
+
+def test_dto_stage_equals_dto_refiner(scenes, gen_smpl_file):
+    from metric_hmr import register_all_modules
+    register_all_modules()
+    from dto_hooks.refiner import DTORefiner
+
+    from metric_hmr.generation.depth import PrecomputedDepth
+    from metric_hmr.generation.dto_stage import DTOStage
+    from metric_hmr.generation.estimators import UnknownAgeGender
+    bm = dict(type='SMPLBodyModel', model_path=str(gen_smpl_file))
+    _, states = _states(scenes)
+    PrecomputedDepth(str(scenes / 'depth'))(states)
+    UnknownAgeGender()(states)
+    stage = DTOStage(body_model=bm, dto=dict(resolution=128), device='cpu')
+    stage(states)                                   # all images in one batch
+    refiner = DTORefiner(dto=dict(resolution=128), body_model=bm)
+    for s in states:
+        p = s.persons
+        sample = dict(img_path=s.img_path, ori_shape=s.ori_shape,
+                      pred=dict(global_orient=p.global_orient, body_pose=p.body_pose, betas=p.betas,
+                                transl=p.transl, focal=s.focal, princpt=s.princpt))
+        out, res = refiner(sample, s.depth, age=s.age, p_male=s.p_male)
+        assert s.status == ('kept' if res.kept else 'rejected')
+        np.testing.assert_allclose(s.refined.transl, out['pred']['transl'], rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(s.refined.betas, out['pred']['betas'], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(s.dto['h_star'], res.h_star, rtol=1e-6)
+
+
+def test_matching_stage_masks_reach_dto(scenes):
+    from metric_hmr.generation.dto_stage import _person_masks
+    from metric_hmr.generation.estimators import NoInitialHMR
+    from metric_hmr.generation.match_stage import KeypointMatching
+    from metric_hmr.generation.release import COCO_TO_OPENPOSE
+    _, states = _states(scenes)
+    s = states[0]
+    n = len(s.persons)
+    h, w = s.ori_shape
+    # a "perfect" detector for persons 1..n-1 (person 0 missed) plus one stray detection
+    kp = s.persons.kpts2d[:, COCO_TO_OPENPOSE].copy()
+    kp[..., 2] = np.where(kp[..., 2] > 0, 0.9, 0.0)
+    stray = kp[0].copy()
+    stray[:, 0] += w          # far outside every person
+    det_kpts = np.concatenate([kp[1:][::-1], stray[None]])      # detector order != input order
+    masks = np.zeros((n, h, w), bool)
+    for k in range(n):
+        masks[k, :, k] = True   # distinguishable masks
+    s.detections = Detections(boxes=np.tile([0.0, 0.0, w, h], (n, 1)), scores=np.full(n, 0.9),
+                              masks=masks, kpts=det_kpts)
+    KeypointMatching()([s])
+    NoInitialHMR()([s])
+    assert len(s.persons) == n                                  # nobody dropped, order kept
+    assert s.person_det.tolist() == [-1] + list(range(n - 2, -1, -1))
+    assert s.events['persons_matched'] == n - 1 and s.events['persons_unmatched_kept'] == 1
+    assert s.events['unmatched_detections_dropped'] == 1         # the stray one, counted
+    pm = _person_masks(s)
+    assert pm.shape == (n, h, w) and pm[0].all()                # unmatched: no restriction
+    for i in range(1, n):
+        assert np.array_equal(pm[i], masks[s.person_det[i]])

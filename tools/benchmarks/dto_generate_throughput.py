@@ -1,0 +1,151 @@
+#!/usr/bin/env python
+"""Throughput of DTO-Humans generation from precomputed inputs, and its 2-rank scaling.
+
+    python tools/benchmarks/dto_generate_throughput.py [--images 96] [--resolution 512]
+
+Input: synthetic scenes in the CameraHMR release format with precomputed depth maps
+(``metric_hmr.generation.synthetic_release``, 480x360 px, 2-5 persons of the procedural
+SMPL-format body), so no network runs: reading, body model, rasteriser, DTO, shape refit,
+records and shard files are timed (the per-image work of a real run once the networks'
+outputs exist).
+
+Measurements (each worker is a separate process with one torch thread, i.e. one core;
+imports, model construction and a 2-image warm-up are not timed):
+
+* 1 rank processes all images -> ``images_per_s_per_core = N / t1``;
+* 2 ranks process shards j % 2 concurrently -> ``scaling_2_ranks = t1 / t2`` (t2: wall time
+  until the last rank finishes).
+Workers start together once all are warm (file barrier); each rank count runs ``--repeats``
+times, alternating, and the fastest run counts.
+
+The last line is ``images_per_s_per_core=<x> scaling_2_ranks=<y>``.  The machine's load is
+printed too: a busy machine lowers both numbers.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+os.environ.setdefault('ANNY_CACHE_DIR', os.path.join(os.path.expanduser('~'), '.cache', 'metric_hmr', 'anny'))
+
+
+def _stages(smpl, data, resolution):
+    # CPU on purpose: the number is images per second per *core*
+    return [dict(type='ReleaseIntrinsics'), dict(type='UnknownAgeGender'),
+            dict(type='PrecomputedDepth', depth_root=os.path.join(data, 'depth')),
+            dict(type='DTOStage', body_model=dict(type='SMPLBodyModel', model_path=smpl),
+                 dto=dict(resolution=resolution), device='cpu')]
+
+
+def worker(args) -> None:
+    """One rank: build everything, wait for the common start, process own shards, report."""
+    import torch
+    torch.set_num_threads(1)
+    from metric_hmr import register_all_modules
+    from metric_hmr.generation.pipeline import GenerationPipeline
+    from metric_hmr.generation.shards import fingerprint, make_shards, rank_shards, write_shard
+    register_all_modules()
+    reader = dict(type='CameraHMRReleaseReader', release_file=os.path.join(args.data, 'bench-release.npz'),
+                  img_root=os.path.join(args.data, 'images'), name='bench')
+    pipe = GenerationPipeline(reader, _stages(args.smpl, args.data, args.resolution), batch_size=8)
+    shards = make_shards(pipe.reader.image_ids(), args.shard_size)
+    mine = rank_shards(len(shards), args.rank, args.world)
+    pipe.run(shards[0][:2])                       # warm-up (numba kernels, allocator), untimed
+    # barrier: report ready, start when the parent says go (all ranks are warm by then)
+    open(os.path.join(args.sync, f'ready{args.rank}'), 'w').close()
+    go = os.path.join(args.sync, 'go')
+    while not os.path.exists(go):
+        time.sleep(0.0005)
+    t0 = time.time()
+    n = 0
+    status = {}
+    for j in mine:
+        records, annots = pipe.run(shards[j])
+        for r in records:
+            status[r['status']] = status.get(r['status'], 0) + 1
+        write_shard(args.out, j, fingerprint({}, shards[j]),
+                    shards[j], records, annots)
+        n += len(shards[j])
+    print(json.dumps({'rank': args.rank, 'images': n, 'start': t0, 'end': time.time(),
+                      'status': status}))
+
+
+def launch(args, world: int) -> float:
+    """Run ``world`` workers concurrently; wall seconds from 'go' (all ranks warm) to the
+    last rank's end."""
+    sync = tempfile.mkdtemp(dir=args.out_root)
+    procs = [subprocess.Popen([sys.executable, __file__, '--worker', '--rank', str(r), '--world',
+                               str(world), '--sync', sync, '--data', args.data, '--smpl',
+                               args.smpl, '--out', os.path.join(sync, 'out'),
+                               '--resolution', str(args.resolution),
+                               '--shard-size', str(args.shard_size)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for r in range(world)]
+    while not all(os.path.exists(os.path.join(sync, f'ready{r}')) for r in range(world)):
+        if any(p.poll() not in (None, 0) for p in procs):
+            break
+        time.sleep(0.01)
+    start = time.time()
+    open(os.path.join(sync, 'go'), 'w').close()
+    reports = []
+    for p in procs:
+        out, err = p.communicate()
+        if p.returncode != 0:
+            raise SystemExit(f'worker failed:\n{err[-3000:]}')
+        reports.append(json.loads(out.strip().splitlines()[-1]))
+    total = sum(r['images'] for r in reports)
+    assert total == args.images, (total, args.images)
+    print(f'  {world} rank(s): ' + ', '.join(f"rank {r['rank']} {r['images']} images in "
+                                             f"{r['end'] - r['start']:.2f} s {r['status']}"
+                                             for r in reports))
+    return max(r['end'] for r in reports) - start
+
+
+def main():
+    p = argparse.ArgumentParser(description='DTO generation throughput')
+    p.add_argument('--images', type=int, default=96)
+    p.add_argument('--resolution', type=int, default=512, help='DTO raster resolution (default 512)')
+    p.add_argument('--shard-size', type=int, default=8)
+    p.add_argument('--repeats', type=int, default=3, help='best of n runs per rank count')
+    p.add_argument('--worker', action='store_true')
+    p.add_argument('--rank', type=int, default=0)
+    p.add_argument('--world', type=int, default=1)
+    p.add_argument('--sync')
+    p.add_argument('--data')
+    p.add_argument('--smpl')
+    p.add_argument('--out')
+    args = p.parse_args()
+    if args.worker:
+        return worker(args)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        from metric_hmr.body_models import SMPLBodyModel
+        from metric_hmr.generation.synthetic_release import make_release_scenes
+        from metric_hmr.testing import make_smpl_model_file
+        args.smpl = make_smpl_model_file(os.path.join(tmp, 'smpl'), seed=0)
+        args.data = os.path.join(tmp, 'data')
+        args.out_root = tmp
+        t = time.time()
+        make_release_scenes(args.data, SMPLBodyModel(args.smpl), num_images=args.images, seed=0,
+                            dataset='bench')
+        print(f'made {args.images} scenes (480x360, 2-5 persons) in {time.time() - t:.1f} s')
+        print(f'cpu count {os.cpu_count()}, load average before: {os.getloadavg()}')
+        # alternate 1 and 2 ranks so drifting machine load affects both alike
+        t1s, t2s = [], []
+        for _ in range(args.repeats):
+            t1s.append(launch(args, 1))
+            t2s.append(launch(args, 2))
+        t1, t2 = min(t1s), min(t2s)
+        print(f'load average after: {os.getloadavg()}')
+    x = args.images / t1
+    y = t1 / t2
+    print(f'1 rank: {t1:.2f} s for {args.images} images ({1000 * t1 / args.images:.1f} ms/image); '
+          f'2 ranks: {t2:.2f} s; DTO raster resolution {args.resolution}')
+    print(f'images_per_s_per_core={x:.1f} scaling_2_ranks={y:.2f}')
+
+
+if __name__ == '__main__':
+    main()
