@@ -24,6 +24,30 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     return cfg
 
 
+def add_common_args(parser) -> None:
+    """Arguments shared by tools/train.py and tools/test.py."""
+    parser.add_argument('--work-dir', help='folder for logs, checkpoints and metrics')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config entries, e.g. train_dataloader.batch_size=2')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument('--debug', action='store_true', help='show full tracebacks')
+
+
+def prepare_runner_config(args) -> Config:
+    """Register components, load ``args.config`` with overrides, set launcher and work_dir."""
+    from metric_hmr import register_all_modules
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    register_all_modules(init_default_scope=False)
+    cfg = load_config(args.config, args.cfg_options)
+    setup_launcher(cfg, args.launcher)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(args.config))[0])
+    return cfg
+
+
 def setup_launcher(cfg: Config, launcher: str) -> None:
     """Prepare ``cfg`` for the launcher; on CPU, initialise gloo ourselves.
 
