@@ -1,0 +1,225 @@
+"""DTO quality on synthetic crowds: per-scene evaluation and aggregation.
+
+Used by ``tools/benchmarks/dto_synthetic.py``.  Every method places the *detected* persons
+(``n_pixels >= min_pixels``) of a scene starting from the same HMR-like initial estimate:
+
+* ``initial``: the estimate itself;
+* ``dto_paper``: :func:`dto_hooks.run_dto` with the paper defaults;
+* ``dto_released``: the released-code preset (``DTOConfig.released()``);
+* ``no_intra_bound``: paper DTO without the intra-human bound on s_d (its cues d_i, h_i,
+  z_i, mu_i, sigma_i re-solved with s_d in [0, inf));
+* ``gender_agnostic``: paper DTO with unknown gender (adults get the neutral prior);
+* ``no_age_prior``: paper DTO with every person treated as an adult of the estimated gender;
+* ``oracle``: the true scale and shift of the relative disparity: the (corrupted) map is
+  turned into metric depth exactly, ``z* = mean metric depth at the person's visible
+  vertices`` and the translation is scaled by ``z* / (mean z of those vertices)``; at
+  severity 0 this recovers the true depth (up to the estimate's pose/shape noise);
+* diagnostics ``initial_gt_focal`` / ``dto_paper_gt_focal``: the same estimate without the
+  focal-length bias (rho = 1, true focal), to separate the focal error from DTO's own.
+
+All methods get the ground-truth visible person masks (a perfect instance segmenter).
+Metrics: PCDR_0.2 (Relative-Human protocol, depth layers derived from the ground-truth root
+depths by :func:`depth_layers_from_gt`), absolute root-depth error, height error per age
+group, share of images kept by the 1.5 filter, runtime.
+"""
+from __future__ import annotations
+
+import time
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from .estimates import AGE_GROUP_NAMES, age_group_of
+from .relative_depth import disparity_to_depth
+
+__all__ = ['METHODS', 'depth_layers_from_gt', 'evaluate_scene', 'summarize', 'oracle_depths']
+
+METHODS = ('initial', 'dto_paper', 'dto_released', 'no_intra_bound', 'gender_agnostic',
+           'no_age_prior', 'oracle', 'initial_gt_focal', 'dto_paper_gt_focal')
+
+
+def depth_layers_from_gt(z: np.ndarray, tau: float = 0.2) -> np.ndarray:
+    """Ordinal depth layers from ground-truth depths, consistent with PCDR_tau.
+
+    Persons sorted by depth are chained while consecutive gaps are <= tau; a chain whose
+    depth span is < tau is one layer; a longer chain is ambiguous (its members would be
+    "same layer" with one neighbour and "behind" another) and gets layer -1 (unknown, as
+    unannotated persons in Relative Human).  So any two persons with known layers are
+    either < tau apart (same layer) or > tau apart (different layers), and the ground
+    truth itself scores 100 %.
+    """
+    z = np.asarray(z, np.float64)
+    layer = np.full(len(z), -1, np.int64)
+    if len(z) == 0:
+        return layer
+    order = np.argsort(z, kind='stable')
+    chains, cur = [], [order[0]]
+    for a, b in zip(order[:-1], order[1:]):
+        if z[b] - z[a] <= tau:
+            cur.append(b)
+        else:
+            chains.append(cur)
+            cur = [b]
+    chains.append(cur)
+    next_layer = 0
+    for ch in chains:
+        if z[ch].max() - z[ch].min() < tau:
+            layer[ch] = next_layer
+        next_layer += 1
+    return layer
+
+
+def oracle_depths(vertices_init, faces, focal, princpt, image_size, metric_depth, masks,
+                  resolution: Optional[int] = 512):
+    """Per person: (mean metric depth at visible vertices, mean z of those vertices)."""
+    from dto_hooks.raster import rasterize_persons, project_points
+    ras = rasterize_persons(vertices_init, faces, focal, princpt, image_size, resolution,
+                            masks=masks)
+    H, W = image_size
+    d_i = np.full(len(vertices_init), np.nan)
+    z_i = np.full(len(vertices_init), np.nan)
+    for k, (v, vis) in enumerate(zip(vertices_init, ras.vertex_visible)):
+        if vis.sum() < 3:
+            continue
+        uv = project_points(v[vis], focal, princpt, 1.0) - 0.5     # image pixel coords
+        c = np.clip(np.round(uv[:, 0]).astype(int), 0, W - 1)
+        r = np.clip(np.round(uv[:, 1]).astype(int), 0, H - 1)
+        d_i[k] = float(metric_depth[r, c].mean())
+        z_i[k] = float(v[vis, 2].mean())
+    return d_i, z_i
+
+
+def _resolve_no_bound(res):
+    """Re-solve a paper DTO result without the intra-human bound (s_d in [0, inf))."""
+    from dto_hooks.solver import solve_dto_batch
+    used = np.asarray(res.used, bool)
+    z = res.z_init.copy()
+    if used.sum() < 2:
+        return z, res.h_init.copy()
+    sel = np.nonzero(used)[0]
+    X = res.X if np.isfinite(res.X) else 1.0
+    sol = solve_dto_batch(res.h_init[None, sel], res.z_init[None, sel], res.d_i[None, sel],
+                          res.mu[None, sel], res.sigma[None, sel], np.array([0.0]),
+                          np.array([np.inf]), X=np.array([X]))
+    z[sel] = sol.s_d[0] * res.d_i[sel] + sol.t_d[0]
+    ratio = np.ones(len(z))
+    ratio[sel] = z[sel] / res.z_init[sel]
+    return res.z_init * ratio, res.h_init * ratio
+
+
+def evaluate_scene(gen, scene: dict, methods=METHODS, min_pixels: int = 150,
+                   resolution: Optional[int] = 512) -> Dict[str, dict]:
+    """Run every method on one scene.
+
+    Returns ``{method: dict(z (K,), h (K,), kept bool|None, score, runtime)}`` plus a
+    ``'gt'`` entry ``dict(z, h, age_group, layer)`` over the K detected persons and a
+    ``'dto_results'`` entry with the raw DTO results (paper / released) for visualisation.
+    """
+    from dto_hooks import run_dto
+    from dto_hooks.config import DTOConfig
+
+    det = np.nonzero(np.asarray(scene['n_pixels']) >= min_pixels)[0]
+    H, W = (int(x) for x in scene['image_size'])
+    verts_gt = gen.scene_vertices(scene)
+    verts_init_all = gen.initial_vertices(scene, verts_gt)
+    v_init = [verts_init_all[i] for i in det]
+    rho = float(scene['est_rho'])
+    focal = np.asarray(scene['focal'], np.float64) * rho          # the HMR's (long) focal
+    princpt = np.asarray(scene['princpt'], np.float64)
+    pid = np.asarray(scene['person_id'])
+    masks = np.stack([pid == i for i in det]) if len(det) else np.zeros((0, H, W), bool)
+    transl = np.asarray(scene['est_root'], np.float64)[det]
+    h0 = np.asarray(scene['est_height'], np.float64)[det]
+    age = np.asarray(scene['est_age'], np.float64)[det]
+    p_male = np.asarray(scene['est_p_male'], np.float64)[det]
+    rel = np.asarray(scene['rel_disparity'], np.float64)
+    gt_z = np.asarray(scene['root'], np.float64)[det, 2]
+    out: Dict[str, dict] = dict(gt=dict(z=gt_z, h=np.asarray(scene['height'], np.float64)[det],
+                                        age_group=age_group_of(np.asarray(scene['age'])[det]),
+                                        layer=depth_layers_from_gt(gt_z)),
+                                dto_results={}, detected=det, vertices_init=v_init)
+    paper_res = None
+    for m in methods:
+        t0 = time.perf_counter()
+        if m == 'initial':
+            z, h, kept, score = transl[:, 2].copy(), h0.copy(), None, None
+        elif m == 'initial_gt_focal':
+            z, h, kept, score = transl[:, 2] / rho, h0.copy(), None, None
+        elif m == 'dto_paper_gt_focal':
+            # the estimate re-made with rho = 1: root z / rho, body depth relief unchanged
+            up = np.asarray(scene['cam_R'])[:, 1]
+            from .estimates import apply_estimate
+            v1 = [apply_estimate(verts_gt[i], scene['root'][i], up, scene['est_size_factor'][i],
+                                 1.0, scene['est_rot'][i], scene['est_girth'][i])[0] for i in det]
+            tr1 = transl.copy()
+            tr1[:, 2] /= rho
+            res = run_dto(v1, gen.faces, focal / rho, princpt, (H, W), rel, tr1, h0,
+                          masks=masks, age_years=age, p_male=p_male)
+            z, h = res.transl_star[:, 2].copy(), res.h_star.copy()
+            kept, score = bool(res.kept), float(res.image_score)
+        elif m == 'oracle':
+            metric = disparity_to_depth(rel, float(scene['rel_scale']), float(scene['rel_shift']))
+            d_i, z_vis = oracle_depths(v_init, gen.faces, focal, princpt, (H, W), metric, masks,
+                                       resolution)
+            ratio = np.where(np.isfinite(d_i) & np.isfinite(z_vis), d_i / z_vis, 1.0)
+            z, h, kept, score = transl[:, 2] * ratio, h0 * ratio, None, None
+        else:
+            kw = dict(age_years=age, p_male=p_male, config=None)
+            if m == 'dto_released':
+                kw['config'] = DTOConfig.released()
+            elif m == 'gender_agnostic':
+                kw['p_male'] = np.full(len(det), np.nan)
+            elif m == 'no_age_prior':
+                kw['age_years'] = np.full(len(det), 30.0)
+            if m == 'no_intra_bound' and paper_res is not None:
+                res = paper_res
+            else:
+                res = run_dto(v_init, gen.faces, focal, princpt, (H, W), rel, transl, h0,
+                              masks=masks, **kw)
+            if m == 'dto_paper':
+                paper_res = res
+            if m == 'no_intra_bound':
+                z, h = _resolve_no_bound(res)
+            else:
+                z, h = res.transl_star[:, 2].copy(), res.h_star.copy()
+            kept, score = bool(res.kept), float(res.image_score)
+            if m in ('dto_paper', 'dto_released'):
+                out['dto_results'][m] = res
+        out[m] = dict(z=z, h=h, kept=kept, score=score, runtime=time.perf_counter() - t0)
+    return out
+
+
+def summarize(per_scene: List[Dict[str, dict]], methods=METHODS, tau: float = 0.2) -> dict:
+    """Aggregate per-scene outputs into the benchmark table (see module docstring)."""
+    from metric_hmr.evaluation.functional.relative import PCDRAccumulator
+    res = {}
+    gz = np.concatenate([s['gt']['z'] for s in per_scene]) if per_scene else np.zeros(0)
+    gh = np.concatenate([s['gt']['h'] for s in per_scene]) if per_scene else np.zeros(0)
+    ga = np.concatenate([s['gt']['age_group'] for s in per_scene]) if per_scene else np.zeros(0, int)
+    for m in methods:
+        acc = PCDRAccumulator(tau=tau, miss_penalty=0.3)
+        for s in per_scene:
+            acc.add_image(s[m]['z'], s['gt']['layer'], s['gt']['age_group'], [])
+        pz = np.concatenate([s[m]['z'] for s in per_scene]) if per_scene else np.zeros(0)
+        ph = np.concatenate([s[m]['h'] for s in per_scene]) if per_scene else np.zeros(0)
+        dz = np.abs(pz - gz)
+        dh = np.abs(ph - gh) * 100.0
+        kept = [s[m]['kept'] for s in per_scene if s[m]['kept'] is not None and len(s['gt']['z'])]
+        pc = acc.result()
+        row = dict(pcdr=100 * pc['all'],
+                   pcdr_by_age={g: 100 * pc[g] for g in AGE_GROUP_NAMES},
+                   n_pairs=acc.pairs['all'],
+                   depth_err_median=float(np.median(dz)) if dz.size else float('nan'),
+                   depth_err_mean=float(np.mean(dz)) if dz.size else float('nan'),
+                   height_err_cm_mean=float(np.mean(dh)) if dh.size else float('nan'),
+                   height_err_cm_by_age={}, depth_err_by_age={},
+                   kept_share=float(np.mean(kept)) if kept else None,
+                   runtime_ms=1000 * float(np.mean([s[m]['runtime'] for s in per_scene])) if per_scene else float('nan'))
+        for code, g in enumerate(AGE_GROUP_NAMES):
+            sel = ga == code
+            row['height_err_cm_by_age'][g] = float(np.mean(dh[sel])) if sel.any() else float('nan')
+            row['depth_err_by_age'][g] = float(np.mean(dz[sel])) if sel.any() else float('nan')
+        res[m] = row
+    res['_counts'] = dict(images=len(per_scene), persons=int(len(gz)),
+                          persons_by_age={g: int((ga == c).sum()) for c, g in enumerate(AGE_GROUP_NAMES)})
+    return res
