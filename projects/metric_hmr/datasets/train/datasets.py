@@ -66,8 +66,8 @@ def smpl_to_gt(body_model, betas: np.ndarray, pose: np.ndarray, transl: np.ndarr
                          body_pose=torch.as_tensor(pose[:, 3:], dtype=torch.float32),
                          transl=torch.as_tensor(transl, dtype=torch.float32))
         height = body_model.tpose_height(torch.as_tensor(betas[:, :nb], dtype=torch.float32))
-    joints = out.joints[:, :24].double().numpy()
-    verts = out.vertices.double().numpy()
+    joints = out.joints[:, :24].double().cpu().numpy()
+    verts = out.vertices.double().cpu().numpy()
     f, c = np.asarray(focal, np.float64), np.asarray(princpt, np.float64)
     H, W = img_hw
 
@@ -81,7 +81,7 @@ def smpl_to_gt(body_model, betas: np.ndarray, pose: np.ndarray, transl: np.ndarr
     boxes = np.concatenate([pv.min(1), pv.max(1)], 1)
     boxes = np.clip(boxes, 0, [W, H, W, H])
     gt.update(boxes=boxes, kpts2d=np.concatenate([kp, vis[..., None].astype(np.float64)], -1),
-              height=np.asarray(height, np.float64).reshape(n))
+              height=np.asarray(torch.as_tensor(height).detach().cpu(), np.float64).reshape(n))
     if full_3d:
         gt.update(transl=transl, joints3d=joints, global_orient=pose[:, :3], body_pose=pose[:, 3:], betas=betas,
                   has_smpl=np.ones(n, bool), has_3d=np.ones(n, bool))
@@ -223,7 +223,7 @@ def world_to_camera(body_model, betas, global_orient, transl, R, t):
     nb = int(getattr(body_model, 'num_betas', 10))
     with torch.no_grad():
         j0 = body_model(betas=torch.as_tensor(pad_betas(betas)[:, :nb], dtype=torch.float32)).joints[:, 0]
-    return rotate_smpl(global_orient, transl, j0.double().numpy(), np.asarray(R, np.float64).reshape(3, 3),
+    return rotate_smpl(global_orient, transl, j0.double().cpu().numpy(), np.asarray(R, np.float64).reshape(3, 3),
                        np.asarray(t, np.float64).reshape(3))
 
 
