@@ -29,6 +29,7 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModel
 
 from metric_hmr.registry import MODELS, TASK_UTILS
+from metric_hmr.utils.io import atomic_write, load_annots_npz
 
 PERSON_KEYS = ('global_orient', 'body_pose', 'betas', 'transl', 'scores', 'boxes', 'age',
                'p_male')
@@ -65,9 +66,7 @@ def save_predictions(path: str, preds: Dict[str, dict]) -> None:
             arrays[name] = np.concatenate(parts) if parts else np.zeros((0, 1))
             if name in ('scores', 'age', 'p_male'):
                 arrays[name] = arrays[name].reshape(-1)
-    tmp = str(path) + '.tmp.npz'
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: np.savez(tmp, **arrays))
 
 
 def _arr(x, dtype=np.float64):
@@ -77,7 +76,7 @@ def _arr(x, dtype=np.float64):
 
 
 def _from_release_layout(path: str) -> Dict[str, dict]:
-    annots = np.load(path, allow_pickle=True)['annots'][()]
+    annots = load_annots_npz(path)
     if not isinstance(annots, dict):
         raise ValueError(f'{path}: `annots` must be a dict keyed by image path')
     out = {}

@@ -1,7 +1,9 @@
 """Small I/O helpers shared by every writer: atomic files and clear load errors."""
 import json
 import os
+import pickle
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any, Callable, Union
 
@@ -73,8 +75,10 @@ def load_annots_npz(path: PathLike, key: str = 'annots') -> Any:
         raise FileNotFoundError(f'annotation file not found: {path}')
     try:
         with np.load(path, allow_pickle=True) as z:
-            if key not in z.files:
-                raise KeyError(f'{path}: no key {key!r} (keys: {sorted(z.files)})')
-            return z[key][()]
-    except (OSError, ValueError, EOFError) as e:
+            files = list(z.files)
+            value = z[key][()] if key in files else None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError) as e:
         raise ValueError(f'corrupt or unreadable npz file {path}: {e}') from e
+    if key not in files:
+        raise ValueError(f'{path}: expected an npz with an {key!r} entry, got {sorted(files)}')
+    return value

@@ -16,6 +16,7 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 
 from metric_hmr.registry import FUNCTIONS
+from metric_hmr.utils.io import load_annots_npz
 
 
 @FUNCTIONS.register_module()
@@ -37,13 +38,8 @@ def as_array(x: Any, dtype=np.float64, what: str = '') -> np.ndarray:
 
 def load_annots(path: str) -> Dict[str, Any]:
     """Read the ``annots`` dict of a benchmark annotation file (known format only)."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'annotation file not found: {path}')
-    with np.load(path, allow_pickle=False) as f:
-        if 'annots' not in f.files:
-            raise ValueError(f'{path}: expected an npz with an `annots` entry, got {f.files}')
-    # The known MA-HMR/ROMP annotation format stores a pickled dict: allowed here only.
-    annots = np.load(path, allow_pickle=True)['annots'][()]
+    # The known MA-HMR/ROMP annotation format stores a pickled dict: allowed there only.
+    annots = load_annots_npz(path)
     if not isinstance(annots, dict):
         raise ValueError(f'{path}: `annots` must be a dict keyed by image path, '
                          f'got {type(annots).__name__}')

@@ -18,6 +18,7 @@ from metric_hmr.evaluation.functional.joints import (CROWDPOSE14, RH_BK19, RH_OC
 from metric_hmr.evaluation.geometry import SMPLGeometry
 from metric_hmr.evaluation.metrics.panoptic import PANOPTIC_J24_TO_H36M, PANOPTIC_PELVIS_J24
 from metric_hmr.evaluation.precomputed import save_predictions
+from metric_hmr.utils.io import atomic_write
 
 KINDS = ('rh', '3dpw', 'hi4d', 'mupots', 'panoptic')
 IMAGE_HW = (720, 1280)
@@ -26,9 +27,7 @@ PRINCPT = np.array([640.0, 360.0])
 
 
 def _save_annots(path: str, annots: dict) -> None:
-    tmp = path + '.tmp.npz'
-    np.savez(tmp, annots=np.array(annots, dtype=object))
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: np.savez(tmp, annots=np.array(annots, dtype=object)))
 
 
 def _bodies(rng: np.random.Generator, n: int) -> dict:
