@@ -4,7 +4,7 @@
 # The synthetic set must exist first (Anny persons: 2D / box / depth / FoV / relative-metric
 # supervision only), e.g.
 #   python -c "from metric_hmr.synthetic.shards import generate_set; generate_set('data/synthetic_crowds/small', \
-#       num_scenes=16, seed=0, scenes_per_shard=16, image_size=(240, 320), layout='uniform', min_person_px=20.0, \
+#       num_scenes=16, seed=0, scenes_per_shard=16, image_size=(240, 320), layout='uniform', min_person_frac=0.08, \
 #       num_persons=dict(low=3, high=5), render_rgb=True)"
 _base_ = ['./_base_/default_runtime.py', './_base_/mahmr_small.py']
 

@@ -21,7 +21,7 @@ def test_small_config_overfits_synthetic_scenes(tmp_path, smpl_model_file, repo_
     cfg = Config.fromfile(str(repo_root / 'configs' / 'mahmr_small_synthetic.py'))
     # uniform layout: at small image sizes the group layout leaves few persons inside the view
     root = generate_set(tmp_path / 'synth', num_scenes=4, seed=0, scenes_per_shard=4, image_size=(240, 320),
-                        layout='uniform', min_person_px=20.0, num_persons=dict(low=3, high=5), render_rgb=True)
+                        layout='uniform', min_person_frac=0.08, num_persons=dict(low=3, high=5), render_rgb=True)
     S = cfg.model.input_size
     ds = SyntheticCrowdsDataset(data_root=str(root), pipeline=[LoadHMRImage(), CanvasHMR(S), PackHMRInputs()])
     batch = mahmr_collate([ds[i] for i in range(len(ds))])
