@@ -23,8 +23,13 @@ parameterisation: each rotation is about axes aligned with Anny's *native* frame
 pose (close to its rest A-pose).  ``global_orient`` (B, 3) rotates the whole body about
 the root bone head (at the origin), then ``transl`` (B, 3) is added.
 Named poses for scenes: :data:`NAMED_POSES` ('rest', 'stand', 'walk', 'sit') via
-:meth:`AnnyBodyModel.named_pose`.  (Anny's bundled MPFB2 pose files only contain T-poses
-for other rigs, so the named poses here are defined directly on the 'anny' rig.)
+:meth:`AnnyBodyModel.named_pose`.  SMPL-24-style poses (one axis-angle per SMPL joint,
+axes of SMPL's rest frame, zero = Anny's reference pose) are turned into
+(``global_orient``, ``body_pose``) by :meth:`AnnyBodyModel.pose_from_smpl24`, which drives
+the Anny bones of :data:`ANNY_SMPL24_BONES`; the same bones' heads give the SMPL-24
+joints (:attr:`AnnyBodyModel.smpl24_joint_index`).  (Anny's bundled MPFB2 pose files
+only contain T-poses for other rigs, so the named poses here are defined directly on the
+'anny' rig.)
 
 T-pose height: vertical extent of Anny's *rest* mesh (no skinning), as
 ``anny.anthropometry.Anthropometry.height`` measures it.
@@ -60,6 +65,21 @@ NAMED_POSES: Dict[str, Dict[str, Sequence[float]]] = {
     'sit': {'upperleg01.L': (-1.5, 0.0, 0.0), 'lowerleg01.L': (1.5, 0.0, 0.0),
             'upperarm01.L': (-0.3, 0.55, 0.0), 'lowerarm01.L': (-0.6, 0.0, 0.0)},
 }
+
+# SMPL-24 joint (SMPL order) -> Anny bone whose head stands for that joint and whose
+# 'local-ref' rotation carries the joint's rotation in :meth:`AnnyBodyModel.pose_from_smpl24`.
+# Anny's spine has five bones (spine05 lowest .. spine01 highest); hands: middle finger base.
+ANNY_SMPL24_BONES = (
+    ('pelvis', 'root'), ('left_hip', 'upperleg01.L'), ('right_hip', 'upperleg01.R'),
+    ('spine1', 'spine04'), ('left_knee', 'lowerleg01.L'), ('right_knee', 'lowerleg01.R'),
+    ('spine2', 'spine03'), ('left_ankle', 'foot.L'), ('right_ankle', 'foot.R'),
+    ('spine3', 'spine01'), ('left_foot', 'toe3-1.L'), ('right_foot', 'toe3-1.R'),
+    ('neck', 'neck01'), ('left_collar', 'clavicle.L'), ('right_collar', 'clavicle.R'),
+    ('head', 'head'), ('left_shoulder', 'upperarm01.L'), ('right_shoulder', 'upperarm01.R'),
+    ('left_elbow', 'lowerarm01.L'), ('right_elbow', 'lowerarm01.R'),
+    ('left_wrist', 'wrist.L'), ('right_wrist', 'wrist.R'),
+    ('left_hand', 'finger3-1.L'), ('right_hand', 'finger3-1.R'),
+)
 
 
 def _rotvec_to_matrix(rotvec: torch.Tensor) -> torch.Tensor:
@@ -244,6 +264,43 @@ class AnnyBodyModel(nn.Module):
                 raise ValueError(f'pose {name!r} names bone {bone!r}, absent from the rig')
             rot[self.bone_labels.index(bone)] = torch.as_tensor(rv, dtype=rot.dtype)
         return rot[1:].reshape(1, -1).repeat(batch_size, 1).to(self._device())
+
+    @property
+    def smpl24_joint_index(self) -> torch.Tensor:
+        """(24,) long: index in ``bone_labels`` / ``forward(...).joints`` of each SMPL-24
+        joint (:data:`ANNY_SMPL24_BONES`)."""
+        missing = [b for _, b in ANNY_SMPL24_BONES if b not in self.bone_labels]
+        if missing:
+            raise ValueError(f'Anny rig lacks the SMPL-24 bones {missing} (rig != "anny"?)')
+        return torch.tensor([self.bone_labels.index(b) for _, b in ANNY_SMPL24_BONES])
+
+    def pose_from_smpl24(self, pose24):
+        """SMPL-24-style axis-angles -> (``global_orient`` (B, 3), ``body_pose`` (B, 309)).
+
+        Args:
+            pose24: (B, 24, 3) axis-angle per SMPL-24 joint (SMPL order), rotation axes in
+                SMPL's rest frame (y up, facing +z, left = +x), zero = Anny's reference pose
+                (arms in its A-pose, not SMPL's T-pose).  Joint 0 is the global orientation
+                (about the root bone head); joint k >= 1 rotates the Anny bone
+                ``ANNY_SMPL24_BONES[k]``; Anny's other bones stay at zero.
+
+        'local-ref' rotations are about Anny's native axes, so an SMPL-frame rotation R(v)
+        becomes ``A^T R(v) A = R(A^T v)`` with A = :data:`ANNY_TO_SMPL` (SMPL <- native, a
+        proper rotation): the axis-angle vector is simply re-expressed in native axes.  With
+        ``smpl_frame=False`` the global orientation is converted the same way.
+        Returns tensors in the model's dtype / device.
+        """
+        dt, dev = self.anny.dtype, self._device()
+        p = to_torch(pose24, dt, dev)
+        if p.dim() != 3 or p.shape[1:] != (24, 3):
+            raise ValueError(f'pose24 must be (B, 24, 3) axis-angles, got {tuple(p.shape)}')
+        B = p.shape[0]
+        A = ANNY_TO_SMPL.to(dtype=dt, device=dev)
+        rv_native = p @ A                                            # rows: A^T v
+        rot = torch.zeros(B, self.anny.bone_count, 3, dtype=dt, device=dev)
+        rot[:, self.smpl24_joint_index[1:].to(dev)] = rv_native[:, 1:]
+        global_orient = p[:, 0] if self.smpl_frame else rv_native[:, 0]
+        return global_orient.clone(), rot[:, 1:].reshape(B, self.num_pose_params)
 
     # ------------------------------------------------------------------ heights
     @torch.no_grad()

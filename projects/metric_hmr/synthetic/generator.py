@@ -118,7 +118,9 @@ class SyntheticCrowdGenerator:
 
     @property
     def config_hash(self) -> str:
-        return config_hash(self.cfg)
+        # an adapter may carry a salt so that changes of its output invalidate cached sets
+        salt = getattr(self.bodies, 'hash_salt', None)
+        return config_hash(self.cfg if salt is None else dict(self.cfg, _bodies=salt))
 
     # ------------------------------------------------------------------------------------
     def _num_persons(self, rng) -> int:

@@ -117,3 +117,46 @@ def test_empty_batch(anny_bm):
     assert anny_bm.fit_height(np.zeros((0, 6)), []).flags == []
     assert anny_bm.sample_shape([], [], np.random.default_rng(0)).shape == (0, 6)
     assert anny_bm(np.zeros((0, 6))).vertices.shape == (0, anny_bm.num_vertices, 3)
+
+
+def test_pose_from_smpl24(anny_bm):
+    from metric_hmr.body_models.anny_model import ANNY_SMPL24_BONES
+    from metric_hmr.testing import SMPL_JOINT_NAMES
+    assert tuple(n for n, _ in ANNY_SMPL24_BONES) == tuple(SMPL_JOINT_NAMES)
+    idx = anny_bm.smpl24_joint_index
+    assert [anny_bm.bone_labels[i] for i in idx] == [b for _, b in ANNY_SMPL24_BONES]
+    J = {n: i for i, n in enumerate(SMPL_JOINT_NAMES)}
+    shape = np.full((1, 6), 0.5)
+    rest = anny_bm(shape)
+    # zero = Anny's reference pose
+    go, bp = anny_bm.pose_from_smpl24(np.zeros((1, 24, 3)))
+    assert go.shape == (1, 3) and bp.shape == (1, anny_bm.num_pose_params)
+    assert not go.any() and not bp.any()
+    j = rest.joints[0, idx]
+    # SMPL frame: y up, the person's left = +x
+    assert j[J['neck'], 1] > j[J['pelvis'], 1] > j[J['left_knee'], 1] > j[J['left_ankle'], 1]
+    assert j[J['left_hip'], 0] > 0 > j[J['right_hip'], 0]
+
+    def posed(joint, rotvec):
+        p = np.zeros((1, 24, 3))
+        p[0, J[joint]] = rotvec
+        return anny_bm(shape, *anny_bm.pose_from_smpl24(p))
+
+    # +x on the knee (SMPL convention) flexes it: the ankle goes back (-z), the other stays
+    knee = posed('left_knee', (1.0, 0.0, 0.0)).joints[0, idx]
+    assert knee[J['left_ankle'], 2] < j[J['left_ankle'], 2] - 0.2
+    torch.testing.assert_close(knee[J['right_ankle']], j[J['right_ankle']], atol=1e-9, rtol=0)
+    # an SMPL-frame y rotation (head turn) is a native z rotation of Anny's 'head' bone
+    turned = posed('head', (0.0, 0.5, 0.0))
+    rot = torch.zeros(1, anny_bm.num_joints, 3, dtype=torch.float64)
+    rot[0, anny_bm.bone_labels.index('head'), 2] = 0.5
+    torch.testing.assert_close(turned.vertices, anny_bm(shape, body_pose=rot[:, 1:]).vertices,
+                               atol=1e-9, rtol=0)
+    # joint 0 = global orientation about the root bone head (at the origin)
+    R = torch.tensor([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [-1.0, 0.0, 0.0]], dtype=torch.float64)
+    torch.testing.assert_close(posed('pelvis', (0.0, np.pi / 2, 0.0)).vertices,
+                               rest.vertices @ R.T, atol=1e-9, rtol=0)
+    go, bp = anny_bm.pose_from_smpl24(np.zeros((0, 24, 3)))
+    assert go.shape == (0, 3) and bp.shape == (0, anny_bm.num_pose_params)
+    with pytest.raises(ValueError, match='pose24'):
+        anny_bm.pose_from_smpl24(np.zeros((2, 23, 3)))

@@ -68,11 +68,11 @@ def test_mask_pixels_counted_and_background_has_depth(anny_scenes):
 def test_heights_match_anny_anthropometry(anny_gen, anny_scenes):
     import anny
     import torch
-    model = anny_gen.bodies.model
+    model = anny_gen.bodies.bm.anny
     anthro = anny.Anthropometry(model)
     for scene in anny_scenes:
         with torch.no_grad():
-            out = model(phenotype_kwargs=anny_gen.bodies._phenotype_kwargs(scene['shape']))
+            out = model(phenotype_kwargs=torch.as_tensor(scene['shape'], dtype=model.dtype))
         h = anthro.height(out['rest_vertices']).numpy()
         np.testing.assert_allclose(scene['height'], h, atol=1e-6)
 
