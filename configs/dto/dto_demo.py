@@ -2,22 +2,22 @@
 #
 #   python tools/dto_generate.py configs/dto/dto_demo.py
 #
-# Input: a few synthetic scenes shipped in demo/dto_demo/ (made by demo/make_demo.py) in the
-# CameraHMR release format, with precomputed relative depth (disparity) maps, so the
-# detector / keypoint / depth networks are skipped.  The body model is a *procedural
-# SMPL-format stand-in* (metric_hmr.testing.make_smpl_model_file, seed 0), written into
-# work_dir at run time: it is not SMPL, whose files are licensed.
+# Input: 6 synthetic scenes shipped in demo/dto_demo/ (made by demo/make_demo.py with the
+# project's synthetic-crowd generator and metric_hmr.synthetic.export_camerahmr_release):
+# CameraHMR release format (the persons are HMR-like initial estimates), rendered images,
+# precomputed relative depth (disparity), visible masks and simulated age / gender
+# estimates, all attached by SyntheticScenesReader, so the detector / keypoint / depth /
+# age networks are skipped.  The body model is a *procedural SMPL-format stand-in*
+# (metric_hmr.testing.make_smpl_model_file, seed 0), written into work_dir at run time:
+# it is not SMPL, whose files are licensed.
 default_scope = 'metric_hmr'
 work_dir = 'work_dirs/dto_demo'
 demo_root = '{{ fileDirname }}/../../demo/dto_demo'
 
-reader = dict(type='CameraHMRReleaseReader', release_file=demo_root + '/demo-release.npz',
-              img_root=demo_root + '/images', name='demo')
+reader = dict(type='SyntheticScenesReader', scene_root=demo_root, name='demo')
 stages = [
-    dict(type='ReleaseIntrinsics'),                 # the release's cam_int
-    dict(type='UnknownAgeGender'),                  # no age/gender model: neutral adult prior
-    dict(type='PrecomputedDepth', depth_root=demo_root + '/depth', suffix='.npy',
-         kind='disparity'),
+    dict(type='ReleaseIntrinsics'),                 # the release's cam_int (the estimate's focal)
+    dict(type='UnknownAgeGender'),                  # only for persons without an age estimate
     dict(type='DTOStage',
          body_model=dict(type='SMPLBodyModel', model_path=None, num_betas=10),
          dto=dict(preset='paper'), refit_shape=True),

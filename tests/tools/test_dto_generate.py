@@ -17,21 +17,21 @@ TOOL = str(REPO / 'tools' / 'dto_generate.py')
 @pytest.fixture(scope='module')
 def scene_cfg(tmp_path_factory):
     """A config file running on 6 small synthetic scenes with one image per shard."""
-    from metric_hmr.body_models import SMPLBodyModel
-    from metric_hmr.generation.synthetic_release import make_release_scenes
+    from metric_hmr.synthetic import SyntheticCrowdGenerator, export_camerahmr_release
     from metric_hmr.testing import make_smpl_model_file
     root = tmp_path_factory.mktemp('dto_cli')
     smpl = make_smpl_model_file(str(root / 'smpl'), seed=0)
-    make_release_scenes(root / 'scenes', SMPLBodyModel(smpl), num_images=6, seed=2,
-                        image_size=(96, 128), persons=(2, 3))
+    gen = SyntheticCrowdGenerator(
+        seed=2, image_size=(96, 128), num_persons=dict(low=2, high=3), age_range=(3.0, 65.0),
+        layout='uniform', fov_margin=0.8, dist_min=2.5, dist_max=7.0, min_person_frac=0.2,
+        render_rgb=True, body_model=dict(type='SMPLBodyModel', model_path=smpl))
+    export_camerahmr_release([gen.generate(i) for i in range(6)], root / 'scenes', gen, min_pixels=20)
     cfg = root / 'gen_cfg.py'
     cfg.write_text(f"""
 default_scope = 'metric_hmr'
 work_dir = '{root}/work'
-reader = dict(type='CameraHMRReleaseReader', release_file='{root}/scenes/demo-release.npz',
-              img_root='{root}/scenes/images', name='demo')
+reader = dict(type='SyntheticScenesReader', scene_root='{root}/scenes', name='demo')
 stages = [dict(type='ReleaseIntrinsics'), dict(type='UnknownAgeGender'),
-          dict(type='PrecomputedDepth', depth_root='{root}/scenes/depth'),
           dict(type='DTOStage', body_model=dict(type='SMPLBodyModel', model_path='{smpl}'),
                dto=dict(resolution=128))]
 generation = dict(shard_size=1, batch_size=1, progress=False, vis_every=0, report=False)
@@ -108,11 +108,47 @@ def test_torchrun_two_ranks(scene_cfg, tmp_path):
 
 
 def test_demo_config_runs(tmp_path):
-    r = _run([str(REPO / 'configs' / 'dto' / 'dto_demo.py'), '--work-dir', str(tmp_path / 'demo'),
-              '--cfg-options', 'generation.vis_every=0', 'generation.report=False',
-              'generation.progress=False'])
+    """The shipped demo runs out of the box: released npz, records, stats, vis, report."""
+    work = tmp_path / 'demo'
+    r = _run([str(REPO / 'configs' / 'dto' / 'dto_demo.py'), '--work-dir', str(work),
+              '--cfg-options', 'generation.progress=False'])
     assert r.returncode == 0, r.stderr[-3000:]
-    summary = json.loads((tmp_path / 'demo' / 'summary.json').read_text())
+    summary = json.loads((work / 'summary.json').read_text())
     assert summary['images'] == 6 and summary['kept'] >= 1
-    assert (tmp_path / 'demo' / 'demo_CHMR_SMPL_OPT.npz').is_file()
-    assert (tmp_path / 'demo' / 'stats' / 'height_distribution.png').is_file()
+    assert (work / 'demo_CHMR_SMPL_OPT.npz').is_file()
+    for f in ('height_distribution.png', 'fov_distribution.png', 'persons_per_image.png'):
+        assert (work / 'stats' / f).is_file()
+    assert len(list((work / 'vis' / 'overlays').glob('*.png'))) == 6
+    assert len(list((work / 'vis' / 'scenes').glob('*.glb'))) == 6
+    assert (work / 'report' / 'index.html').stat().st_size > 0
+    # children and adults, with the reader's age estimates reaching DTO's prior
+    ages = [p['age'] for line in (work / 'demo_records.jsonl').read_text().splitlines()
+            for p in json.loads(line)['persons']]
+    assert min(ages) < 10 and max(ages) > 20
+
+
+def _files(root):
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(Path(root).rglob('*')) if p.is_file()}
+
+
+def test_make_demo_is_reproducible_and_matches_the_shipped_demo(tmp_path):
+    """demo/make_demo.py twice -> byte-identical folders, with the shipped demo's files
+    (arrays compared with a tolerance: float maths may differ in the last bits elsewhere)."""
+    for name in ('a', 'b'):
+        r = subprocess.run([sys.executable, str(REPO / 'demo' / 'make_demo.py'), '--out',
+                            str(tmp_path / name)], cwd=REPO, capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr[-3000:]
+    a, b = _files(tmp_path / 'a'), _files(tmp_path / 'b')
+    assert a == b
+    shipped = REPO / 'demo' / 'dto_demo'
+    assert sorted(a) == sorted(_files(shipped))
+    assert sum(len(v) for v in a.values()) <= 4 * 2 ** 20           # the demo stays small
+    for f in ('release.npz', 'truth.npz'):
+        with np.load(tmp_path / 'a' / f) as x, np.load(shipped / f) as y:
+            assert sorted(x.files) == sorted(y.files)
+            for k in x.files:
+                if x[k].dtype.kind in 'fc':
+                    np.testing.assert_allclose(x[k], y[k], rtol=1e-4, atol=1e-4, err_msg=f'{f}:{k}')
+                else:
+                    assert np.array_equal(x[k], y[k]), f'{f}:{k}'
+

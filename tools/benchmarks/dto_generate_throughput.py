@@ -3,11 +3,12 @@
 
     python tools/benchmarks/dto_generate_throughput.py [--images 96] [--resolution 512]
 
-Input: synthetic scenes in the CameraHMR release format with precomputed depth maps
-(``metric_hmr.generation.synthetic_release``, 480x360 px, 2-5 persons of the procedural
-SMPL-format body), so no network runs: reading, body model, rasteriser, DTO, shape refit,
-records and shard files are timed (the per-image work of a real run once the networks'
-outputs exist).
+Input: scenes of the synthetic-crowd generator (``metric_hmr.synthetic``, 480x360 px, 2-5
+persons of all ages, procedural SMPL-format body) exported in the CameraHMR release format
+with precomputed relative depth and visible masks (``export_camerahmr_release``, read by
+``SyntheticScenesReader``), so no network runs: reading, body model, rasteriser, DTO, shape
+refit, records and shard files are timed (the per-image work of a real run once the
+networks' outputs exist).
 
 Measurements (each worker is a separate process with one torch thread, i.e. one core;
 imports, model construction and a 2-image warm-up are not timed):
@@ -32,12 +33,29 @@ import time
 os.environ.setdefault('ANNY_CACHE_DIR', os.path.join(os.path.expanduser('~'), '.cache', 'metric_hmr', 'anny'))
 
 
-def _stages(smpl, data, resolution):
-    # CPU on purpose: the number is images per second per *core*
+# the scenes: 2-5 persons of all ages standing inside the view, 2.5-8 m from the camera
+SCENES = dict(image_size=(360, 480), num_persons=dict(low=2, high=5), age_range=(3.0, 65.0),
+              camera=dict(height_range=(1.2, 2.0), pitch_deg_range=(0.0, 15.0),
+                          vfov_deg_range=(45.0, 70.0)),
+              layout='uniform', fov_margin=0.8, dist_min=2.5, dist_max=8.0, min_person_frac=0.2,
+              render_rgb=True)
+
+
+def _stages(smpl, resolution):
+    # CPU on purpose: the number is images per second per *core*.  Depth, masks and age /
+    # gender estimates come with the reader.
     return [dict(type='ReleaseIntrinsics'), dict(type='UnknownAgeGender'),
-            dict(type='PrecomputedDepth', depth_root=os.path.join(data, 'depth')),
             dict(type='DTOStage', body_model=dict(type='SMPLBodyModel', model_path=smpl),
                  dto=dict(resolution=resolution), device='cpu')]
+
+
+def make_scenes(out_dir, smpl, num_scenes: int, seed: int = 0) -> None:
+    """``num_scenes`` synthetic scenes exported in the CameraHMR release format."""
+    from metric_hmr.synthetic import SyntheticCrowdGenerator, export_camerahmr_release
+    gen = SyntheticCrowdGenerator(seed=seed, body_model=dict(type='SMPLBodyModel', model_path=smpl),
+                                  **SCENES)
+    export_camerahmr_release((gen.generate(i) for i in range(num_scenes)), out_dir, gen,
+                             min_pixels=100)
 
 
 def worker(args) -> None:
@@ -48,9 +66,8 @@ def worker(args) -> None:
     from metric_hmr.generation.pipeline import GenerationPipeline
     from metric_hmr.generation.shards import fingerprint, make_shards, rank_shards, write_shard
     register_all_modules()
-    reader = dict(type='CameraHMRReleaseReader', release_file=os.path.join(args.data, 'bench-release.npz'),
-                  img_root=os.path.join(args.data, 'images'), name='bench')
-    pipe = GenerationPipeline(reader, _stages(args.smpl, args.data, args.resolution), batch_size=8)
+    reader = dict(type='SyntheticScenesReader', scene_root=args.data, name='bench')
+    pipe = GenerationPipeline(reader, _stages(args.smpl, args.resolution), batch_size=8)
     shards = make_shards(pipe.reader.image_ids(), args.shard_size)
     mine = rank_shards(len(shards), args.rank, args.world)
     pipe.run(shards[0][:2])                       # warm-up (numba kernels, allocator), untimed
@@ -122,16 +139,17 @@ def main():
         return worker(args)
 
     with tempfile.TemporaryDirectory() as tmp:
-        from metric_hmr.body_models import SMPLBodyModel
-        from metric_hmr.generation.synthetic_release import make_release_scenes
         from metric_hmr.testing import make_smpl_model_file
         args.smpl = make_smpl_model_file(os.path.join(tmp, 'smpl'), seed=0)
         args.data = os.path.join(tmp, 'data')
         args.out_root = tmp
         t = time.time()
-        make_release_scenes(args.data, SMPLBodyModel(args.smpl), num_images=args.images, seed=0,
-                            dataset='bench')
-        print(f'made {args.images} scenes (480x360, 2-5 persons) in {time.time() - t:.1f} s')
+        make_scenes(args.data, args.smpl, args.images)
+        from metric_hmr.generation.readers import SyntheticScenesReader
+        n = len(SyntheticScenesReader(args.data).image_ids())   # scenes with a visible person
+        print(f'made {args.images} scenes (480x360, 2-5 persons) in {time.time() - t:.1f} s, '
+              f'{n} with persons')
+        args.images = n
         print(f'cpu count {os.cpu_count()}, load average before: {os.getloadavg()}')
         # alternate 1 and 2 ranks so drifting machine load affects both alike
         t1s, t2s = [], []

@@ -133,7 +133,8 @@ class SyntheticScenesReader(BaseReader):
     """Scenes of the project's synthetic-crowd generator exported in the CameraHMR release
     format (``metric_hmr.synthetic.export_camerahmr_release``; layout in that module)::
 
-        <scene_root>/release.npz   images/<stem>.png   depth/<stem>.npy   masks/<stem>.npy
+        <scene_root>/release.npz   images/<stem>.png   depth/<stem>.npy
+        <scene_root>/masks/<stem>.npy   (or masks/<stem>.npz, compressed, key 'masks')
         <scene_root>/truth.npz     (per release row: estimated age / P(male), truth)
 
     The precomputed depth (relative disparity) and visible masks are attached, so the depth
@@ -169,9 +170,8 @@ class SyntheticScenesReader(BaseReader):
         if d.is_file():
             state.depth = np.load(d, allow_pickle=False).astype(np.float32)
             state.depth_kind = self.depth_kind
-        m = self.mask_dir / (stem + '.npy')
-        if m.is_file():
-            masks = np.load(m, allow_pickle=False).astype(bool)
+        masks, m = self._load_masks(stem)
+        if masks is not None:
             if masks.shape[0] != len(state.persons):
                 raise ValueError(f'{m}: {masks.shape[0]} masks for {len(state.persons)} persons')
             state.masks = masks
@@ -179,3 +179,17 @@ class SyntheticScenesReader(BaseReader):
             rows = state.persons.source_index
             state.age, state.p_male = self.est[0][rows].copy(), self.est[1][rows].copy()
         return state
+
+    def _load_masks(self, stem: str):
+        """(N, H, W) bool masks from ``<stem>.npy`` or the compressed ``<stem>.npz`` (key
+        ``masks``), and the file; (None, None) when neither exists."""
+        m = self.mask_dir / (stem + '.npy')
+        if m.is_file():
+            return np.load(m, allow_pickle=False).astype(bool), m
+        m = self.mask_dir / (stem + '.npz')
+        if m.is_file():
+            with np.load(m, allow_pickle=False) as z:
+                if 'masks' not in z.files:
+                    raise ValueError(f'{m}: no key \'masks\' (keys: {sorted(z.files)})')
+                return z['masks'].astype(bool), m
+        return None, None

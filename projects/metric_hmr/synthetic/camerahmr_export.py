@@ -7,8 +7,11 @@ moved to ``(kX, kY, k rho Z)``.  Written layout (``out_dir``, read by
 ``metric_hmr.generation.readers.SyntheticScenesReader``)::
 
     images/scene_<i>.png     RGB (stored, or shaded from the stored depth / id maps)
-    depth/scene_<i>.npy      float32 relative disparity (H, W) (the scene's simulated map)
+    depth/scene_<i>.npy      relative disparity (H, W) (the scene's simulated map), float32
+                             (``depth_dtype='float16'`` halves the files)
     masks/scene_<i>.npy      (N, H, W) bool visible masks of the exported persons
+                             (``mask_format='npz'``: ``masks/scene_<i>.npz``, key ``masks``,
+                             deflate-compressed, for small shipped sets such as the demo)
     release.npz              imgname, center, scale, pose_cam (72), shape (10), cam_int,
                              gtkps (44, 3), trans_cam
     truth.npz                per release row: scene, person, true height / root / age /
@@ -35,6 +38,8 @@ from .render import SceneRendering, shade_rgb
 
 __all__ = ['export_camerahmr_release', 'OPENPOSE_FROM_SMPL24', 'J19_FROM_SMPL24']
 
+MASK_FORMATS = ('npy', 'npz')      # how the visible masks are stored
+
 # BODY_25 index -> SMPL-24 index (approximate anatomical correspondences)
 OPENPOSE_FROM_SMPL24 = {1: 12, 2: 17, 3: 19, 4: 21, 5: 16, 6: 18, 7: 20, 8: 0, 9: 2, 10: 5,
                         11: 8, 12: 1, 13: 4, 14: 7, 19: 10, 22: 11}
@@ -56,7 +61,8 @@ def _gtkps(kpts2d: np.ndarray) -> np.ndarray:
 
 def export_camerahmr_release(scenes: Iterable[dict], out_dir, generator,
                              min_pixels: int = 1, release_name: str = 'release.npz',
-                             seed: int = 0) -> Path:
+                             seed: int = 0, depth_dtype: str = 'float32',
+                             mask_format: str = 'npy') -> Path:
     """Write scenes of an SMPL-format generator as a CameraHMR-format release.
 
     Args:
@@ -67,6 +73,8 @@ def export_camerahmr_release(scenes: Iterable[dict], out_dir, generator,
         min_pixels: persons with fewer visible pixels are not exported (as a detector would
             miss them); ``truth.npz`` lists exported rows only, with their person index.
         seed: seed of the shading colours of scenes without stored RGB.
+        depth_dtype: dtype of the stored relative disparity ('float32' or 'float16').
+        mask_format: 'npy' ((N, H, W) bool array) or 'npz' (compressed, key ``masks``).
     Returns:
         path of the release npz.
     """
@@ -77,6 +85,10 @@ def export_camerahmr_release(scenes: Iterable[dict], out_dir, generator,
                          "model (generator body_model=dict(type='SMPLBodyModel', ...)); "
                          f'this generator uses {bodies.name!r}')
     bm = bodies.bm
+    if np.dtype(depth_dtype) not in (np.float32, np.float16):
+        raise ValueError(f"depth_dtype must be 'float32' or 'float16', got {depth_dtype!r}")
+    if mask_format not in MASK_FORMATS:
+        raise ValueError(f'mask_format must be one of {MASK_FORMATS}, got {mask_format!r}')
     out = Path(out_dir)
     images, truth = [], {k: [] for k in ('row_scene', 'row_person', 'height', 'root', 'age',
                                          'is_male', 'est_age', 'est_p_male', 'est_height')}
@@ -96,10 +108,13 @@ def export_camerahmr_release(scenes: Iterable[dict], out_dir, generator,
         from PIL import Image
         atomic_write(out / 'images' / f'{stem}.png', lambda p: Image.fromarray(rgb).save(p, format='PNG'))
         atomic_write(out / 'depth' / f'{stem}.npy',
-                     lambda p: np.save(p, np.asarray(scene['rel_disparity'], np.float32)))
+                     lambda p: np.save(p, np.asarray(scene['rel_disparity'], depth_dtype)))
         pid = np.asarray(scene['person_id'])
         masks = np.stack([pid == i for i in det]) if len(det) else np.zeros((0,) + pid.shape, bool)
-        atomic_write(out / 'masks' / f'{stem}.npy', lambda p: np.save(p, masks))
+        if mask_format == 'npz':
+            atomic_save_npz(out / 'masks' / f'{stem}.npz', masks=masks)
+        else:
+            atomic_write(out / 'masks' / f'{stem}.npy', lambda p: np.save(p, masks))
         # the HMR-like estimate in SMPL parameters
         shape = np.asarray(scene['shape'], np.float64)[det]
         est_h = np.asarray(scene['est_height'], np.float64)[det]

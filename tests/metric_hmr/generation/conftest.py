@@ -11,15 +11,38 @@ def gen_smpl_file(tmp_path_factory) -> Path:
     return Path(make_smpl_model_file(str(tmp_path_factory.mktemp('gen_smpl')), seed=0))
 
 
+# small scenes of the synthetic-crowd generator: 2-3 persons of all ages inside the view
+SCENES_CFG = dict(image_size=(96, 128), num_persons=dict(low=2, high=3), age_range=(3.0, 65.0),
+                  camera=dict(height_range=(1.2, 2.0), pitch_deg_range=(0.0, 15.0),
+                              vfov_deg_range=(45.0, 70.0)),
+                  layout='uniform', fov_margin=0.8, dist_min=2.5, dist_max=7.0,
+                  min_person_frac=0.2, render_rgb=True)
+
+
+def export_scenes(out: Path, smpl_file, num_scenes: int, seed: int) -> Path:
+    """Scenes of ``SyntheticCrowdGenerator`` (SMPL-format body) exported with
+    ``export_camerahmr_release`` into ``out`` (``release.npz``, images/, depth/, masks/,
+    truth.npz), plus ``demo-release.npz``: the same release with image names relative to
+    ``images/`` (as CameraHMR's), so ``CameraHMRReleaseReader(demo-release.npz, images)``
+    and ``PrecomputedDepth(depth)`` find ``images/<stem>.png`` / ``depth/<stem>.npy``."""
+    from metric_hmr.generation.release import load_camerahmr_release, write_camerahmr_release
+    from metric_hmr.synthetic import SyntheticCrowdGenerator, export_camerahmr_release
+    gen = SyntheticCrowdGenerator(seed=seed, body_model=dict(type='SMPLBodyModel', model_path=str(smpl_file)),
+                                  **SCENES_CFG)
+    release = export_camerahmr_release([gen.generate(i) for i in range(num_scenes)], out, gen,
+                                       min_pixels=20)
+    images = load_camerahmr_release(release)
+    assert len(images) == num_scenes, 'every scene must keep at least one person'
+    for im in images:
+        im.imgname = im.imgname[len('images/'):]
+    write_camerahmr_release(out / 'demo-release.npz', images)
+    return out
+
+
 @pytest.fixture(scope='session')
 def scenes(tmp_path_factory, gen_smpl_file) -> Path:
-    """4 small synthetic scenes in the CameraHMR release format (+ depth, images)."""
-    from metric_hmr.body_models import SMPLBodyModel
-    from metric_hmr.generation.synthetic_release import make_release_scenes
-    out = tmp_path_factory.mktemp('scenes')
-    make_release_scenes(out, SMPLBodyModel(str(gen_smpl_file)), num_images=4, seed=1,
-                        image_size=(96, 128), persons=(2, 3))
-    return out
+    """4 small synthetic scenes in the CameraHMR release format (+ depth, images, masks)."""
+    return export_scenes(tmp_path_factory.mktemp('scenes'), gen_smpl_file, num_scenes=4, seed=1)
 
 
 @pytest.fixture
