@@ -1,7 +1,7 @@
 # MA-HMR network (paper Sec. 3.3, supplement 8): SAT-HMR ViT-B/14 scale-adaptive encoder with a
 # camera token + FoV head, DETR-style decoder (6 layers, 50 queries), paper loss weights.
 # Paths come from mahmr_paths.py.
-_base_ = ['./mahmr_paths.py']
+_base_ = ['./mahmr_paths.py', './mahmr_losses.py']
 input_size = 1288                      # canvas side (multiple of 56; SAT-HMR: 1288)
 
 # SMPL-A: 10 betas + the kid-template age blend (AGORA kids, DTO-Humans children)
@@ -22,19 +22,7 @@ model = dict(
                      init_fov_deg=60.0),
     body_model=body_model,
     matcher=dict(type='HungarianMatcher', cost_conf=2.0, cost_box=5.0, cost_giou=2.0),
-    # paper weights: map 4.0, depth 0.5, pose 5.0, shape 3.0, j3d 8.0, j2d 40.0, box 2.0
-    # (L1 and GIoU), det 1.0, fov 0.5, rm 0.5
-    losses=dict(
-        map=dict(type='ScaleMapLoss', loss_weight=4.0),
-        depth=dict(type='InverseDepthLoss', loss_weight=0.5),
-        pose=dict(type='L1ParamLoss', loss_weight=5.0),
-        shape=dict(type='L1ParamLoss', loss_weight=3.0),
-        j3d=dict(type='Joints3DLoss', loss_weight=8.0),
-        j2d=dict(type='Joints2DLoss', loss_weight=40.0),
-        box=dict(type='BoxL1GIoULoss', loss_weight=2.0),
-        det=dict(type='FocalDetectionLoss', loss_weight=1.0),
-        fov=dict(type='FoVLoss', loss_weight=0.5, over_weight=3.0),
-        rm=dict(type='RelativeMetricLoss', loss_weight=0.5, tau=1.0)),
+    losses={{_base_.paper_losses}},
     aux_loss=True,
     score_thresh=0.3,
     default_fov_deg=60.0)

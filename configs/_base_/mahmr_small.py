@@ -1,5 +1,6 @@
 # MA-HMR architecture at tiny width/depth/resolution for CPU runs (same components as the
 # full model: scale-adaptive ViT + camera token + FoV head, DETR decoder, paper loss weights).
+_base_ = ['./mahmr_losses.py']
 input_size = 112
 model = dict(
     type='MAHMR',
@@ -14,16 +15,6 @@ model = dict(
     # procedural SMPL-format stand-in (licensed SMPL absent); use SMPLBodyModel with real files otherwise
     body_model=dict(type='DemoSMPLBodyModel', cache_dir='work_dirs/demo_smpl'),
     matcher=dict(type='HungarianMatcher'),
-    losses=dict(
-        map=dict(type='ScaleMapLoss', loss_weight=4.0),
-        depth=dict(type='InverseDepthLoss', loss_weight=0.5),
-        pose=dict(type='L1ParamLoss', loss_weight=5.0),
-        shape=dict(type='L1ParamLoss', loss_weight=3.0),
-        j3d=dict(type='Joints3DLoss', loss_weight=8.0),
-        j2d=dict(type='Joints2DLoss', loss_weight=40.0),
-        box=dict(type='BoxL1GIoULoss', loss_weight=2.0),
-        det=dict(type='FocalDetectionLoss', loss_weight=1.0),
-        fov=dict(type='FoVLoss', loss_weight=0.5, over_weight=3.0),
-        rm=dict(type='RelativeMetricLoss', loss_weight=0.5, tau=1.0)),
+    losses={{_base_.paper_losses}},
     aux_loss=True,
     score_thresh=0.3)

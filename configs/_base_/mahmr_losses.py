@@ -1,0 +1,14 @@
+# MA-HMR training losses with the paper's weights (supplement 8.3): map 4.0, depth 0.5,
+# pose 5.0, shape 3.0, j3d 8.0, j2d 40.0, box 2.0 (L1 and GIoU), det 1.0, fov 0.5, rm 0.5.
+# Shared by the full-size and the small model configs.
+paper_losses = dict(
+    map=dict(type='ScaleMapLoss', loss_weight=4.0),
+    depth=dict(type='InverseDepthLoss', loss_weight=0.5),
+    pose=dict(type='L1ParamLoss', loss_weight=5.0),
+    shape=dict(type='L1ParamLoss', loss_weight=3.0),
+    j3d=dict(type='Joints3DLoss', loss_weight=8.0),
+    j2d=dict(type='Joints2DLoss', loss_weight=40.0),
+    box=dict(type='BoxL1GIoULoss', loss_weight=2.0),
+    det=dict(type='FocalDetectionLoss', loss_weight=1.0),
+    fov=dict(type='FoVLoss', loss_weight=0.5, over_weight=3.0),   # 3x on FoV over-estimation
+    rm=dict(type='RelativeMetricLoss', loss_weight=0.5, tau=1.0))
