@@ -27,6 +27,7 @@ class DTOConfig:
     resolution: Optional[int] = 512                 # raster longest side, None = image size
     depth_tol: float = 0.02                         # m, vertex-on-front-surface tolerance
     use_masks: bool = True                          # restrict visibility to person masks if given
+    edge_erosion: int = 1                           # drop samples this many raster px inside silhouettes (0 = paper's letter)
     regression_source: str = 'vertices'             # X_i from 'vertices' | 'pixels'
     z_source: str = 'transl'                        # z_i: 'transl' (paper) | 'rendered' (released)
     quasi_planar_test: str = 'variance'             # 'variance' (paper) | 'std' (released)

@@ -196,7 +196,7 @@ def run_dto(vertices: Sequence[np.ndarray], faces, focal, princpt, image_size: T
     cues = extract_cues(vertices, raster, rel, focal, princpt, masks=use_masks,
                         regression_source=cfg.regression_source, iqr_fence=cfg.iqr_fence,
                         row_mean_removal=cfg.row_mean_removal, inlier_thresh=cfg.inlier_thresh,
-                        keep_pixel_samples=cfg.feet_fit)
+                        keep_pixel_samples=cfg.feet_fit, edge_erosion=cfg.edge_erosion)
     reasons = list(cues.reason)
     for i in range(K):
         if not reasons[i] and transl[i, 2] <= 0:

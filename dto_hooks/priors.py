@@ -46,11 +46,11 @@ def age_group_of(age_years) -> List[Optional[str]]:
     """Age group name per person; None where the age is NaN."""
     ages = np.atleast_1d(np.asarray(age_years, dtype=np.float64))
     names = []
-    for a in ages:
+    for i, a in enumerate(ages):
         if not np.isfinite(a):
             names.append(None)
         elif a < 0:
-            raise ValueError(f'negative age {a} years')
+            raise ValueError(f'person {i}: negative age {a} years')
         elif a < AGE_GROUP_SPLITS[0]:
             names.append('baby')
         elif a < AGE_GROUP_SPLITS[1]:

@@ -60,7 +60,12 @@ def refine_shapes(body_model, betas: np.ndarray, target_height: np.ndarray, whic
         if is_minor is not None:
             kw['is_minor'] = np.asarray(is_minor, bool)[idx]
         fit = body_model.fit_height(betas[idx].astype(np.float32), target[idx].astype(np.float32), **kw)
-        out_b[idx] = _to_numpy(fit.betas)
+        fit_b = _to_numpy(fit.betas)
+        if fit_b.shape[1] > out_b.shape[1]:
+            # 10-D shapes refitted by an SMPL-A model come back with the age blend: widen
+            # all rows, the unrefitted ones with blend 0 (adult template, as smplx pads)
+            out_b = np.concatenate([out_b, np.zeros((K, fit_b.shape[1] - out_b.shape[1]))], 1)
+        out_b[idx] = fit_b
         height[idx] = _to_numpy(fit.height)
         reached[idx] = _to_numpy(fit.reached).astype(bool)
         for j, i in enumerate(idx):

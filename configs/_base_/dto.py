@@ -15,6 +15,7 @@ dto_cfg = dict(
     resolution=512,                     # raster longest side (None = image size)
     depth_tol=0.02,                     # m, vertex-on-front-surface tolerance
     use_masks=True,
+    edge_erosion=1,                     # drop depth samples 1 raster px inside silhouettes (0 = paper's letter)
     regression_source='vertices',       # X_i over visible 'vertices' | rendered 'pixels'
     z_source='transl',                  # z_i = translation z | 'rendered' mean mesh depth
     quasi_planar_test='variance',       # var(d) < mean within-person var (supp. 6.3)

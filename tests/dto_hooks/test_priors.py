@@ -64,3 +64,8 @@ def test_overrides_and_cdc_mode():
 def test_mismatched_lengths():
     with pytest.raises(ValueError, match='K=2'):
         height_priors([1.7, 1.8], [30.0])
+
+
+def test_negative_age_error_names_the_person():
+    with pytest.raises(ValueError, match=r'person 1: negative age -2\.0'):
+        height_priors([1.7, 1.2], age_years=[30.0, -2.0], p_male=[0.9, 0.1])

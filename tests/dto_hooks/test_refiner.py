@@ -128,3 +128,26 @@ def test_refiner_passes_minor_flags_to_fit_height(smpl_body_model, make_smpl_sce
     out, res = DTORefiner(body_model=Spy())(sample, disp)
     used = res.used & (np.abs(res.depth_ratio - 1) > 0)
     np.testing.assert_array_equal(seen['is_minor'], np.array([False, True, False])[used])
+
+
+def test_refiner_smpla_model_with_10d_betas(smpl_body_model, make_smpl_scene, tmp_path):
+    """An SMPL-A body model (11 betas) refining a prediction with 10-D betas (e.g. an HMR
+    model without the age blend): the refit returns 11 values; the output betas become
+    SMPL-A for every person (age blend 0 where not refitted) instead of a shape error."""
+    from metric_hmr.registry import BODY_MODELS
+    from metric_hmr.testing import kid_template_path, make_smpl_model_file
+    bm, _ = smpl_body_model
+    sample, disp, _ = make_smpl_scene(bm, seed=2, K=3)
+    path = make_smpl_model_file(str(tmp_path), seed=0, with_kid_template=True)
+    bma = BODY_MODELS.build(dict(type='SMPLBodyModel', model_path=path,
+                                 kid_template_path=kid_template_path(str(tmp_path))))
+    assert bma.num_betas == 11 and sample['pred']['betas'].shape[1] == 10
+    out, res = DTORefiner(body_model=bma)(sample, disp)
+    b = out['pred']['betas']
+    assert b.shape == (3, 11)
+    changed = res.used & (np.abs(res.depth_ratio - 1) > 0)
+    assert changed.any()
+    np.testing.assert_allclose(np.asarray(bma.tpose_height(b[changed]), np.float64),
+                               res.h_star[changed], atol=2e-3)
+    np.testing.assert_array_equal(b[~changed, :10], sample['pred']['betas'][~changed])
+    assert np.all(b[~changed, 10] == 0)

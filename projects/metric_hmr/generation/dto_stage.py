@@ -137,6 +137,12 @@ class DTOStage(BaseStage):
             rec = res.to_record()
             rec['refit_flags'] = fit_flags[a:b]
             s.dto = rec
+            if not res.kept and not np.isfinite(res.image_score):
+                # nothing was scored: DTO could use none of the persons -> skipped (with the
+                # persons' reasons), not a rejection by the residual filter
+                why = sorted({r for r in res.reasons if r}) or res.flags
+                s.skip('no_usable_person: ' + ', '.join(why))
+                continue
             s.status = 'kept' if res.kept else 'rejected'
             s.reason = '' if res.kept else (res.image_reason or 'dto_filter')
 

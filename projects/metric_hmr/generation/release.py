@@ -124,10 +124,15 @@ def load_camerahmr_release(path) -> List[ReleaseImage]:
     kps = data.get('gtkps')
     if kps is not None:
         kps = np.asarray(kps, np.float64)
-        if kps.ndim != 3 or kps.shape[0] != n or kps.shape[2] != 3:
-            raise ValueError(f'{path}: field gtkps has shape {kps.shape}, expected ({n}, J, 3)')
+        if kps.ndim != 3 or kps.shape[0] != n or kps.shape[1:] != (44, 3):
+            # matching indexes the 44-joint layout (J19 neck 37 / head-top 38)
+            raise ValueError(f'{path}: field gtkps has shape {kps.shape}, expected ({n}, 44, 3)')
     boxes = None
     if 'center' in data and 'scale' in data:
+        c_shape, s_shape = np.shape(data['center']), np.shape(data['scale'])
+        if n and (c_shape != (n, 2) or s_shape[:1] != (n,)):
+            raise ValueError(f'{path}: fields center {c_shape} / scale {s_shape} do not match '
+                             f'{n} rows (expected ({n}, 2) and ({n},))')
         center = np.asarray(data['center'], np.float64).reshape(n, 2)
         size = np.asarray(data['scale'], np.float64).reshape(n, -1)[:, :1] * 200.0
         boxes = np.concatenate([center - size / 2, center + size / 2], axis=1)

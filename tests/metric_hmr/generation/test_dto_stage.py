@@ -68,3 +68,28 @@ def test_matching_stage_masks_reach_dto(scenes):
     assert pm.shape == (n, h, w) and pm[0].all()                # unmatched: no restriction
     for i in range(1, n):
         assert np.array_equal(pm[i], masks[s.person_det[i]])
+
+
+def test_image_without_usable_person_is_skipped_not_rejected(scenes, gen_smpl_file):
+    """docs/dto_generate.md: images whose persons DTO cannot use are *skipped* with their
+    reason; 'rejected' is reserved for the mean-residual filter (> 1.5)."""
+    from metric_hmr import register_all_modules
+    register_all_modules()
+    from metric_hmr.generation.depth import PrecomputedDepth
+    from metric_hmr.generation.dto_stage import DTOStage
+    from metric_hmr.generation.estimators import UnknownAgeGender
+    from metric_hmr.generation.records import image_record
+    _, states = _states(scenes)
+    states = states[:2]
+    PrecomputedDepth(str(scenes / 'depth'))(states)
+    UnknownAgeGender()(states)
+    states[0].depth = np.full_like(states[0].depth, np.nan)    # no valid depth anywhere
+    DTOStage(body_model=dict(type='SMPLBodyModel', model_path=str(gen_smpl_file)),
+             dto=dict(resolution=128), device='cpu')(states)
+    s = states[0]
+    assert s.status == 'skipped', (s.status, s.reason)
+    assert s.reason == 'no_usable_person: no_valid_depth'
+    rec = image_record(s)
+    assert rec['num_persons'] == len(s.persons) and rec['dto']['image_score'] is None
+    assert all(p['reasons'] == 'no_valid_depth' for p in rec['persons'])
+    assert states[1].status in ('kept', 'rejected')

@@ -92,3 +92,21 @@ def test_released_layout_exact(tmp_path):
     # the reference loader's access pattern works
     ref_style = np.load(path, allow_pickle=True)['annots'][()]
     assert ref_style['a.jpg'][1]['smpl_param']['trans'].tolist() == [1, 2, 3]
+
+
+def test_release_keypoint_and_box_fields_checked_at_load(tmp_path):
+    """gtkps must be the 44-joint layout the matching indexes (J19 neck 37, head-top 38) and
+    center/scale one row per person: a malformed file is rejected at load, naming the file
+    and field, instead of an IndexError deep inside the matching stage."""
+    p = write_camerahmr_release(tmp_path / 'ok.npz', _images())
+    with np.load(p) as z:
+        d = {k: z[k] for k in z.files}
+    np.savez(tmp_path / 'kp25.npz', **dict(d, gtkps=d['gtkps'][:, :25]))
+    with pytest.raises(ValueError,
+                       match=r'kp25.npz: field gtkps has shape \(5, 25, 3\), expected \(5, 44, 3\)'):
+        load_camerahmr_release(tmp_path / 'kp25.npz')
+    np.savez(tmp_path / 'center.npz', **dict(d, center=d['center'][:4]))
+    with pytest.raises(ValueError, match='center.npz: fields center'):
+        load_camerahmr_release(tmp_path / 'center.npz')
+    np.savez(tmp_path / 'scale2.npz', **dict(d, scale=np.stack([d['scale']] * 2, 1)))
+    assert len(load_camerahmr_release(tmp_path / 'scale2.npz')) == 2    # (N, 2) scales are fine
