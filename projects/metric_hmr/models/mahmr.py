@@ -50,6 +50,12 @@ def smpl_joints(body_model, betas: torch.Tensor, rotmats: torch.Tensor, transl: 
         joints (P, 24, 3) [, vertices (P, V, 3)]
     """
     smpl = getattr(body_model, 'smpl', None)
+    if betas.shape[0] == 0:  # no person in the whole batch: skinning cannot reshape an empty batch
+        joints = transl[:, None, :].expand(-1, 24, 3)
+        if with_vertices:
+            num_verts = smpl.v_template.shape[0] if smpl is not None else 0
+            return joints, transl[:, None, :].expand(-1, num_verts, 3)
+        return joints
     if smpl is not None:
         from smplx.lbs import lbs
         dtype = smpl.v_template.dtype

@@ -102,6 +102,27 @@ def test_mupots_known_error_pattern(tmp_path, eval_smpl):
     assert len(MPI_EVAL14) == 14
 
 
+def test_mupots_visibility_is_read_in_the_file_mpi_order(tmp_path, eval_smpl):
+    """The preprocessing reorders annot_2d / annot_3d to H36M but stores the occlusion-based
+    ``vis`` in the original MPI joint order (the released evaluator uses it unpermuted)."""
+    fx = make_benchmark_fixture('mupots', str(tmp_path), eval_smpl['path'],
+                                eval_smpl['regressor'], persons_per_image=(2,))
+    annots = np.load(fx['ann_file'], allow_pickle=True)['annots'][()]
+    for p in annots[fx['img_keys'][0]]:
+        p['vis'][:] = True
+    person = annots[fx['img_keys'][0]][0]
+    arm = (2, 3, 4)                                   # MPI right shoulder / elbow / wrist
+    person['vis'][list(arm)] = False                  # occluded, MPI order as in the file
+    person['annot_3d'][[H36M_TO_MPI[j] for j in arm]] += [200.0, 0.0, 0.0]
+    np.savez(fx['ann_file'], annots=np.array(annots, dtype=object))
+    geometry = dict(body_model=dict(type='SMPLBodyModel', model_path=eval_smpl['path']),
+                    j_regressor_h36m=eval_smpl['regressor'])
+    res = _run(MuPoTSDataset(ann_file=fx['ann_file']), fx['pred_file'],
+               MuPoTSMetric(geometry=geometry, rescale_bones=False))
+    # the moved joints are exactly the occluded ones: both persons score 100
+    assert res['pck_all'] == pytest.approx(100.0)
+
+
 def test_panoptic_known_offset(tmp_path, eval_smpl):
     """Every gt joint but the pelvis moved 10 cm: root-relative error is 10 cm on 16 of 17."""
     fx = make_benchmark_fixture('panoptic', str(tmp_path), eval_smpl['path'],

@@ -24,6 +24,21 @@ def test_loss_terms_are_finite_and_reach_every_parameter(tiny_cfg, toy_batch, bu
     assert no_grad == ['decoder.dn_content.weight']  # denoising is off
 
 
+def test_batch_without_any_person_gives_finite_losses(make_cfg, toy_batch, build_model):
+    # e.g. every person cropped out of view by augmentation in a small batch: the SMPL
+    # skinning of zero matched persons must not crash the step (with and without denoising)
+    for use_dn in (False, True):
+        model = build_model(make_cfg(use_dn=use_dn)).train()
+        data = _batch(toy_batch)
+        for s in data['data_samples']:
+            s['gt'] = {k: v[:0] for k, v in s['gt'].items()}
+        losses = model(**model.data_preprocessor(data, True), mode='loss')
+        assert all(torch.isfinite(v) for v in losses.values())
+        for key in ('loss_pose', 'loss_j3d', 'loss_j2d', 'loss_depth', 'loss_rm'):
+            assert float(losses[key]) == 0, key
+        sum(losses.values()).backward()
+
+
 def test_targets_without_smpl_get_only_2d_box_depth_supervision(tiny_cfg, toy_batch, build_model):
     model = build_model(tiny_cfg).train()
     data = _batch(toy_batch)

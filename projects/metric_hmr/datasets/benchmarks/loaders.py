@@ -3,8 +3,8 @@ from typing import Any
 
 import numpy as np
 
-from metric_hmr.evaluation.functional.joints import (CROWDPOSE14, index_map, remap_keypoints,
-                                                     rh_skeleton_of)
+from metric_hmr.evaluation.functional.joints import (CROWDPOSE14, MPI_OF_H36M, index_map,
+                                                     remap_keypoints, rh_skeleton_of)
 from metric_hmr.registry import DATASETS
 from .base import BenchmarkDataset, as_array, intrinsics_from_matrix
 
@@ -115,9 +115,11 @@ class Hi4DDataset(BenchmarkDataset):
 @DATASETS.register_module()
 class MuPoTSDataset(BenchmarkDataset):
     """MuPoTS ``mupots_annots.npz``: key ``TSk/img_%06d.jpg``; per image a list of
-    ``{annot_2d (17,2) px, annot_3d (17,3) mm, vis (17,)}`` in the H36M-17 order.
+    ``{annot_2d (17,2) px, annot_3d (17,3) mm, vis (17,)}``: joints in the H36M-17 order,
+    but ``vis`` (not occluded) left in MuPoTS' own MPI-17 order by the preprocessing.
 
-    gt: ``joints3d (N,17,3)`` metres, ``kpts2d (N,17,3)`` px + visibility, ``seq``.
+    gt: ``joints3d (N,17,3)`` metres, ``kpts2d (N,17,3)`` px + visibility (all H36M-17
+    order), ``seq``.
     """
     METAINFO = dict(dataset_name='mupots')
 
@@ -129,6 +131,7 @@ class MuPoTSDataset(BenchmarkDataset):
                         for i, p in enumerate(persons)])
         vis = np.stack([as_array(p['vis'], what=f'person {i} vis').reshape(17)
                         for i, p in enumerate(persons)]).astype(np.float64)
+        vis = vis[:, MPI_OF_H36M]   # MPI order in the file -> the H36M order of the joints
         seq = key.replace('\\', '/').split('/')[0]
         return dict(gt=dict(joints3d=j3d, kpts2d=np.concatenate([k2d, vis[..., None]], -1),
                             seq=seq))

@@ -155,7 +155,7 @@ class _SMPLAnnotsDataset(BaseDataset):
         info = super().get_data_info(idx)
         try:
             return self.parse(info)
-        except (KeyError, TypeError, IndexError) as e:
+        except (KeyError, TypeError, IndexError, ValueError) as e:  # ValueError: e.g. wrong field sizes
             raise ValueError(f'{self.ann_file}: bad entry for image {info["img_key"]!r}: {e!r}') from e
 
     def _truncate(self, items: Sequence) -> Sequence:

@@ -132,6 +132,18 @@ def test_bad_entries_name_file_and_image(tmp_path, smpl_model_file):
                           body_model=smpl_cfg(smpl_model_file))
     with pytest.raises(ValueError, match=r"bad.npz.*'a.jpg'"):
         ds.get_data_info(0)
+    # wrong-size fields (numpy reshape ValueError) and empty images also name file and image
+    rng = np.random.default_rng(0)
+    short = person(rng, 3.0)
+    short['smpl_param']['pose'] = np.zeros(69)
+    save_annots(tmp_path / 'bad2.npz', {'a.jpg': [short], 'b.jpg': []})
+    write_image(tmp_path, 'b.jpg')
+    ds = DTOHumansDataset(ann_file='bad2.npz', data_root=str(tmp_path), img_prefix='images',
+                          body_model=smpl_cfg(smpl_model_file))
+    with pytest.raises(ValueError, match=r"bad2.npz.*'a.jpg'"):
+        ds.get_data_info(0)
+    with pytest.raises(ValueError, match=r"bad2.npz.*'b.jpg'.*no persons"):
+        ds.get_data_info(1)
 
 
 def test_3dpw_and_hi4d_finetune_sets_world_to_camera(tmp_path, smpl_model_file, body_model):
