@@ -28,6 +28,6 @@ setup(
     package_data={'metric_hmr': ['assets/*'], 'dto_hooks': ['assets/*']},
     # The OpenMMLab stack needs a careful install order (see tools/install.sh);
     # only the loosely pinned pure-Python requirements are declared here.
-    install_requires=['numpy', 'scipy', 'tqdm'],
+    install_requires=['numpy', 'scipy', 'tqdm', 'roma'],
     zip_safe=False,
 )

@@ -1,33 +1,26 @@
-"""DTO: Depth-conditioned Translation Optimization (paper Sec. 3.2, supplement 6).
+"""dto_hooks: the MMEngine glue that applies DTO inside runners.
 
-Pure math (numpy, batched): :mod:`.priors`, :mod:`.cdc`, :mod:`.raster`, :mod:`.depth`,
-:mod:`.cues`, :mod:`.solver`, :mod:`.verdict`, :mod:`.refine`, :func:`run_dto`.
-MMEngine glue: :class:`DTORefiner` (TASK_UTILS) and :class:`DTOTestHook` (HOOKS);
-importing this package registers both.
+The DTO math itself is the framework-free :mod:`metric_hmr.dto`; this package only adds
+the registered :class:`DTORefiner` (TASK_UTILS) and the test-time hook.  Dependencies run
+one way: ``dto_hooks -> metric_hmr``.
+
+The old import paths ``dto_hooks.<module>`` (``solver``, ``cues``, ...) stay valid for one
+release as aliases of ``metric_hmr.dto.<module>``.
 """
-from .config import DTOConfig
-from .cues import extract_cues, is_quasi_planar, slope_and_correlation, weighted_scale
-from .depth import prepare_depth, resize_depth, to_relative_depth
-from .dto import DTOResult, dto_bounds, run_dto
-from .priors import PAPER_GROUP_PRIORS, age_group_code, age_group_of, gender_of, height_priors
-from .raster import RasterOutput, project_points, raster_size, rasterize_persons
-from .raster_torch import BatchRasterOutput, rasterize_persons_torch
-from .refine import refine_shapes, refine_translation
-from .solver import DTOSolution, dto_objective, solve_dto_batch
-from .verdict import image_verdict, standardized_residuals
+import importlib
+import sys
 
-__all__ = [
-    'DTOConfig', 'extract_cues', 'is_quasi_planar', 'slope_and_correlation', 'weighted_scale',
-    'prepare_depth', 'resize_depth', 'to_relative_depth', 'DTOResult', 'dto_bounds', 'run_dto',
-    'PAPER_GROUP_PRIORS', 'age_group_code', 'age_group_of', 'gender_of', 'height_priors',
-    'RasterOutput', 'project_points', 'raster_size', 'rasterize_persons', 'BatchRasterOutput',
-    'rasterize_persons_torch', 'refine_shapes',
-    'refine_translation', 'DTOSolution', 'dto_objective', 'solve_dto_batch', 'image_verdict',
-    'standardized_residuals',
-]
+from metric_hmr.dto import *  # noqa: F401,F403  (old ``from dto_hooks import run_dto``)
+from metric_hmr.dto import __all__ as _core_all
+
+# Deprecated aliases: ``import dto_hooks.solver`` is ``metric_hmr.dto.solver``.
+_ALIASED = ('cdc', 'config', 'cues', 'depth', 'dto', 'priors', 'raster', 'raster_torch',
+            'refine', 'solver', 'verdict')
+for _name in _ALIASED:
+    sys.modules[f'{__name__}.{_name}'] = importlib.import_module(f'metric_hmr.dto.{_name}')
 
 # MMEngine glue (importing registers DTORefiner in TASK_UTILS and DTOTestHook in HOOKS)
 from .hooks import DTOTestHook  # noqa: E402
 from .refiner import DTORefiner  # noqa: E402
 
-__all__ += ['DTORefiner', 'DTOTestHook']
+__all__ = list(_core_all) + ['DTORefiner', 'DTOTestHook']

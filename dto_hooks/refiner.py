@@ -24,9 +24,9 @@ import numpy as np
 
 from metric_hmr.registry import BODY_MODELS, TASK_UTILS
 
-from .config import DTOConfig
-from .dto import DTOResult, run_dto
-from .refine import refine_shapes
+from metric_hmr.dto.config import DTOConfig
+from metric_hmr.dto.dto import DTOResult, run_dto
+from metric_hmr.dto.refine import refine_shapes
 
 __all__ = ['DTORefiner', 'to_numpy', 'like']
 

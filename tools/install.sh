@@ -64,8 +64,8 @@ else
   MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-2} $PIPC --no-build-isolation mmcv==2.1.0
 fi
 
-say "mmdet 3.3.0, mmpose 1.3.2, smplx, transformers, scipy, anny, rcpchgrowth, and test/report tools"
-$PIPC mmdet==3.3.0 mmpose==1.3.2 smplx transformers scipy anny rcpchgrowth \
+say "mmdet 3.3.0, mmpose 1.3.2, smplx, roma, transformers, scipy, anny, rcpchgrowth, and test/report tools"
+$PIPC mmdet==3.3.0 mmpose==1.3.2 smplx roma transformers scipy anny rcpchgrowth \
       numba matplotlib trimesh tqdm pytest
 
 say "metric-hmr (editable)"

@@ -62,3 +62,8 @@ TASK_UTILS = Registry('task util', parent=MMENGINE_TASK_UTILS, scope=SCOPE,
                       locations=['metric_hmr.models', 'dto_hooks', 'metric_hmr.synthetic'])
 # DTO-Humans generation: input readers and pipeline stages (detector, keypoints, depth, ...)
 DTO_STAGES = Registry('dto stage', scope=SCOPE, locations=['metric_hmr.generation'])
+
+# Checkpoints of this scope load with torch's weights_only default (see utils/checkpoint.py).
+from .utils.checkpoint import register_checkpoint_safe_globals  # noqa: E402
+
+register_checkpoint_safe_globals()

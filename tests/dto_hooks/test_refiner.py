@@ -29,7 +29,7 @@ def test_smpl_scene_with_true_priors_recovers_depths(smpl_body_model, make_smpl_
     """Same path as the refiner (SMPL vertices, T-pose heights) with priors = truth."""
     bm, path = smpl_body_model
     sample, disp, truth = make_smpl_scene(bm, seed=1)
-    from dto_hooks import run_dto
+    from metric_hmr.dto import run_dto
     from dto_hooks.refiner import to_numpy
     K = len(truth['H_true'])
     with torch.no_grad():

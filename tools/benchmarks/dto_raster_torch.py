@@ -1,4 +1,4 @@
-"""Throughput of the batched torch rasteriser (``dto_hooks.raster_torch``) on CPU or GPU.
+"""Throughput of the batched torch rasteriser (``metric_hmr.dto.raster_torch``) on CPU or GPU.
 
 Usage: python tools/benchmarks/dto_raster_torch.py [--device cuda] [--batch 32]
 Prints images/s for B images of K=5 persons with 6,890-vertex meshes at 512 px, and
@@ -10,8 +10,8 @@ import time
 import numpy as np
 import torch
 
-from dto_hooks.raster import rasterize_persons
-from dto_hooks.raster_torch import rasterize_persons_torch
+from metric_hmr.dto.raster import rasterize_persons
+from metric_hmr.dto.raster_torch import rasterize_persons_torch
 
 
 def ellipsoid(center, axes, n_lat=65, n_lon=106):

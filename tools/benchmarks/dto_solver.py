@@ -1,6 +1,6 @@
 """Benchmark of the DTO engine on one CPU core.
 
-1. Solver: batched closed-form KKT solution (``dto_hooks.solve_dto_batch``) against a
+1. Solver: batched closed-form KKT solution (``metric_hmr.dto.solve_dto_batch``) against a
    generic bounded least-squares solver (``scipy.optimize.lsq_linear``, method 'bvls')
    called once per problem, on the same random well-posed problems (K <= 8 persons,
    each bound case present).  Reports solves/s and the largest disagreement of (s_d, t_d)
@@ -30,12 +30,12 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy.optimize import lsq_linear  # noqa: E402
 
-from dto_hooks import raster as raster_mod  # noqa: E402
-from dto_hooks import solver as solver_mod  # noqa: E402
-from dto_hooks.cues import extract_cues  # noqa: E402
-from dto_hooks.depth import prepare_depth  # noqa: E402
-from dto_hooks.raster import rasterize_persons  # noqa: E402
-from dto_hooks.solver import dto_coefficients, solve_dto_batch  # noqa: E402
+from metric_hmr.dto import raster as raster_mod  # noqa: E402
+from metric_hmr.dto import solver as solver_mod  # noqa: E402
+from metric_hmr.dto.cues import extract_cues  # noqa: E402
+from metric_hmr.dto.depth import prepare_depth  # noqa: E402
+from metric_hmr.dto.raster import rasterize_persons  # noqa: E402
+from metric_hmr.dto.solver import dto_coefficients, solve_dto_batch  # noqa: E402
 
 
 def _clock():

@@ -1,7 +1,7 @@
 """Population height distributions used to *sample* body shapes (synthetic crowds).
 
 * age < 20 years: CDC growth charts (stature/length-for-age LMS tables shipped in
-  ``rcpchgrowth``), read through the DTO engine's :func:`dto_hooks.cdc.lms_at_age`
+  ``rcpchgrowth``), read through the DTO engine's :func:`metric_hmr.dto.cdc.lms_at_age`
   (infant table below 2 years, 2-20 table above, L/M/S linear in age).  A height at
   z-score ``z`` is ``M (1 + L S z)^(1/L)`` (``M exp(S z)`` when L = 0), in cm.
 * age >= 20 years: the paper's adult priors (supplement 6.4): male N(1.784, 0.076^2),
@@ -17,7 +17,7 @@ CDC_MAX_AGE = 20.0
 
 def cdc_height_quantile(age_years, is_male, z) -> np.ndarray:
     """Height (metres) at z-score ``z`` for each age (years, 0-20) and sex; arrays (B,)."""
-    from dto_hooks.cdc import lms_at_age  # lazy: dto_hooks imports the body-model users
+    from metric_hmr.dto.cdc import lms_at_age  # the DTO core is framework-free
     age = np.atleast_1d(np.asarray(age_years, dtype=np.float64))
     male = np.broadcast_to(np.asarray(is_male, bool), age.shape)
     z = np.broadcast_to(np.asarray(z, np.float64), age.shape)

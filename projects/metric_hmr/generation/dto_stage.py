@@ -3,7 +3,7 @@
 This is :class:`dto_hooks.DTORefiner` batched across images (a test checks both give the
 same result): body-model work is batched over all persons of all images of a chunk (one
 forward pass for posed meshes and T-pose heights, one batched height refit); the per-image
-solve is :func:`dto_hooks.run_dto`.  Persons are never dropped: persons DTO could not use keep their
+solve is :func:`metric_hmr.dto.run_dto`.  Persons are never dropped: persons DTO could not use keep their
 input parameters and carry the reason in the record.
 """
 from __future__ import annotations
@@ -41,7 +41,7 @@ class DTOStage(BaseStage):
 
     Args:
         body_model: BODY_MODELS config (e.g. ``SMPLBodyModel``; 11 betas with a kid template).
-        dto: options of :class:`dto_hooks.DTOConfig` (paper defaults; ``preset='released'``).
+        dto: options of :class:`metric_hmr.dto.DTOConfig` (paper defaults; ``preset='released'``).
         refit_shape: refit body shapes to the corrected heights (else only translations).
         device: for the body model (None = GPU when available).
     Sets ``state.status`` to 'kept' / 'rejected' (reason: the verdict) and ``state.refined``.
@@ -50,7 +50,7 @@ class DTOStage(BaseStage):
 
     def __init__(self, body_model: dict, dto: Optional[dict] = None, refit_shape: bool = True,
                  device: Optional[str] = None):
-        from dto_hooks.config import DTOConfig
+        from metric_hmr.dto.config import DTOConfig
         self.device = resolve_device(device)
         self.body_model = BODY_MODELS.build(dict(body_model)).to(self.device) \
             if isinstance(body_model, dict) else body_model
@@ -76,7 +76,7 @@ class DTOStage(BaseStage):
 
     @torch.no_grad()
     def process(self, states: List[ImageState]) -> None:
-        from dto_hooks import run_dto
+        from metric_hmr.dto import run_dto
         todo = [s for s in states if self._check_inputs(s)]
         if not todo:
             return

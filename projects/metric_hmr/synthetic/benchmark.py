@@ -4,7 +4,7 @@ Used by ``tools/benchmarks/dto_synthetic.py``.  Every method places the *detecte
 (``n_pixels >= min_pixels``) of a scene starting from the same HMR-like initial estimate:
 
 * ``initial``: the estimate itself;
-* ``dto_paper``: :func:`dto_hooks.run_dto` with the paper defaults;
+* ``dto_paper``: :func:`metric_hmr.dto.run_dto` with the paper defaults;
 * ``dto_released``: the released-code preset (``DTOConfig.released()``);
 * ``no_intra_bound``: paper DTO without the intra-human bound on s_d (its cues d_i, h_i,
   z_i, mu_i, sigma_i re-solved with s_d in [0, inf));
@@ -72,7 +72,7 @@ def depth_layers_from_gt(z: np.ndarray, tau: float = 0.2) -> np.ndarray:
 def oracle_depths(vertices_init, faces, focal, princpt, image_size, metric_depth, masks,
                   resolution: Optional[int] = 512):
     """Per person: (mean metric depth at visible vertices, mean z of those vertices)."""
-    from dto_hooks.raster import rasterize_persons, project_points
+    from metric_hmr.dto.raster import rasterize_persons, project_points
     ras = rasterize_persons(vertices_init, faces, focal, princpt, image_size, resolution,
                             masks=masks)
     H, W = image_size
@@ -91,7 +91,7 @@ def oracle_depths(vertices_init, faces, focal, princpt, image_size, metric_depth
 
 def _resolve_no_bound(res):
     """Re-solve a paper DTO result without the intra-human bound (s_d in [0, inf))."""
-    from dto_hooks.solver import solve_dto_batch
+    from metric_hmr.dto.solver import solve_dto_batch
     used = np.asarray(res.used, bool)
     z = res.z_init.copy()
     if used.sum() < 2:
@@ -115,8 +115,8 @@ def evaluate_scene(gen, scene: dict, methods=METHODS, min_pixels: int = 150,
     ``'gt'`` entry ``dict(z, h, age_group, layer)`` over the K detected persons and a
     ``'dto_results'`` entry with the raw DTO results (paper / released) for visualisation.
     """
-    from dto_hooks import run_dto
-    from dto_hooks.config import DTOConfig
+    from metric_hmr.dto import run_dto
+    from metric_hmr.dto.config import DTOConfig
 
     det = np.nonzero(np.asarray(scene['n_pixels']) >= min_pixels)[0]
     H, W = (int(x) for x in scene['image_size'])

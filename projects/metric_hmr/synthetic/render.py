@@ -1,6 +1,6 @@
 """Exact renderings of a synthetic scene: metric depth, person id mask, optional RGB.
 
-Persons are rasterised together with :func:`dto_hooks.raster.rasterize_persons` (one
+Persons are rasterised together with :func:`metric_hmr.dto.raster.rasterize_persons` (one
 z-buffer); the background is the ground plane (world y = 0) and a far wall (world
 z = ``wall_z``) facing the camera, so every pixel has a finite metric depth.
 """
@@ -59,7 +59,7 @@ def background_depth(camera: SceneCamera, wall_z: float) -> np.ndarray:
 def render_scene(vertices: Sequence[np.ndarray], faces: np.ndarray, camera: SceneCamera,
                  wall_z: float) -> SceneRendering:
     """Render persons (camera-space vertices) over the background at image resolution."""
-    from dto_hooks.raster import rasterize_persons
+    from metric_hmr.dto.raster import rasterize_persons
     bg = background_depth(camera, wall_z)
     H, W = camera.image_size
     if len(vertices):

@@ -1,6 +1,6 @@
 """Seeing the result: overlays, bird's-eye/side views, exports and the HTML report.
 
-* :mod:`.overlay`  meshes over the image (CPU z-buffer of :mod:`dto_hooks.raster`, flat
+* :mod:`.overlay`  meshes over the image (CPU z-buffer of :mod:`metric_hmr.dto.raster`, flat
   Lambert shading), per-person labels;
 * :mod:`.views`    bird's-eye and side views with the camera frustum and a metric grid;
 * :mod:`.panels`   before/after DTO pictures;

@@ -1,7 +1,7 @@
 """Meshes overlaid on the image: CPU z-buffer, flat Lambert shading, alpha blend.
 
 No OpenGL/EGL/OSMesa: the z-buffer (which person is nearest at each pixel, and its depth)
-comes from the DTO rasteriser :func:`dto_hooks.raster.rasterize_persons`, the same one that
+comes from the DTO rasteriser :func:`metric_hmr.dto.raster.rasterize_persons`, the same one that
 decides vertex visibility for DTO, so the overlay shows exactly what DTO "sees".  For flat
 shading each covered pixel is back-projected with its z-buffer depth to a 3D surface point;
 the triangle of that person with the nearest centroid gives the normal (computed here,
@@ -14,7 +14,7 @@ from typing import NamedTuple, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from dto_hooks import raster as dto_raster
+from metric_hmr.dto import raster as dto_raster
 from .labels import PersonLabel, contrast_text_color, person_colors
 from .shading import DEFAULT_LIGHT_DIR, face_normals_towards_camera, lambert
 

@@ -152,7 +152,7 @@ def test_worse_predictions_score_worse(tmp_path, eval_smpl):
 
 def _dto_fixture(tmp_path, eval_smpl):
     """RH fixture (with blank images) and depth maps rendered from the gt bodies."""
-    from dto_hooks.raster import rasterize_persons
+    from metric_hmr.dto.raster import rasterize_persons
     from metric_hmr.datasets.benchmarks.fixtures import FOCAL, IMAGE_HW, PRINCPT
     from metric_hmr.evaluation import SMPLGeometry
     root = tmp_path / 'rh'

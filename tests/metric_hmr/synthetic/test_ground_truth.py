@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from dto_hooks.raster import rasterize_persons
+from metric_hmr.dto.raster import rasterize_persons
 from metric_hmr.synthetic import scene_camera
 from metric_hmr.synthetic.layout import place_footprints, place_groups
 

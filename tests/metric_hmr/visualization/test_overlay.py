@@ -1,7 +1,7 @@
 import numpy as np
 from PIL import Image
 
-from dto_hooks.raster import rasterize_persons
+from metric_hmr.dto.raster import rasterize_persons
 from metric_hmr.visualization import PALETTE, render_overlay, save_png
 from metric_hmr.visualization.labels import PersonLabel, person_labels
 from metric_hmr.visualization.overlay import draw_person_labels

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from dto_hooks.raster import rasterize_persons
-from dto_hooks.raster_torch import rasterize_persons_torch
+from metric_hmr.dto.raster import rasterize_persons
+from metric_hmr.dto.raster_torch import rasterize_persons_torch
 
 
 def _batch(make_person, B=3, K=4, seed=0):

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from dto_hooks import raster as R
-from dto_hooks.raster import raster_size, rasterize_persons
+from metric_hmr.dto import raster as R
+from metric_hmr.dto.raster import raster_size, rasterize_persons
 
 F_SQ = np.array([[0, 1, 2], [0, 2, 3]])
 BACKENDS = ['numpy'] + (['numba'] if R._HAVE_NUMBA else [])

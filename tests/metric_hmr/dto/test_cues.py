@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from dto_hooks.cues import extract_cues, is_quasi_planar, slope_and_correlation, weighted_scale
-from dto_hooks.raster import rasterize_persons
+from metric_hmr.dto.cues import extract_cues, is_quasi_planar, slope_and_correlation, weighted_scale
+from metric_hmr.dto.raster import rasterize_persons
 
 
 def test_slope_and_correlation():

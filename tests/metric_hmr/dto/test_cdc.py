@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 pytest.importorskip('rcpchgrowth')
-from dto_hooks import cdc  # noqa: E402
-from dto_hooks.priors import PAPER_GROUP_PRIORS  # noqa: E402
+from metric_hmr.dto import cdc  # noqa: E402
+from metric_hmr.dto.priors import PAPER_GROUP_PRIORS  # noqa: E402
 
 
 def test_tables_load_and_switch_at_two_years():

@@ -13,7 +13,7 @@ Each person gets a Gaussian prior N(mu_i, sigma_i^2) on their height (metres):
   (neutral adult N(1.715, 0.1^2) by default, hybrid like the other adults).
 
 Alternatively ``mode='cdc'`` uses continuous-age CDC priors for minors
-(:mod:`dto_hooks.cdc`), with the person's sex when known and a 50/50 mixture otherwise.
+(:mod:`metric_hmr.dto.cdc`), with the person's sex when known and a 50/50 mixture otherwise.
 """
 from __future__ import annotations
 

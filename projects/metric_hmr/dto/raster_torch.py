@@ -1,4 +1,4 @@
-"""Batched torch z-buffer (CPU or GPU): the same rasterisation as :mod:`dto_hooks.raster`
+"""Batched torch z-buffer (CPU or GPU): the same rasterisation as :mod:`metric_hmr.dto.raster`
 for B images at once, with the conventions stated there (pixel centres, inclusive edges,
 perspective-correct depth, ``near`` plane, ``depth_tol`` visibility, masks only restrict
 visibility).
@@ -102,7 +102,7 @@ def rasterize_persons_torch(vertices: torch.Tensor, faces: torch.Tensor, focal: 
     depth = depth.reshape(B, h, w)
     pid = pid.reshape(B, h, w)
 
-    # visibility (see dto_hooks.raster)
+    # visibility (see metric_hmr.dto.raster)
     inb = good & (u >= 0) & (u < w) & (v >= 0) & (v < h)
     c = u.clamp(0, w - 1).long()
     r = v.clamp(0, h - 1).long()

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from dto_hooks import DTOConfig, run_dto
+from metric_hmr.dto import DTOConfig, run_dto
 
 
 def _run(sc, **cfg):
@@ -208,7 +208,7 @@ def test_unknown_option_is_an_error():
 def test_masks_exclude_unmodelled_occluder(make_scene):
     """An object that is not a person covers the lower half of person 0 in the depth map;
     the person's mask excludes it, so with masks d_0 (and the fit) are unaffected."""
-    from dto_hooks.raster import rasterize_persons
+    from metric_hmr.dto.raster import rasterize_persons
     sc = make_scene(seed=6, K=3, depths=[4.0, 6.0, 9.0])
     H, W = sc['image_size']
     full = rasterize_persons(sc['verts'], sc['faces'], sc['focal'], sc['princpt'], (H, W), None)
@@ -232,9 +232,9 @@ def test_masks_exclude_unmodelled_occluder(make_scene):
 def test_edge_erosion_is_configurable_and_reaches_the_cues(make_scene):
     """edge_erosion=0 (the paper's letter) and 1 (our default) give different d_i from the
     same scene, and each equals extract_cues called directly with that setting."""
-    from dto_hooks.cues import extract_cues
-    from dto_hooks.depth import prepare_depth
-    from dto_hooks.raster import rasterize_persons
+    from metric_hmr.dto.cues import extract_cues
+    from metric_hmr.dto.depth import prepare_depth
+    from metric_hmr.dto.raster import rasterize_persons
     sc = make_scene(seed=4)
     raster = rasterize_persons(sc['verts'], sc['faces'], sc['focal'], sc['princpt'], sc['image_size'], 512)
     rel = prepare_depth(sc['disparity'], raster.person_id.shape, 'disparity', 'before')

@@ -9,7 +9,7 @@ Pipeline (each step a pure function of its own module):
 5. bounds [alpha1 X, alpha2 X] and closed-form fit (solver.solve_dto_batch)
 6. corrected depth / height / translation, posterior std, verdict (verdict)
 
-Shape refit through a body model is a separate step (:mod:`dto_hooks.refine`).
+Shape refit through a body model is a separate step (:mod:`metric_hmr.dto.refine`).
 
 Edge cases (each flagged in ``DTOResult.flags`` or a per-person ``reasons`` entry):
 0 persons -> empty result, image not kept; 1 usable person -> pass-through (unchanged);

@@ -108,7 +108,7 @@ def extract_cues(vertices: Sequence[np.ndarray], raster: RasterOutput, rel_depth
         vertices: K arrays (V_k, 3) camera space.
         raster: output of :func:`rasterize_persons` for the same vertices.
         rel_depth: (h, w) relative depth at raster resolution, NaN = invalid
-            (see :func:`dto_hooks.depth.prepare_depth`).
+            (see :func:`metric_hmr.dto.depth.prepare_depth`).
         masks: optional (K, H, W) person masks (image resolution) restricting the pixels of
             ``regression_source='pixels'`` (vertex visibility already used them).
         edge_erosion: drop samples within this many raster pixels of the person's

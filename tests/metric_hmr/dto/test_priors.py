@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from dto_hooks.priors import age_group_code, age_group_of, gender_of, height_priors
+from metric_hmr.dto.priors import age_group_code, age_group_of, gender_of, height_priors
 
 
 def test_age_groups_and_codes():
@@ -55,7 +55,7 @@ def test_overrides_and_cdc_mode():
     pr = height_priors([1.0], [1.0], group_priors=dict(baby=(0.75, 0.14)))
     assert pr.mu[0] == 0.75
     pytest.importorskip('rcpchgrowth')
-    from dto_hooks.cdc import cdc_height_prior
+    from metric_hmr.dto.cdc import cdc_height_prior
     pr = height_priors([1.3, 1.3], [10.0, 10.0], [np.nan, 0.95], mode='cdc')
     assert pr.mu[0] == pytest.approx(cdc_height_prior(10.0)[0])
     assert pr.mu[1] == pytest.approx(cdc_height_prior(10.0, True)[0])

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 from scipy.optimize import lsq_linear
 
-from dto_hooks import solver as solver_mod
-from dto_hooks.solver import (ACTIVE_LOWER, ACTIVE_NONE, ACTIVE_UPPER, dto_coefficients,
+from metric_hmr.dto import solver as solver_mod
+from metric_hmr.dto.solver import (ACTIVE_LOWER, ACTIVE_NONE, ACTIVE_UPPER, dto_coefficients,
                               dto_objective, solve_dto_batch)
 
 

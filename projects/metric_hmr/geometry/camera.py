@@ -1,0 +1,105 @@
+"""Pinhole camera conventions of the project.
+
+* Camera space: OpenCV (x right, y down, z forward), metres.
+* Intrinsics: ``focal`` (fx, fy) and ``princpt`` (cx, cy) in pixels of the original image.
+* Pixel convention of :func:`project_points`: OpenCV's, integer coordinates are pixel
+  *centres* (pixel ``(0, 0)`` covers ``[-0.5, 0.5)^2``).
+* Pixel convention of :func:`project_points_raster`: pixel ``j`` covers ``[j, j + 1)``
+  (used by the DTO z-buffer), i.e. OpenCV coordinates + 0.5, times the raster scale.
+* Field of view: vertical, in radians: ``f = H / (2 tan(v / 2))``.
+
+The FoV functions accept Python floats, numpy arrays and torch tensors and return the same
+kind.  A focal length <= 0 (or a FoV outside (0, pi)) has no camera: ValueError naming it
+for scalars / arrays; tensors are left to the caller (inside networks the FoV is clamped).
+"""
+from __future__ import annotations
+
+import math
+from typing import Union
+
+import numpy as np
+import torch
+
+__all__ = ['focal_to_vfov', 'vfov_to_focal', 'project_points', 'project_points_raster',
+           'project_points_torch']
+
+Number = Union[float, np.ndarray, torch.Tensor]
+
+
+def _check_positive(name: str, value) -> None:
+    if isinstance(value, torch.Tensor):
+        return
+    arr = np.asarray(value, dtype=np.float64)
+    if not np.all(np.isfinite(arr) & (arr > 0)):
+        raise ValueError(f'{name} must be finite and > 0, got {value}')
+
+
+def focal_to_vfov(focal_y: Number, image_height: Number) -> Number:
+    """Vertical FoV (radians) from the vertical focal length: ``v = 2 atan(H / (2 fy))``.
+
+    Args:
+        focal_y: fy in pixels, float / (...,) array / tensor.
+        image_height: H in pixels (broadcastable to ``focal_y``).
+    """
+    _check_positive('focal_y', focal_y)
+    if isinstance(focal_y, torch.Tensor) or isinstance(image_height, torch.Tensor):
+        return 2 * torch.atan(torch.as_tensor(image_height) / (2 * focal_y))
+    if np.ndim(focal_y) == 0 and np.ndim(image_height) == 0:
+        return 2.0 * math.atan(float(image_height) / (2.0 * float(focal_y)))
+    return 2.0 * np.arctan(np.asarray(image_height, np.float64) / (2.0 * np.asarray(focal_y, np.float64)))
+
+
+def vfov_to_focal(vfov: Number, image_height: Number) -> Number:
+    """Vertical focal length (pixels) from the vertical FoV (radians): ``f = H / (2 tan(v/2))``."""
+    if not isinstance(vfov, torch.Tensor):
+        arr = np.asarray(vfov, dtype=np.float64)
+        if not np.all(np.isfinite(arr) & (arr > 0) & (arr < math.pi)):
+            raise ValueError(f'vertical FoV must be in (0, pi) radians, got {vfov}')
+    if isinstance(vfov, torch.Tensor) or isinstance(image_height, torch.Tensor):
+        return torch.as_tensor(image_height) / (2 * torch.tan(vfov / 2))
+    if np.ndim(vfov) == 0 and np.ndim(image_height) == 0:
+        return float(image_height) / (2.0 * math.tan(float(vfov) / 2.0))
+    return np.asarray(image_height, np.float64) / (2.0 * np.tan(np.asarray(vfov, np.float64) / 2.0))
+
+
+def project_points(points, focal, princpt) -> np.ndarray:
+    """Pinhole projection, OpenCV pixel-centre convention.
+
+    Args:
+        points: (..., 3) camera-space points (metres).
+        focal: (2,) (fx, fy) or a scalar f (pixels).
+        princpt: (2,) (cx, cy) pixels.
+    Returns:
+        (..., 2) float64 pixel coordinates (u, v).  Points with z = 0 give inf/nan (no
+        warning); callers mask them by depth.
+    """
+    points = np.asarray(points, dtype=np.float64)
+    f = np.broadcast_to(np.asarray(focal, dtype=np.float64), (2,))
+    c = np.broadcast_to(np.asarray(princpt, dtype=np.float64), (2,))
+    with np.errstate(divide='ignore', invalid='ignore'):
+        return points[..., :2] / points[..., 2:3] * f + c
+
+
+def project_points_raster(points, focal, princpt, scale: float = 1.0) -> np.ndarray:
+    """Projection to raster coordinates: pixel ``j`` covers ``[j, j + 1)``.
+
+    ``(project_points(points) + 0.5) * scale``; ``scale`` is raster pixels per image pixel.
+    """
+    return (project_points(points, focal, princpt) + 0.5) * float(scale)
+
+
+def project_points_torch(points: torch.Tensor, focal: torch.Tensor,
+                         princpt: torch.Tensor, min_depth: float = 1e-3) -> torch.Tensor:
+    """Differentiable pinhole projection (OpenCV pixel centres), any device.
+
+    Args:
+        points: (..., J, 3) camera-space points.
+        focal: (..., 2) or (...,) focal lengths in pixels (broadcast over J).
+        princpt: (..., 2) principal points in pixels.
+        min_depth: depths are clamped to at least this (metres) to keep gradients finite.
+    Returns:
+        (..., J, 2) pixel coordinates.
+    """
+    z = points[..., 2:3].clamp_min(min_depth)
+    f = focal if focal.shape[-1:] == (2,) else focal[..., None].expand(*focal.shape, 2)
+    return points[..., :2] / z * f[..., None, :] + princpt[..., None, :]

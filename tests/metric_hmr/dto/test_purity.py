@@ -1,0 +1,30 @@
+"""The DTO core is framework-free: importing it loads no mmengine and no plugin registry."""
+import os
+import subprocess
+import sys
+
+CODE = '''
+import sys
+import metric_hmr.dto, metric_hmr.dto.raster_torch, metric_hmr.geometry, metric_hmr.conventions
+from metric_hmr.dto import run_dto, solve_dto_batch, DTOConfig
+bad = sorted(m for m in sys.modules
+             if m.split('.')[0] in ('mmengine', 'mmcv', 'mmdet', 'mmpose', 'dto_hooks')
+             or m in ('metric_hmr.registry', 'metric_hmr.utils'))
+print('IMPURE', bad)
+'''
+
+
+def test_dto_core_imports_without_mmengine(tmp_path):
+    r = subprocess.run([sys.executable, '-c', CODE], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=300, env=dict(os.environ, PYTHONPATH=''))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().endswith('IMPURE []'), r.stdout
+
+
+def test_old_dto_hooks_paths_are_aliases():
+    import dto_hooks.solver
+    import metric_hmr.dto.solver
+    from dto_hooks import run_dto
+    from metric_hmr.dto import run_dto as core_run_dto
+    assert dto_hooks.solver is metric_hmr.dto.solver
+    assert run_dto is core_run_dto
