@@ -7,7 +7,7 @@ from mmengine.config import Config
 
 from dto_hooks import DTOConfig, DTORefiner
 
-CFG = os.path.join(os.path.dirname(__file__), '..', '..', 'configs', '_base_', 'dto.py')
+CFG = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'configs', '_base_', 'dto.py')
 
 
 def _norm(d):
