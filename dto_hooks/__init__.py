@@ -19,7 +19,7 @@ _ALIASED = ('cdc', 'config', 'cues', 'depth', 'dto', 'priors', 'raster', 'raster
 for _name in _ALIASED:
     _module = importlib.import_module(f'metric_hmr.dto.{_name}')
     sys.modules[f'{__name__}.{_name}'] = _module
-    globals()[_name] = _module
+    globals()[_name] = _module          # ``dto_hooks.solver`` attribute access too
 
 # MMEngine glue (importing registers DTORefiner in TASK_UTILS and DTOTestHook in HOOKS)
 from .hooks import DTOTestHook  # noqa: E402
