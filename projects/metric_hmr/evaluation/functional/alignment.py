@@ -73,11 +73,6 @@ def mean_point_error(pred: np.ndarray, gt: np.ndarray,
         return np.where(n > 0, (err * valid).sum(axis=1) / n, np.nan)
 
 
-def root_align(points: np.ndarray, root: np.ndarray) -> np.ndarray:
-    """Subtract a per-item root point. points (B, P, 3), root (B, 3) -> (B, P, 3)."""
-    return np.asarray(points, dtype=np.float64) - np.asarray(root, dtype=np.float64)[:, None]
-
-
 def mpjpe(pred: np.ndarray, gt: np.ndarray, valid: Optional[np.ndarray] = None) -> np.ndarray:
     """Mean per-joint position error of already root-aligned joints. (B,J,3) -> (B,)."""
     return mean_point_error(pred, gt, valid)
