@@ -17,9 +17,13 @@ The function here is generic (it only calls ``fn``) and batched over persons:
    the target is returned with ``reached=False`` (the caller flags it), refined with a
    golden-section search on ``|h - target|`` when it is not at a bound.
 """
+from __future__ import annotations
+
 from typing import Callable, NamedTuple
 
 import torch
+
+__all__ = ['RootResult', 'find_root_bracketed']
 
 # fn(t, rows): parameters t (B', n) of the persons ``rows`` (B',) -> values (B', n)
 HeightFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]

@@ -7,6 +7,8 @@
 * :mod:`.geometry`: SMPL meshes / regressed joints / T-pose heights for the metrics.
 * :mod:`.precomputed`: prediction files and the ``PrecomputedPredictor`` model.
 """
+from __future__ import annotations
+
 from . import functional
 from .geometry import SMPLGeometry
 from .metrics import FoVMetric, MeshMetric, MuPoTSMetric, PanopticMetric, RelativeHumanMetric

@@ -11,6 +11,8 @@
 
 See docs/visualization.md.
 """
+from __future__ import annotations
+
 from .export import (EXPORT_KEYS, export_glb, export_params, opencv_to_gltf, scene_glb_bytes,
                      vertical_fov)
 from .labels import PALETTE, PersonLabel, age_group_name, person_color, person_labels

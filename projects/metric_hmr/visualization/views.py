@@ -20,6 +20,8 @@ import numpy as np
 
 from .labels import PersonLabel, person_colors
 
+__all__ = ['VIEWS', 'frustum_edges', 'render_view']
+
 VIEWS = ('bev', 'side')
 
 

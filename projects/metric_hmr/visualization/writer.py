@@ -36,6 +36,8 @@ from .report import write_report
 from .run_records import RECORDS_FILE
 from .scene import MeshScene, _to_numpy
 
+__all__ = ['save_png', 'as_dict', 'make_record', 'VisualizationWriter', 'maybe_visualize']
+
 
 def save_png(path, image: np.ndarray) -> Path:
     """Save an (h, w, 3) uint8 RGB image as PNG, atomically."""

@@ -3,9 +3,13 @@
 All functions take batches of point sets ``(B, J, 3)`` in any length unit and
 return errors in that unit (metrics multiply metres by 1000 to report mm).
 """
+from __future__ import annotations
+
 from typing import Optional
 
 import numpy as np
+
+__all__ = ['procrustes_align', 'point_errors', 'mean_point_error', 'mpjpe', 'pa_mpjpe']
 
 
 def _as_batch(x: np.ndarray, name: str) -> np.ndarray:
