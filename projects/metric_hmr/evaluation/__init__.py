@@ -10,10 +10,11 @@
 from __future__ import annotations
 
 from . import functional
+from .functional import PCDRAccumulator
 from .geometry import SMPLGeometry
 from .metrics import FoVMetric, MeshMetric, MuPoTSMetric, PanopticMetric, RelativeHumanMetric
 from .precomputed import PrecomputedPredictor, load_predictions, save_predictions
 
-__all__ = ['functional', 'SMPLGeometry', 'RelativeHumanMetric', 'MeshMetric', 'MuPoTSMetric',
+__all__ = ['functional', 'PCDRAccumulator', 'SMPLGeometry', 'RelativeHumanMetric', 'MeshMetric', 'MuPoTSMetric',
            'PanopticMetric', 'FoVMetric', 'PrecomputedPredictor', 'load_predictions',
            'save_predictions']
