@@ -17,10 +17,11 @@ from metric_hmr.dto import *  # noqa: F401,F403  (old ``from dto_hooks import ru
 from metric_hmr.dto import __all__ as _core_all
 
 # Deprecated aliases: ``import dto_hooks.solver`` is ``metric_hmr.dto.solver``.
-_ALIASED = ('cdc', 'config', 'cues', 'depth', 'dto', 'priors', 'raster', 'raster_torch',
-            'refine', 'solver', 'verdict')
-for _name in _ALIASED:
-    _module = importlib.import_module(f'metric_hmr.dto.{_name}')
+_ALIASED = {'cdc': 'cdc', 'config': 'config', 'cues': 'cues', 'depth': 'depth_map', 'dto': 'dto',
+            'priors': 'priors', 'raster': 'raster', 'refine': 'refine', 'solver': 'solver',
+            'verdict': 'verdict'}
+for _name, _target in _ALIASED.items():
+    _module = importlib.import_module(f'metric_hmr.dto.{_target}')
     sys.modules[f'{__name__}.{_name}'] = _module
     globals()[_name] = _module          # ``dto_hooks.solver`` attribute access too
 

@@ -120,6 +120,27 @@ def _dto_args(kw: dict) -> dict:
             if k in kw}
 
 
+def _run_iter_with_dto(loop, idx, data_batch, mode: str) -> None:
+    """MMEngine's Val/TestLoop.run_iter (mmengine 0.10.7) with DTO between the model step
+    and ``evaluator.process``; ``mode`` is 'val' or 'test'."""
+    runner = loop.runner
+    runner.call_hook(f'before_{mode}_iter', batch_idx=idx, data_batch=data_batch)
+    with autocast(enabled=loop.fp16):
+        outputs = getattr(runner.model, f'{mode}_step')(data_batch)
+    outputs, losses = _update_losses(outputs, getattr(loop, f'{mode}_loss'))
+    setattr(loop, f'{mode}_loss', losses)
+    outputs = loop.dto(outputs, data_batch)          # the one added step
+    loop.evaluator.process(data_samples=outputs, data_batch=data_batch)
+    runner.call_hook(f'after_{mode}_iter', batch_idx=idx, data_batch=data_batch, outputs=outputs)
+
+
+def _dto_refiner(loop_name: str, options: dict) -> DTOOutputRefiner:
+    refiner = DTOOutputRefiner(**_dto_args(options))
+    if options:
+        raise ValueError(f'{loop_name}: unknown option(s) {sorted(options)}')
+    return refiner
+
+
 @LOOPS.register_module()
 class DTOTestLoop(TestLoop):
     """MMEngine's TestLoop with DTO applied to the outputs before the evaluator.
@@ -130,39 +151,21 @@ class DTOTestLoop(TestLoop):
 
     def __init__(self, runner, dataloader, evaluator, fp16: bool = False, **dto):
         super().__init__(runner, dataloader, evaluator, fp16=fp16)
-        self.dto = DTOOutputRefiner(**_dto_args(dto))
-        if dto:
-            raise ValueError(f'DTOTestLoop: unknown option(s) {sorted(dto)}')
+        self.dto = _dto_refiner('DTOTestLoop', dto)
 
     @torch.no_grad()
     def run_iter(self, idx, data_batch: Sequence[dict]) -> None:
-        self.runner.call_hook('before_test_iter', batch_idx=idx, data_batch=data_batch)
-        with autocast(enabled=self.fp16):
-            outputs = self.runner.model.test_step(data_batch)
-        outputs, self.test_loss = _update_losses(outputs, self.test_loss)
-        outputs = self.dto(outputs, data_batch)          # the one added step
-        self.evaluator.process(data_samples=outputs, data_batch=data_batch)
-        self.runner.call_hook('after_test_iter', batch_idx=idx, data_batch=data_batch,
-                              outputs=outputs)
+        _run_iter_with_dto(self, idx, data_batch, 'test')
 
 
 @LOOPS.register_module()
 class DTOValLoop(ValLoop):
-    """MMEngine's ValLoop with DTO applied to the outputs before the evaluator."""
+    """MMEngine's ValLoop with DTO applied to the outputs before the evaluator (same options)."""
 
     def __init__(self, runner, dataloader, evaluator, fp16: bool = False, **dto):
         super().__init__(runner, dataloader, evaluator, fp16=fp16)
-        self.dto = DTOOutputRefiner(**_dto_args(dto))
-        if dto:
-            raise ValueError(f'DTOValLoop: unknown option(s) {sorted(dto)}')
+        self.dto = _dto_refiner('DTOValLoop', dto)
 
     @torch.no_grad()
     def run_iter(self, idx, data_batch: Sequence[dict]) -> None:
-        self.runner.call_hook('before_val_iter', batch_idx=idx, data_batch=data_batch)
-        with autocast(enabled=self.fp16):
-            outputs = self.runner.model.val_step(data_batch)
-        outputs, self.val_loss = _update_losses(outputs, self.val_loss)
-        outputs = self.dto(outputs, data_batch)          # the one added step
-        self.evaluator.process(data_samples=outputs, data_batch=data_batch)
-        self.runner.call_hook('after_val_iter', batch_idx=idx, data_batch=data_batch,
-                              outputs=outputs)
+        _run_iter_with_dto(self, idx, data_batch, 'val')

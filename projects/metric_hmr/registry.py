@@ -6,6 +6,8 @@ registries, so configs with ``default_scope='metric_hmr'`` can build it by type 
 exactly as in MMPose/MMDetection.  ``locations`` lets MMEngine import the defining
 modules lazily when a config asks for a type by name.
 """
+from __future__ import annotations
+
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import EVALUATOR as MMENGINE_EVALUATOR
@@ -23,6 +25,11 @@ from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
 from mmengine.registry import Registry
+
+__all__ = ['SCOPE', 'MODELS', 'MODEL_WRAPPERS', 'BODY_MODELS', 'DATASETS', 'DATA_SAMPLERS',
+           'TRANSFORMS', 'METRICS', 'EVALUATOR', 'OPTIMIZERS', 'OPTIM_WRAPPERS',
+           'PARAM_SCHEDULERS', 'LOOPS', 'FUNCTIONS', 'HOOKS', 'VISUALIZERS', 'VISBACKENDS',
+           'TASK_UTILS', 'DTO_STAGES']
 
 SCOPE = 'metric_hmr'
 

@@ -33,7 +33,7 @@ from scipy.optimize import lsq_linear  # noqa: E402
 from metric_hmr.dto import raster as raster_mod  # noqa: E402
 from metric_hmr.dto import solver as solver_mod  # noqa: E402
 from metric_hmr.dto.cues import extract_cues  # noqa: E402
-from metric_hmr.dto.depth import prepare_depth  # noqa: E402
+from metric_hmr.dto.depth_map import prepare_depth  # noqa: E402
 from metric_hmr.dto.raster import rasterize_persons  # noqa: E402
 from metric_hmr.dto.solver import dto_coefficients, solve_dto_batch  # noqa: E402
 

@@ -34,6 +34,8 @@ only contain T-poses for other rigs, so the named poses here are defined directl
 T-pose height: vertical extent of Anny's *rest* mesh (no skinning), as
 ``anny.anthropometry.Anthropometry.height`` measures it.
 """
+from __future__ import annotations
+
 import os
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
@@ -47,6 +49,9 @@ from metric_hmr.registry import BODY_MODELS
 from .common import as_like, check_targets, fit_flags, to_torch
 from .root_find import find_root_bracketed
 from .types import BodyOutput, HeightFit
+
+__all__ = ['ANNY_PHENOTYPES', 'DEFAULT_CACHE', 'ANNY_TO_SMPL', 'NAMED_POSES', 'ANNY_SMPL24_BONES',
+           'AnnyBodyModel']
 
 ANNY_PHENOTYPES = ('gender', 'age', 'muscle', 'weight', 'height', 'proportions')
 DEFAULT_CACHE = str(Path.home() / '.cache' / 'metric_hmr' / 'anny')

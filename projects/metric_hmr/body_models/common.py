@@ -1,10 +1,14 @@
 """Small helpers shared by the body-model wrappers (input conversion and validation)."""
+from __future__ import annotations
+
 from typing import List
 
 import numpy as np
 import torch
 
 from .root_find import RootResult
+
+__all__ = ['to_torch', 'as_like', 'check_targets', 'fit_flags']
 
 
 def to_torch(x, dtype, device) -> torch.Tensor:

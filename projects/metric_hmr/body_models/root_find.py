@@ -17,9 +17,13 @@ The function here is generic (it only calls ``fn``) and batched over persons:
    the target is returned with ``reached=False`` (the caller flags it), refined with a
    golden-section search on ``|h - target|`` when it is not at a bound.
 """
+from __future__ import annotations
+
 from typing import Callable, NamedTuple
 
 import torch
+
+__all__ = ['RootResult', 'find_root_bracketed']
 
 # fn(t, rows): parameters t (B', n) of the persons ``rows`` (B',) -> values (B', n)
 HeightFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -75,7 +79,7 @@ def find_root_bracketed(fn: HeightFn, target: torch.Tensor, lo: torch.Tensor,
     if n_grid < 2:
         raise ValueError(f'n_grid must be >= 2, got {n_grid}')
     B = target.shape[0]
-    dtype, device = target.dtype, target.device
+    device = target.device
     if B == 0:
         empty = torch.zeros(0, dtype=torch.bool, device=device)
         return RootResult(t=lo.clone(), value=target.clone(), reached=empty, below=empty,
@@ -83,8 +87,28 @@ def find_root_bracketed(fn: HeightFn, target: torch.Tensor, lo: torch.Tensor,
     if bool((hi <= lo).any()):
         raise ValueError('find_root_bracketed: every bound needs lo < hi')
     rows = torch.arange(B, device=device)
+    # 1. grid scan: the sign change closest to ``start``, and the better end of it
+    grid, res, bracketed, (a, b, fa, fb) = _grid_scan(fn, target, lo, hi, start, n_grid, rows)
+    use_a = fa.abs() <= fb.abs()
+    t_best = torch.where(use_a, a, b)
+    f_best = torch.where(use_a, fa, fb)
+    # 2. Illinois false position + periodic bisection, on the unsolved bracketed persons
+    t_best, f_best = _refine_brackets(fn, target, (a, b, fa, fb), bracketed, t_best, f_best,
+                                      rows, tol, max_iter, bisect_every)
+    # 3. unbracketed persons: the closest grid value, refined where the function turns
+    if bool((~bracketed).any()):
+        t_best, f_best = _closest_unbracketed(fn, target, grid, res, bracketed, t_best, f_best, rows)
 
-    # 1. grid scan
+    below = ~bracketed & (f_best > 0)
+    above = ~bracketed & (f_best < 0)
+    return RootResult(t=t_best, value=f_best + target, reached=f_best.abs() <= tol,
+                      below=below, above=above)
+
+
+def _grid_scan(fn: HeightFn, target, lo, hi, start, n_grid: int, rows):
+    """Grid of n points on [lo, hi], residuals, which persons have a sign change, and the
+    bracket (a, b, fa, fb) closest to ``start`` (arbitrary where none)."""
+    dtype, device = target.dtype, target.device
     frac = torch.linspace(0, 1, n_grid, dtype=dtype, device=device)
     grid = lo[:, None] + (hi - lo)[:, None] * frac[None]              # (B, n)
     res = _eval(fn, grid, rows) - target[:, None]                      # (B, n)
@@ -93,17 +117,16 @@ def find_root_bracketed(fn: HeightFn, target: torch.Tensor, lo: torch.Tensor,
     dist = torch.where(change, (mid - start[:, None]).abs(),
                        torch.full_like(mid, float('inf')))
     k = dist.argmin(dim=1)
-    bracketed = change.any(dim=1)
-    a, b = grid[rows, k], grid[rows, k + 1]
-    fa, fb = res[rows, k], res[rows, k + 1]
+    bracket = (grid[rows, k], grid[rows, k + 1], res[rows, k], res[rows, k + 1])
+    return grid, res, change.any(dim=1), bracket
 
-    # best point so far (for the bracketed persons: the better bracket end)
-    use_a = fa.abs() <= fb.abs()
-    t_best = torch.where(use_a, a, b)
-    f_best = torch.where(use_a, fa, fb)
 
-    # 2. Illinois false position + periodic bisection, on the unsolved bracketed persons
-    side = torch.zeros(B, dtype=torch.long, device=device)   # which end was kept last
+def _refine_brackets(fn: HeightFn, target, bracket, bracketed, t_best, f_best, rows,
+                     tol: float, max_iter: int, bisect_every: int):
+    """Illinois false position with a bisection every ``bisect_every`` steps, on the
+    bracketed persons not yet within ``tol``; returns the best (t, residual)."""
+    a, b, fa, fb = bracket
+    side = torch.zeros(len(rows), dtype=torch.long, device=target.device)   # end kept last
     for it in range(max_iter):
         active = bracketed & (f_best.abs() > tol)
         if not bool(active.any()):
@@ -134,26 +157,26 @@ def find_root_bracketed(fn: HeightFn, target: torch.Tensor, lo: torch.Tensor,
         better = active & (fx.abs() < f_best.abs())
         t_best = torch.where(better, x, t_best)
         f_best = torch.where(better, fx, f_best)
+    return t_best, f_best
 
-    # 3. unbracketed persons: the closest grid value; when it is not at a bound (the
-    #    function turns inside the interval), refine it by golden section on |residual|
-    if bool((~bracketed).any()):
-        best = res.abs().argmin(dim=1)
-        t_best = torch.where(bracketed, t_best, grid[rows, best])
-        f_best = torch.where(bracketed, f_best, res[rows, best])
-        interior = ~bracketed & (best > 0) & (best < n_grid - 1)
-        if bool(interior.any()):
-            idx = rows[interior]
-            g_t, g_f = _golden_min_abs(fn, target[idx], grid[idx, best[idx] - 1],
-                                       grid[idx, best[idx] + 1], idx)
-            take = g_f.abs() < f_best[idx].abs()
-            t_best[idx] = torch.where(take, g_t, t_best[idx])
-            f_best[idx] = torch.where(take, g_f, f_best[idx])
 
-    below = ~bracketed & (f_best > 0)
-    above = ~bracketed & (f_best < 0)
-    return RootResult(t=t_best, value=f_best + target, reached=f_best.abs() <= tol,
-                      below=below, above=above)
+def _closest_unbracketed(fn: HeightFn, target, grid, res, bracketed, t_best, f_best, rows):
+    """Persons without a sign change: the grid value closest to the target; when it is not
+    at a bound (the function turns inside the interval), refined by golden section on
+    |residual|."""
+    n_grid = grid.shape[1]
+    best = res.abs().argmin(dim=1)
+    t_best = torch.where(bracketed, t_best, grid[rows, best])
+    f_best = torch.where(bracketed, f_best, res[rows, best])
+    interior = ~bracketed & (best > 0) & (best < n_grid - 1)
+    if bool(interior.any()):
+        idx = rows[interior]
+        g_t, g_f = _golden_min_abs(fn, target[idx], grid[idx, best[idx] - 1],
+                                   grid[idx, best[idx] + 1], idx)
+        take = g_f.abs() < f_best[idx].abs()
+        t_best[idx] = torch.where(take, g_t, t_best[idx])
+        f_best[idx] = torch.where(take, g_f, f_best[idx])
+    return t_best, f_best
 
 
 def _golden_min_abs(fn: HeightFn, target: torch.Tensor, left: torch.Tensor,

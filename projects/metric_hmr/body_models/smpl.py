@@ -20,6 +20,8 @@ bracketed root find of :mod:`.root_find` (not one finite-difference step), per p
 to ``fit_tol`` (0.1 mm by default).  Targets outside the heights reachable within the
 direction's bounds get the closest reachable height and a flag.
 """
+from __future__ import annotations
+
 import contextlib
 import io
 import os.path as osp
@@ -37,6 +39,8 @@ from .common import as_like, check_targets, fit_flags, to_torch
 from .height_prior import sample_heights
 from .root_find import find_root_bracketed
 from .types import BodyOutput, HeightFit
+
+__all__ = ['AGE_BLEND', 'SMPLBodyModel']
 
 AGE_BLEND = 'age_blend'
 

@@ -1,8 +1,12 @@
 """Typed outputs shared by every body model."""
+from __future__ import annotations
+
 from typing import List, NamedTuple, Union
 
 import numpy as np
 import torch
+
+__all__ = ['BodyOutput', 'HeightFit']
 
 ArrayLike = Union[np.ndarray, torch.Tensor]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .config import BoundsConfig, CueConfig, DTOConfig, PriorConfig, VerdictConfig
 from .cues import PersonCues, extract_cues, is_quasi_planar, slope_and_correlation, weighted_scale
-from .depth import prepare_depth, resize_depth, to_relative_depth
+from .depth_map import prepare_depth, resize_depth, to_relative_depth
 from .dto import DTOResult, dto_bounds, run_dto
 from .fit import FitProblem, GroupFit
 from .priors import PAPER_GROUP_PRIORS, age_group_code, gender_of, height_priors

@@ -31,6 +31,7 @@ import torch
 from ..conventions import AgeGroup, adapt_betas, is_minor
 from .config import DTOConfig
 from .dto import DTOResult, run_dto
+from .refine import refine_shapes
 
 __all__ = ['ImageInput', 'ImageOutput', 'SampleOutcome', 'BatchDTORefiner', 'minor_flags',
            'persons_to_refit']
@@ -208,27 +209,28 @@ class BatchDTORefiner:
             return betas, heights, flags
         target = np.concatenate([r.h_star for r in results])
         moved = np.concatenate([persons_to_refit(r) for r in results])
+        has_betas = np.concatenate([np.full(n, b is not None) for n, b in zip(sizes, betas)])
+        moved &= has_betas                           # persons without SMPL shapes keep none
         ok = moved & np.isfinite(target) & (target > 0)
         bounds = np.cumsum([0] + sizes)
         for j in np.flatnonzero(moved & ~ok):       # a degenerate fit: keep the input shape
             n = int(np.searchsorted(bounds, j, side='right') - 1)
             flags[n][j - bounds[n]] = f'not_refit: corrected height {target[j]:.4g} m'
-        idx = np.flatnonzero(ok)
-        if idx.size == 0:
+        if not ok.any():
             return betas, heights, flags
-        all_b = np.concatenate(betas)
-        kw = {}
+        minor = None
         if 'is_minor' in inspect.signature(self.body_model.fit_height).parameters:
-            kw['is_minor'] = np.concatenate([minor_flags(im.age, im.age_group, len(im.transl))
-                                             for im in images])[idx]
-        fit = self.body_model.fit_height(self._t(all_b[idx]), self._t(target[idx]), **kw)
-        all_b[idx] = _np64(torch.as_tensor(fit.betas))
-        all_h = np.concatenate(heights)
-        all_h[idx] = _np64(torch.as_tensor(fit.height))
-        for j, f in zip(idx, fit.flags):
+            minor = np.concatenate([minor_flags(im.age, im.age_group, len(im.transl))
+                                    for im in images])
+        all_b = np.concatenate([b if b is not None else np.zeros((n, self.nb))
+                                for n, b in zip(sizes, betas)])
+        fit = refine_shapes(self.body_model, all_b, target, which=ok, is_minor=minor)
+        all_h = np.where(ok, fit.height, np.concatenate(heights))
+        for j in np.flatnonzero(ok):
             n = int(np.searchsorted(bounds, j, side='right') - 1)
-            flags[n][j - bounds[n]] = f
-        return _split(all_b, sizes), _split(all_h, sizes), flags
+            flags[n][j - bounds[n]] = fit.flags[j]
+        new_betas = [None if b is None else part for b, part in zip(betas, _split(fit.betas, sizes))]
+        return new_betas, _split(all_h, sizes), flags
 
     # ------------------------------------------------------------------ entry point
     def __call__(self, images: Sequence[ImageInput], recompute_meshes: bool = False

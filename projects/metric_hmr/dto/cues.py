@@ -113,7 +113,7 @@ def extract_cues(vertices: Sequence[np.ndarray], raster: RasterOutput, rel_depth
         vertices: K arrays (V_k, 3) camera space.
         raster: output of :func:`rasterize_persons` for the same vertices.
         rel_depth: (h, w) relative depth at raster resolution, NaN = invalid
-            (see :func:`metric_hmr.dto.depth.prepare_depth`).
+            (see :func:`metric_hmr.dto.depth_map.prepare_depth`).
         masks: optional (K, H, W) person masks (image resolution) restricting the pixels of
             ``regression_source='pixels'`` (vertex visibility already used them).
         config: :class:`~metric_hmr.dto.config.CueConfig`; reads ``regression_source``,

@@ -31,7 +31,7 @@ import numpy as np
 from . import released
 from .config import BoundsConfig, DTOConfig
 from .cues import PersonCues, extract_cues, is_quasi_planar, weighted_scale
-from .depth import prepare_depth
+from .depth_map import prepare_depth
 from .fit import FitProblem, GroupFit, solve_group, solve_persons
 from .priors import height_priors
 from .raster import RasterOutput, raster_size, rasterize_persons

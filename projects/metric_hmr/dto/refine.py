@@ -5,6 +5,7 @@
 * shape: the body shape is refitted so that its T-pose height equals h_i * z_i*/z_i.
   The root find itself lives in the body model (``bm.fit_height``, BODY_MODELS interface,
   docs/ARCHITECTURE.md); this module only calls it and checks what it returns.
+  :class:`metric_hmr.dto.BatchDTORefiner` calls :func:`refine_shapes` once per batch.
 """
 from __future__ import annotations
 

@@ -210,6 +210,12 @@ def solve_dto_batch(h, z, d, mu, sigma, x_min, x_max, valid=None, X=None,
         return DTOSolution(*out)
     if backend != 'numpy':
         raise ValueError(f"unknown solver backend {backend!r} (use 'auto', 'numba' or 'numpy')")
+    return _solve_numpy(h, z, d, mu, sigma, valid, x_min, x_max, X, singular_tol)
+
+
+def _solve_numpy(h, z, d, mu, sigma, valid, x_min, x_max, X, singular_tol) -> DTOSolution:
+    """The numpy path of :func:`solve_dto_batch` (same numbers as the numba kernel)."""
+    B = h.shape[0]
     a, b, c = dto_coefficients(h, z, d, mu, sigma, valid)
 
     Saa = np.einsum('bk,bk->b', a, a)

@@ -7,11 +7,14 @@
 * :mod:`.geometry`: SMPL meshes / regressed joints / T-pose heights for the metrics.
 * :mod:`.precomputed`: prediction files and the ``PrecomputedPredictor`` model.
 """
+from __future__ import annotations
+
 from . import functional
+from .functional import PCDRAccumulator
 from .geometry import SMPLGeometry
 from .metrics import FoVMetric, MeshMetric, MuPoTSMetric, PanopticMetric, RelativeHumanMetric
 from .precomputed import PrecomputedPredictor, load_predictions, save_predictions
 
-__all__ = ['functional', 'SMPLGeometry', 'RelativeHumanMetric', 'MeshMetric', 'MuPoTSMetric',
+__all__ = ['functional', 'PCDRAccumulator', 'SMPLGeometry', 'RelativeHumanMetric', 'MeshMetric', 'MuPoTSMetric',
            'PanopticMetric', 'FoVMetric', 'PrecomputedPredictor', 'load_predictions',
            'save_predictions']

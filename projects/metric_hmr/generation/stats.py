@@ -3,6 +3,8 @@
 * persons per kept image (Fig. 6),
 * vertical FoV of kept images (Fig. 7),
 * T-pose heights after DTO against the input heights (Fig. 8).
+
+The plots themselves are :func:`metric_hmr.visualization.plots.plot_generation_stats`.
 """
 from __future__ import annotations
 
@@ -11,7 +13,10 @@ from typing import List
 
 import numpy as np
 
-from ..utils.io import atomic_save_json, atomic_write
+from ..utils.io import atomic_save_json
+from ..visualization.plots import plot_generation_stats
+
+__all__ = ['collect', 'write_stats', 'plot_generation_stats']
 
 
 def collect(records: List[dict]) -> dict:
@@ -46,45 +51,5 @@ def write_stats(records: List[dict], out_dir, name: str = 'dto') -> dict:
     stats['persons_per_image']['histogram'] = hist.tolist()
     atomic_save_json(out_dir / 'stats.json', stats, indent=2, sort_keys=True)
 
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
-    def save(fig, fname):
-        def write(p):
-            fig.savefig(p, format='png', dpi=100, metadata={'Software': None})
-        atomic_write(out_dir / fname, write)
-        plt.close(fig)
-
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    if hist.size:
-        ax.bar(np.arange(hist.size), hist, color='tab:blue')
-    ax.set_xlabel('persons per image')
-    ax.set_ylabel('images')
-    ax.set_title(f'{name}: persons per kept image (Fig. 6)')
-    fig.tight_layout()
-    save(fig, 'persons_per_image.png')
-
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    if c['fov_v_deg'].size:
-        ax.hist(c['fov_v_deg'], bins=30, color='tab:green')
-    ax.set_xlabel('vertical FoV (deg)')
-    ax.set_ylabel('images')
-    ax.set_title(f'{name}: FoV distribution (Fig. 7)')
-    fig.tight_layout()
-    save(fig, 'fov_distribution.png')
-
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    if c['height_dto'].size:
-        lo = min(c['height_input'].min(), c['height_dto'].min())
-        hi = max(c['height_input'].max(), c['height_dto'].max())
-        bins = np.linspace(lo, hi + 1e-6, 40)
-        ax.hist(c['height_input'], bins=bins, alpha=0.5, label='input (pGT)', color='tab:gray')
-        ax.hist(c['height_dto'], bins=bins, alpha=0.6, label='after DTO', color='tab:orange')
-        ax.legend()
-    ax.set_xlabel('T-pose height (m)')
-    ax.set_ylabel('persons')
-    ax.set_title(f'{name}: height distribution (Fig. 8)')
-    fig.tight_layout()
-    save(fig, 'height_distribution.png')
+    plot_generation_stats(c, hist, out_dir, name)
     return stats

@@ -4,6 +4,8 @@ Scene generator (Anny bodies by default), renderings, simulated monocular relati
 HMR-like initial estimates, sharded storage, the training dataset and the CameraHMR
 release-format export.
 """
+from __future__ import annotations
+
 from .camera import SceneCamera, sample_camera
 from .dataset import SyntheticCrowdsDataset, scene_to_sample
 from .estimates import EstimateParams, age_group_of

@@ -78,7 +78,7 @@ def export_camerahmr_release(scenes: Iterable[dict], out_dir, generator,
     Returns:
         path of the release npz.
     """
-    from metric_hmr.generation.release import ReleaseImage, write_camerahmr_release
+    from metric_hmr.generation.release import write_camerahmr_release
     bodies = generator.bodies
     if not bodies.has_smpl:
         raise ValueError('export_camerahmr_release needs scenes made with an SMPL-format body '
@@ -95,49 +95,9 @@ def export_camerahmr_release(scenes: Iterable[dict], out_dir, generator,
     for scene in scenes:
         idx = int(scene['scene_index'])
         stem = f'scene_{idx:06d}'
-        cam = scene_camera(scene)
         det = np.nonzero(np.asarray(scene['n_pixels']) >= min_pixels)[0]
-        # image and maps
-        if 'rgb' in scene:
-            rgb = np.asarray(scene['rgb'])
-        else:
-            ren = SceneRendering(depth=np.asarray(scene['depth']), person_id=np.asarray(scene['person_id']),
-                                 bg_depth=np.asarray(scene['depth']), vertex_visible=[])
-            rgb = shade_rgb(ren, [None] * len(scene['age']), generator.faces, cam,
-                            np.random.default_rng(np.random.SeedSequence([seed, idx, 3])))
-        from PIL import Image
-        atomic_write(out / 'images' / f'{stem}.png', lambda p: Image.fromarray(rgb).save(p, format='PNG'))
-        atomic_write(out / 'depth' / f'{stem}.npy',
-                     lambda p: np.save(p, np.asarray(scene['rel_disparity'], depth_dtype)))
-        pid = np.asarray(scene['person_id'])
-        masks = np.stack([pid == i for i in det]) if len(det) else np.zeros((0,) + pid.shape, bool)
-        if mask_format == 'npz':
-            atomic_save_npz(out / 'masks' / f'{stem}.npz', masks=masks)
-        else:
-            atomic_write(out / 'masks' / f'{stem}.npy', lambda p: np.save(p, masks))
-        # the HMR-like estimate in SMPL parameters
-        shape = np.asarray(scene['shape'], np.float64)[det]
-        est_h = np.asarray(scene['est_height'], np.float64)[det]
-        fit = bm.fit_height(torch.as_tensor(shape, dtype=torch.float32),
-                            torch.as_tensor(est_h, dtype=torch.float32))
-        betas = np.asarray(fit.betas.detach().cpu().numpy() if torch.is_tensor(fit.betas) else fit.betas,
-                           np.float64)
-        with torch.no_grad():
-            j0 = bm(betas=torch.as_tensor(betas, dtype=torch.float32),
-                    global_orient=torch.zeros(len(det), 3), body_pose=torch.zeros(len(det), 69),
-                    transl=torch.zeros(len(det), 3)).joints[:, 0].double().numpy()
-        R_go = Rotation.from_rotvec(np.asarray(scene['smpl_global_orient'])[det]).as_matrix()
-        go = Rotation.from_matrix(np.asarray(scene['est_rot'])[det] @ R_go).as_rotvec()
-        transl = np.asarray(scene['est_root'], np.float64)[det] - j0
-        focal = np.asarray(scene['focal'], np.float64) * float(scene['est_rho'])
-        images.append(ReleaseImage(imgname=f'images/{stem}.png', rows=np.arange(len(det)),
-                                   global_orient=go.reshape(-1, 3),
-                                   body_pose=np.asarray(scene['smpl_body_pose'], np.float64)[det].reshape(-1, 69),
-                                   betas=betas.reshape(-1, betas.shape[-1] if betas.size else 10),
-                                   transl=transl.reshape(-1, 3), focal=focal,
-                                   princpt=np.asarray(scene['princpt'], np.float64),
-                                   kpts2d=_gtkps(np.asarray(scene['kpts2d'], np.float64)[det]),
-                                   boxes=np.asarray(scene['boxes'], np.float64)[det]))
+        _write_scene_maps(scene, out, stem, det, generator, seed, depth_dtype, mask_format)
+        images.append(_release_image(scene, bm, stem, det))
         truth['row_scene'] += [idx] * len(det)
         truth['row_person'] += det.tolist()
         for k, src in (('height', 'height'), ('root', 'root'), ('age', 'age'), ('is_male', 'is_male'),
@@ -146,3 +106,53 @@ def export_camerahmr_release(scenes: Iterable[dict], out_dir, generator,
     path = write_camerahmr_release(out / release_name, [im for im in images if len(im.transl)])
     atomic_save_npz(out / 'truth.npz', **{k: np.asarray(v) for k, v in truth.items()})
     return path
+
+
+def _write_scene_maps(scene: dict, out: Path, stem: str, det: np.ndarray, generator, seed: int,
+                      depth_dtype: str, mask_format: str) -> None:
+    """Image (stored RGB or shaded), relative disparity and masks of the exported persons."""
+    if 'rgb' in scene:
+        rgb = np.asarray(scene['rgb'])
+    else:
+        idx = int(scene['scene_index'])
+        ren = SceneRendering(depth=np.asarray(scene['depth']), person_id=np.asarray(scene['person_id']),
+                             bg_depth=np.asarray(scene['depth']), vertex_visible=[])
+        rgb = shade_rgb(ren, [None] * len(scene['age']), generator.faces, scene_camera(scene),
+                        np.random.default_rng(np.random.SeedSequence([seed, idx, 3])))
+    from PIL import Image
+    atomic_write(out / 'images' / f'{stem}.png', lambda p: Image.fromarray(rgb).save(p, format='PNG'))
+    atomic_write(out / 'depth' / f'{stem}.npy',
+                 lambda p: np.save(p, np.asarray(scene['rel_disparity'], depth_dtype)))
+    pid = np.asarray(scene['person_id'])
+    masks = np.stack([pid == i for i in det]) if len(det) else np.zeros((0,) + pid.shape, bool)
+    if mask_format == 'npz':
+        atomic_save_npz(out / 'masks' / f'{stem}.npz', masks=masks)
+    else:
+        atomic_write(out / 'masks' / f'{stem}.npy', lambda p: np.save(p, masks))
+
+
+def _release_image(scene: dict, bm, stem: str, det: np.ndarray):
+    """The HMR-like estimate of the exported persons in SMPL parameters (a release image)."""
+    from metric_hmr.generation.release import ReleaseImage
+    shape = np.asarray(scene['shape'], np.float64)[det]
+    est_h = np.asarray(scene['est_height'], np.float64)[det]
+    fit = bm.fit_height(torch.as_tensor(shape, dtype=torch.float32),
+                        torch.as_tensor(est_h, dtype=torch.float32))
+    betas = np.asarray(fit.betas.detach().cpu().numpy() if torch.is_tensor(fit.betas) else fit.betas,
+                       np.float64)
+    with torch.no_grad():
+        j0 = bm(betas=torch.as_tensor(betas, dtype=torch.float32),
+                global_orient=torch.zeros(len(det), 3), body_pose=torch.zeros(len(det), 69),
+                transl=torch.zeros(len(det), 3)).joints[:, 0].double().numpy()
+    R_go = Rotation.from_rotvec(np.asarray(scene['smpl_global_orient'])[det]).as_matrix()
+    go = Rotation.from_matrix(np.asarray(scene['est_rot'])[det] @ R_go).as_rotvec()
+    transl = np.asarray(scene['est_root'], np.float64)[det] - j0
+    focal = np.asarray(scene['focal'], np.float64) * float(scene['est_rho'])
+    return ReleaseImage(imgname=f'images/{stem}.png', rows=np.arange(len(det)),
+                        global_orient=go.reshape(-1, 3),
+                        body_pose=np.asarray(scene['smpl_body_pose'], np.float64)[det].reshape(-1, 69),
+                        betas=betas.reshape(-1, betas.shape[-1] if betas.size else 10),
+                        transl=transl.reshape(-1, 3), focal=focal,
+                        princpt=np.asarray(scene['princpt'], np.float64),
+                        kpts2d=_gtkps(np.asarray(scene['kpts2d'], np.float64)[det]),
+                        boxes=np.asarray(scene['boxes'], np.float64)[det])

@@ -151,11 +151,7 @@ class SyntheticCrowdGenerator:
         shape = self.bodies.sample_shape(age, is_male, rng_scene)
         posed = self.bodies.pose(shape, pose24)
         radii = np.linalg.norm(posed.vertices[..., [0, 2]], axis=-1).max(-1)
-        d_max = min(cfg['dist_max'], cam.focal[1] * 1.7 / (cfg['min_person_frac'] * H))
-        # a high camera with a narrow FoV sees the ground only far away: reach it
-        below = cam.pitch + cam.vfov / 2.0                    # bottom image row below horizon
-        nearest_ground = cam.height / np.tan(below) if below > 1e-3 else np.inf
-        d_max = max(d_max, cfg['dist_min'] + 1.0, min(nearest_ground + 3.0, 60.0))
+        d_max = _max_distance(cfg, cam)
         if cfg['layout'] == 'groups':
             fp = place_groups(rng_scene, radii, cam, (cfg['dist_min'], d_max), cfg['fov_margin'],
                               max_groups=cfg['max_groups'], depth_jitter=cfg['group_depth_jitter'])
@@ -183,24 +179,7 @@ class SyntheticCrowdGenerator:
         est_root = np.stack([apply_estimate(root[j:j + 1], root[j], up_cam, est.size_factor[j],
                                             est.rho, est.rot[j], est.girth[j])[1]
                              for j in range(K)]) if K else np.zeros((0, 3))
-        # 2D keypoints (visible = inside the image and the pixel shows this person), boxes
-        kpts2d = np.zeros((K, 24, 3))
-        boxes = np.zeros((K, 4))
-        n_pixels = np.zeros(K, np.int64)
-        for j in range(K):
-            uv = cam.project(joints3d[j])
-            # pixel (r, c) has its centre at (u, v) = (c, r) (OpenCV, as the rasteriser)
-            c = np.floor(uv[:, 0] + 0.5).astype(int)
-            r = np.floor(uv[:, 1] + 0.5).astype(int)
-            inside = (c >= 0) & (c < W) & (r >= 0) & (r < H) & (joints3d[j, :, 2] > 0)
-            vis = np.zeros(24, bool)
-            vis[inside] = ren.person_id[r[inside], c[inside]] == j
-            kpts2d[j, :, :2] = uv
-            kpts2d[j, :, 2] = vis
-            pv = cam.project(verts[j])
-            boxes[j] = [np.clip(pv[:, 0].min(), 0, W), np.clip(pv[:, 1].min(), 0, H),
-                        np.clip(pv[:, 0].max(), 0, W), np.clip(pv[:, 1].max(), 0, H)]
-            n_pixels[j] = int((ren.person_id == j).sum())
+        kpts2d, boxes, n_pixels = _annotations_2d(cam, joints3d, verts, ren.person_id)
         scene = dict(
             scene_index=np.int64(index), image_size=np.array([H, W], np.int64),
             focal=cam.focal, princpt=cam.princpt, vfov=np.float64(cam.vfov),
@@ -255,3 +234,38 @@ class SyntheticCrowdGenerator:
         return [apply_estimate(v, scene['root'][j], up_cam, scene['est_size_factor'][j],
                                float(scene['est_rho']), scene['est_rot'][j],
                                scene['est_girth'][j])[0] for j, v in enumerate(vertices)]
+
+
+def _max_distance(cfg: dict, cam: SceneCamera) -> float:
+    """Farthest placement depth: persons stay at least ``min_person_frac`` of the image
+    tall, and a high camera with a narrow FoV (sees the ground only far away) reaches it."""
+    H = cam.image_size[0]
+    d_max = min(cfg['dist_max'], cam.focal[1] * 1.7 / (cfg['min_person_frac'] * H))
+    below = cam.pitch + cam.vfov / 2.0                    # bottom image row below horizon
+    nearest_ground = cam.height / np.tan(below) if below > 1e-3 else np.inf
+    return max(d_max, cfg['dist_min'] + 1.0, min(nearest_ground + 3.0, 60.0))
+
+
+def _annotations_2d(cam: SceneCamera, joints3d: np.ndarray, verts: list, person_id: np.ndarray):
+    """(K, 24, 3) keypoints [u, v, visible] (inside the image and the pixel shows this
+    person), (K, 4) xyxy boxes of the projected meshes, (K,) rendered pixel counts."""
+    H, W = cam.image_size
+    K = len(verts)
+    kpts2d = np.zeros((K, 24, 3))
+    boxes = np.zeros((K, 4))
+    n_pixels = np.zeros(K, np.int64)
+    for j in range(K):
+        uv = cam.project(joints3d[j])
+        # pixel (r, c) has its centre at (u, v) = (c, r) (OpenCV, as the rasteriser)
+        c = np.floor(uv[:, 0] + 0.5).astype(int)
+        r = np.floor(uv[:, 1] + 0.5).astype(int)
+        inside = (c >= 0) & (c < W) & (r >= 0) & (r < H) & (joints3d[j, :, 2] > 0)
+        vis = np.zeros(24, bool)
+        vis[inside] = person_id[r[inside], c[inside]] == j
+        kpts2d[j, :, :2] = uv
+        kpts2d[j, :, 2] = vis
+        pv = cam.project(verts[j])
+        boxes[j] = [np.clip(pv[:, 0].min(), 0, W), np.clip(pv[:, 1].min(), 0, H),
+                    np.clip(pv[:, 0].max(), 0, W), np.clip(pv[:, 1].max(), 0, H)]
+        n_pixels[j] = int((person_id == j).sum())
+    return kpts2d, boxes, n_pixels

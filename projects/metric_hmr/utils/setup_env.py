@@ -1,9 +1,13 @@
 """Registration of every metric_hmr component (MMPose-style ``register_all_modules``)."""
+from __future__ import annotations
+
 import datetime
 import importlib
 import warnings
 
 from mmengine import DefaultScope
+
+__all__ = ['register_all_modules']
 
 # Sub-packages whose import registers components.  Order matters only for speed.
 _MODULES = (

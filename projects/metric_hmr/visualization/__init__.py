@@ -11,12 +11,15 @@
 
 See docs/visualization.md.
 """
+from __future__ import annotations
+
 from .export import (EXPORT_KEYS, export_glb, export_params, opencv_to_gltf, scene_glb_bytes,
                      vertical_fov)
 from .labels import PALETTE, PersonLabel, age_group_name, person_color, person_labels
 from .overlay import OverlayResult, draw_person_labels, load_image, render_overlay
 from .panels import render_panels
-from .report import find_records, load_records, load_run, write_report
+from .report import write_report
+from .run_records import find_records, load_records, load_run
 from .scene import MeshScene
 from .views import render_view
 from .visualizer import MetricHMRVisualizer

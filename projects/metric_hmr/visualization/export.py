@@ -32,6 +32,9 @@ from .labels import AGE_GROUP_NAMES, age_group_code, age_group_from_years, perso
 from .scene import MeshScene, _to_numpy
 from .shading import vertex_normals
 
+__all__ = ['EXPORT_KEYS', 'SMPL_KEYS', 'OPENCV_TO_GLTF', 'opencv_to_gltf', 'vertical_fov',
+           'frustum_points', 'scene_glb_bytes', 'export_glb', 'export_arrays', 'export_params']
+
 EXPORT_KEYS = ('global_orient', 'body_pose', 'betas', 'transl', 'focal', 'princpt', 'height',
                'age_group', 'std')
 SMPL_KEYS = ('global_orient', 'body_pose', 'betas')

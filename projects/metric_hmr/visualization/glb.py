@@ -17,6 +17,8 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
+__all__ = ['GLBMesh', 'GLBLines', 'GLBCamera', 'glb_bytes', 'read_glb_json']
+
 _FLOAT, _UINT = 5126, 5125          # accessor componentType codes
 _ARRAY_BUFFER, _ELEMENT_ARRAY_BUFFER = 34962, 34963
 _TRIANGLES, _LINES = 4, 1

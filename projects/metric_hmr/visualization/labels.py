@@ -14,6 +14,10 @@ import numpy as np
 from ..conventions import AgeGroup
 from ..conventions import age_group_from_years as _codes_from_years
 
+__all__ = ['PALETTE', 'AGE_GROUP_NAMES', 'AGE_GROUP_CODES', 'person_color', 'person_colors',
+           'age_group_code', 'age_group_name', 'age_group_from_years', 'PersonLabel',
+           'person_labels', 'contrast_text_color']
+
 # Distinct, saturated colours (RGB 0-255) that stay readable on photos and on white.
 PALETTE = np.array([
     [230, 25, 75], [60, 180, 75], [0, 130, 200], [245, 130, 48], [145, 30, 180],

@@ -18,6 +18,9 @@ from metric_hmr.dto import raster as dto_raster
 from .labels import PersonLabel, contrast_text_color, person_colors
 from .shading import DEFAULT_LIGHT_DIR, face_normals_towards_camera, lambert
 
+__all__ = ['OverlayResult', 'load_image', 'blank_image', 'backproject_pixels',
+           'nearest_face_index', 'render_overlay', 'draw_person_labels']
+
 
 class OverlayResult(NamedTuple):
     """Output of :func:`render_overlay`.

@@ -10,6 +10,8 @@ from .overlay import draw_person_labels, render_overlay
 from .scene import MeshScene
 from .views import render_view
 
+__all__ = ['titled', 'grid', 'overlay_with_labels', 'render_panels']
+
 
 def titled(image: np.ndarray, title: str, bar: int = 24) -> np.ndarray:
     """Add a white title bar above an (h, w, 3) uint8 image."""

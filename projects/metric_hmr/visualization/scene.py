@@ -8,6 +8,8 @@ import numpy as np
 
 from .labels import PersonLabel, person_labels
 
+__all__ = ['MeshScene']
+
 
 @dataclass
 class MeshScene:

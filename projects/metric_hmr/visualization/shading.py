@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = ['DEFAULT_LIGHT_DIR', 'face_normals', 'vertex_normals', 'face_normals_towards_camera',
+           'lambert']
+
 # Light direction in OpenCV camera space (x right, y down, z forward), pointing *from the
 # surface towards the light*: up-left of the camera, so fronts are bright, sides darker.
 DEFAULT_LIGHT_DIR = np.array([-0.3, -0.5, -1.0])

@@ -23,6 +23,8 @@ from .overlay import load_image
 from .panels import grid, render_panels, titled
 from .scene import MeshScene, _to_numpy
 
+__all__ = ['MetricHMRVisualizer']
+
 
 @VISUALIZERS.register_module()
 class MetricHMRVisualizer(Visualizer):

@@ -14,6 +14,10 @@ viewer needs only WebGL 1 without extensions.  Errors (JS exceptions, missing We
 collected in ``window.__mhmrErrors`` and written as JSON into ``#report-status`` after
 loading, which the headless-Chromium test reads back with ``--dump-dom``.
 """
+from __future__ import annotations
+
+__all__ = ['VIEWER_CSS', 'VIEWER_JS']
+
 
 VIEWER_CSS = r"""
 body { font-family: sans-serif; margin: 16px 24px; color: #222; background: #fafafa; }

@@ -32,8 +32,11 @@ from .export import export_glb, export_params, vertical_fov
 from .labels import AGE_GROUP_NAMES, age_group_from_years, age_group_name
 from .overlay import load_image
 from .panels import render_panels
-from .report import RECORDS_FILE, write_report
+from .report import write_report
+from .run_records import RECORDS_FILE
 from .scene import MeshScene, _to_numpy
+
+__all__ = ['save_png', 'as_dict', 'make_record', 'VisualizationWriter', 'maybe_visualize']
 
 
 def save_png(path, image: np.ndarray) -> Path:

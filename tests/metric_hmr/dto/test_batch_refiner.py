@@ -58,3 +58,19 @@ def test_without_body_model_needs_vertices_heights_and_faces(smpl_body_model, ma
     assert out.result is None and 'no vertices' in out.error
     with pytest.raises(ValueError, match='preset'):
         BatchDTORefiner(dict(preset='nope'))
+
+
+def test_images_without_betas_are_moved_not_refitted(smpl_body_model, make_smpl_scene):
+    """Vertices and heights given, no SMPL shape: translations move, no refit (and the
+    other images of the batch are refitted as usual)."""
+    bm, _ = smpl_body_model
+    (s0, d0, _), (s1, d1, _) = make_smpl_scene(bm, seed=0, K=3), make_smpl_scene(bm, seed=1, K=3)
+    ref = BatchDTORefiner(dict(resolution=256), body_model=bm)
+    full = _input(s0, d0)
+    posed = ref._pose_all([_input(s1, d1)])[0]
+    bare = ImageInput(name='bare', image_hw=posed.image_hw, focal=posed.focal, princpt=posed.princpt,
+                      depth=d1, transl=posed.transl, vertices=posed.vertices, heights=posed.heights)
+    out = ref([full, bare])
+    assert out[1].error == '' and out[1].betas is None and out[1].refit_flags == [''] * 3
+    np.testing.assert_array_equal(out[1].height, out[1].result.h_star)
+    assert any(out[0].refit_flags)

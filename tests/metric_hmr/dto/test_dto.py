@@ -233,7 +233,7 @@ def test_edge_erosion_is_configurable_and_reaches_the_cues(make_scene):
     """edge_erosion=0 (the paper's letter) and 1 (our default) give different d_i from the
     same scene, and each equals extract_cues called directly with that setting."""
     from metric_hmr.dto.cues import extract_cues
-    from metric_hmr.dto.depth import prepare_depth
+    from metric_hmr.dto.depth_map import prepare_depth
     from metric_hmr.dto.raster import rasterize_persons
     sc = make_scene(seed=4)
     raster = rasterize_persons(sc['verts'], sc['faces'], sc['focal'], sc['princpt'], sc['image_size'], 512)

@@ -3,9 +3,13 @@
 All functions take batches of point sets ``(B, J, 3)`` in any length unit and
 return errors in that unit (metrics multiply metres by 1000 to report mm).
 """
+from __future__ import annotations
+
 from typing import Optional
 
 import numpy as np
+
+__all__ = ['procrustes_align', 'point_errors', 'mean_point_error', 'mpjpe', 'pa_mpjpe']
 
 
 def _as_batch(x: np.ndarray, name: str) -> np.ndarray:
@@ -71,11 +75,6 @@ def mean_point_error(pred: np.ndarray, gt: np.ndarray,
     n = valid.sum(axis=1)
     with np.errstate(invalid='ignore', divide='ignore'):
         return np.where(n > 0, (err * valid).sum(axis=1) / n, np.nan)
-
-
-def root_align(points: np.ndarray, root: np.ndarray) -> np.ndarray:
-    """Subtract a per-item root point. points (B, P, 3), root (B, 3) -> (B, P, 3)."""
-    return np.asarray(points, dtype=np.float64) - np.asarray(root, dtype=np.float64)[:, None]
 
 
 def mpjpe(pred: np.ndarray, gt: np.ndarray, valid: Optional[np.ndarray] = None) -> np.ndarray:

@@ -12,9 +12,17 @@ fails loudly at import time instead of silently mis-mapping a joint).
 * ``MPI17``: the MuPoTS / MPI-INF-3DHP test order used by the official 3D-PCK.
 * ``SMPL24``: the 24 SMPL joints.
 """
+from __future__ import annotations
+
 from typing import Dict, List, Sequence
 
 import numpy as np
+
+__all__ = ['CROWDPOSE14', 'RH_BK19', 'RH_OCHUMAN19', 'H36M17', 'H36M_PELVIS', 'H36M_EVAL14',
+           'MPI17', 'MPI_OF_H36M', 'H36M_TO_MPI', 'MPI_PELVIS', 'MPI_EVAL14', 'MPI_MATCH_JOINTS',
+           'MPI_PARENTS', 'MPI_TRAVERSAL', 'SMPL24', 'SMPL_HEAD_TOP_VERTEX', 'index_map',
+           'BK19_TO_CROWDPOSE14', 'OCHUMAN19_TO_CROWDPOSE14', 'SMPL24_TO_CROWDPOSE14',
+           'remap_keypoints', 'rh_skeleton_of']
 
 CROWDPOSE14 = ['l_shoulder', 'r_shoulder', 'l_elbow', 'r_elbow', 'l_wrist', 'r_wrist',
                'l_hip', 'r_hip', 'l_knee', 'r_knee', 'l_ankle', 'r_ankle', 'head_top', 'neck']

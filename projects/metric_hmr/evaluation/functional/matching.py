@@ -10,9 +10,14 @@
 * :func:`nearest_pose_match`: CMU Panoptic protocol (each gt takes the prediction
   with the closest root-relative 3D pose; a prediction may serve several gts).
 """
+from __future__ import annotations
+
 from typing import NamedTuple, Optional
 
 import numpy as np
+
+__all__ = ['Matching', 'keypoint_box_iou', 'greedy_match_2d', 'mupots_identity_match',
+           'nearest_pose_match']
 
 
 class Matching(NamedTuple):

@@ -1,9 +1,13 @@
 """MuPoTS 3D-PCK (official protocol: root alignment, bone-length rescaling, 150 mm)."""
+from __future__ import annotations
+
 from typing import Optional, Sequence
 
 import numpy as np
 
 from .joints import MPI_PARENTS, MPI_TRAVERSAL
+
+__all__ = ['rescale_bones_to_gt', 'pck3d_per_person']
 
 
 def rescale_bones_to_gt(pred: np.ndarray, gt: np.ndarray,

@@ -11,10 +11,15 @@ difference ``dz = z_b - z_a`` and layer difference ``dl = l_b - l_a``:
 when at least one member belongs to the group, and the group's missed persons enter
 its denominator.
 """
+from __future__ import annotations
+
 from dataclasses import dataclass, field
 from typing import Dict, Sequence
 
 import numpy as np
+
+__all__ = ['AGE_GROUPS', 'PairOutcome', 'ordinal_pairs', 'PCDRAccumulator', 'person_scale',
+           'pck_2d', 'detection_prf1']
 
 AGE_GROUPS = ('adult', 'teen', 'kid', 'baby')   # RH integer codes 0..3
 

@@ -1,4 +1,6 @@
 """Registered MMEngine metrics of the benchmark protocols (method.md §4)."""
+from __future__ import annotations
+
 from .fov import FoVMetric
 from .mesh import MeshMetric
 from .mupots import MuPoTSMetric

@@ -1,4 +1,6 @@
 """Shared glue of the benchmark metrics: reading data samples, building geometry."""
+from __future__ import annotations
+
 from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -7,6 +9,9 @@ from metric_hmr.geometry.camera import vfov_to_focal
 from mmengine.evaluator import BaseMetric
 
 from ..geometry import Meshes, SMPLGeometry
+
+__all__ = ['SMPL_KEYS', 'to_numpy', 'sample_to_dict', 'batch_item', 'select_by_score',
+           'num_persons', 'BenchmarkMetric', 'focal_y_of', 'nanmean']
 
 SMPL_KEYS = ('global_orient', 'body_pose', 'betas', 'transl')
 

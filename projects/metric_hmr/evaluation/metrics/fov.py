@@ -1,4 +1,6 @@
 """Camera metric: vertical-FoV and focal-length errors per image."""
+from __future__ import annotations
+
 from typing import Dict, List, Sequence
 
 import numpy as np
@@ -6,6 +8,8 @@ import numpy as np
 from metric_hmr.registry import METRICS
 from ..functional import fov_errors
 from .base import BenchmarkMetric, focal_y_of, nanmean
+
+__all__ = ['FoVMetric']
 
 
 @METRICS.register_module()

@@ -1,4 +1,6 @@
 """3DPW / Hi4D: MPJPE, PA-MPJPE, PVE, T-pose height error and focal error."""
+from __future__ import annotations
+
 from typing import Dict, List, Sequence
 
 import numpy as np
@@ -8,6 +10,8 @@ from ..functional import (detection_prf1, greedy_match_2d, mean_point_error, pa_
                           project_points, vertical_fov)
 from ..functional.joints import H36M_EVAL14, H36M_PELVIS
 from .base import BenchmarkMetric, focal_y_of, nanmean, num_persons
+
+__all__ = ['MeshMetric']
 
 
 @METRICS.register_module()

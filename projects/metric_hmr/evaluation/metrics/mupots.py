@@ -1,4 +1,6 @@
 """MuPoTS-3D: 3D-PCK@150mm (All / Match) and root-relative MPJPE."""
+from __future__ import annotations
+
 from collections import defaultdict
 from typing import Dict, List, Sequence
 
@@ -9,6 +11,8 @@ from ..functional import (mupots_identity_match, pck3d_per_person, point_errors,
                           project_points, rescale_bones_to_gt)
 from ..functional.joints import H36M_TO_MPI, MPI_EVAL14, MPI_MATCH_JOINTS, MPI_PELVIS
 from .base import BenchmarkMetric, nanmean, num_persons
+
+__all__ = ['MuPoTSMetric']
 
 
 @METRICS.register_module()

@@ -1,4 +1,6 @@
 """CMU Panoptic: MPJPE per sequence (haggling, mafia, ultimatum, pizza) and mean."""
+from __future__ import annotations
+
 from collections import defaultdict
 from typing import Dict, List, Sequence
 
@@ -8,6 +10,8 @@ from metric_hmr.registry import METRICS
 from ..functional import mean_point_error, nearest_pose_match
 from ..functional.joints import H36M_PELVIS
 from .base import BenchmarkMetric, nanmean, num_persons
+
+__all__ = ['PANOPTIC_J24_TO_H36M', 'PANOPTIC_PELVIS_J24', 'SEQUENCES', 'PanopticMetric']
 
 # Panoptic annotation joints (24, SPIN's LSP-extended order) -> H36M-17 order.
 PANOPTIC_J24_TO_H36M = [14, 2, 1, 0, 3, 4, 5, 16, 12, 17, 18, 9, 10, 11, 8, 7, 6]

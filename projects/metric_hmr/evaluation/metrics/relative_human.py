@@ -1,4 +1,6 @@
 """Relative Human: PCDR_0.2 (all / per age group), 2D PCK and detection P/R/F1."""
+from __future__ import annotations
+
 from typing import Dict, List, Sequence
 
 import numpy as np
@@ -8,6 +10,8 @@ from ..functional import (PCDRAccumulator, detection_prf1, greedy_match_2d, pck_
                           project_points)
 from ..functional.joints import CROWDPOSE14
 from .base import SMPL_KEYS, BenchmarkMetric, nanmean, num_persons
+
+__all__ = ['RelativeHumanMetric']
 
 
 @METRICS.register_module()

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from metric_hmr.dto.depth import prepare_depth, resize_depth, to_relative_depth
+from metric_hmr.dto.depth_map import prepare_depth, resize_depth, to_relative_depth
 
 
 def test_disparity_inverted_zeros_to_smallest_positive():
