@@ -54,6 +54,19 @@ class DTOConfig:
     far_size_frac: float = 0.25                     # far when 2 m projects < frac * short side
     feet_fit: bool = False                          # released: second fit on bottom pixels
     feet_frac: float = 0.1
+    # --- DTO+ (issue 15; docs/dto.md 'DTO+'); preset='plus' turns all on ---
+    depth_statistic: str = 'mean'                   # d_i / q_i: 'mean' (paper) | 'median' | 'trimmed'
+    trim_frac: float = 0.2                          # 'trimmed': share dropped at each end
+    scale_estimator: str = 'ols'                    # X_i: 'ols' z on D (paper) | 'inverse' | 'rma'
+    affine_space: str = 'depth'                     # 'depth' z = s d + t (paper) | 'disparity' z = a / (q - b)
+    height_loss: str = 'gaussian'                   # 'gaussian' (paper) | 'huber' (IRLS)
+    huber_c: float = 2.0                            # Huber threshold on (h* - mu) / sigma
+    irls_max_iter: int = 10
+    focal_refine: bool = False                      # estimate f from heights + depth relief
+    focal_min_persons: int = 3
+    focal_max_rel_std: float = 0.1                  # max std of log(f_hmr / f)
+    focal_ratio_range: Tuple[float, float] = (0.5, 2.0)
+    focal_min_corr: float = 0.3                     # |r| of a person's relief regression
 
     @classmethod
     def from_dict(cls, cfg: Optional[dict] = None) -> 'DTOConfig':
@@ -67,12 +80,15 @@ class DTOConfig:
         unknown = sorted(set(cfg) - known)
         if unknown:
             raise ValueError(f'unknown DTO option(s) {unknown}; known: {sorted(known)}')
-        if 'gender_thresholds' in cfg:
-            cfg['gender_thresholds'] = tuple(cfg['gender_thresholds'])
-        base = cls.released() if preset == 'released' else cls()
-        if preset not in ('paper', 'released'):
-            raise ValueError(f"DTO preset must be 'paper' or 'released', got {preset!r}")
-        return dataclasses.replace(base, **cfg)
+        for key in ('gender_thresholds', 'focal_ratio_range'):
+            if key in cfg:
+                cfg[key] = tuple(cfg[key])
+        presets = dict(paper=cls, released=cls.released, plus=cls.plus)
+        if preset not in presets:
+            raise ValueError(f"DTO preset must be one of {sorted(presets)}, got {preset!r}")
+        out = dataclasses.replace(presets[preset](), **cfg)
+        out.check_plus()
+        return out
 
     @classmethod
     def released(cls) -> 'DTOConfig':
@@ -82,6 +98,38 @@ class DTOConfig:
                    fallback_X=20.0, skipped_penalty=3.0, min_mask_area_frac=1 / 400,
                    min_visible_vertices=500, iqr_fence=True, row_mean_removal=True,
                    inlier_thresh=0.1, max_height=2.1, near_far=True, feet_fit=True)
+
+    @classmethod
+    def plus(cls) -> 'DTOConfig':
+        """DTO+ (issue 15): robust interior statistic, errors-in-variables intra-human scale,
+        the affine in disparity space, Huber height likelihood, focal refinement.
+        Bounds [0.5 X, 3 X]: X is no longer diluted, and s_d / X = f_hmr / (f k_i) may
+        fall below 1 when the focal is short or a person was estimated too large."""
+        return cls(edge_erosion=2, depth_statistic='median', scale_estimator='inverse',
+                   affine_space='disparity', height_loss='huber', focal_refine=True,
+                   alpha1=0.5, alpha2=3.0)
+
+    @property
+    def uses_plus_fit(self) -> bool:
+        """Whether run_dto takes the DTO+ fit path (plus_fit.fit_plus)."""
+        return self.affine_space != 'depth' or self.height_loss != 'gaussian' or self.focal_refine
+
+    def check_plus(self) -> None:
+        """Reject DTO+ options combined with released-code options they do not support."""
+        for key, allowed in (('depth_statistic', ('mean', 'median', 'trimmed')),
+                             ('scale_estimator', ('ols', 'inverse', 'rma')),
+                             ('affine_space', ('depth', 'disparity')),
+                             ('height_loss', ('gaussian', 'huber'))):
+            if getattr(self, key) not in allowed:
+                raise ValueError(f'DTO option {key} must be one of {allowed}, got {getattr(self, key)!r}')
+        robust_cues = self.depth_statistic != 'mean' or self.scale_estimator != 'ols'
+        released = [k for k in ('iqr_fence', 'row_mean_removal', 'near_far', 'feet_fit')
+                    if getattr(self, k)]
+        released += [k for k in ('inlier_thresh', 'max_height') if getattr(self, k) is not None]
+        if self.regression_source != 'vertices':
+            released.append('regression_source')
+        if (self.uses_plus_fit or robust_cues) and released:
+            raise ValueError(f'DTO+ options cannot be combined with the released-code options {released}')
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -25,6 +25,7 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 from .raster import RasterOutput, project_points, resize_mask_nearest
+from .robust_cues import relief_slope, robust_location
 
 __all__ = ['PersonCues', 'ImageCues', 'extract_cues', 'slope_and_correlation',
            'weighted_scale', 'is_quasi_planar']
@@ -44,6 +45,14 @@ class PersonCues:
     reason: List[str]          # '' when usable, else why the person has no cue
     # samples kept for the released-code feet fit: per person (rows, rel, z) of its pixels
     pixel_samples: Optional[list] = field(default=None, repr=False)
+    # DTO+ relief cues in the fitted space (``relief_space``), None when not requested:
+    # v_i statistic (d_i or disparity q_i), |dz/dv| mesh slope, dv/dz (inverse regression),
+    # its standard error, Pearson r of (v, z)
+    v: Optional[np.ndarray] = None
+    X_v: Optional[np.ndarray] = None
+    dv_dz: Optional[np.ndarray] = None
+    dv_dz_se: Optional[np.ndarray] = None
+    corr_v: Optional[np.ndarray] = None
 
 
 @dataclass
@@ -101,7 +110,9 @@ def extract_cues(vertices: Sequence[np.ndarray], raster: RasterOutput, rel_depth
                  focal, princpt, masks: Optional[np.ndarray] = None,
                  regression_source: str = 'vertices', iqr_fence: bool = False,
                  row_mean_removal: bool = False, inlier_thresh: Optional[float] = None,
-                 keep_pixel_samples: bool = False, edge_erosion: int = 1) -> PersonCues:
+                 keep_pixel_samples: bool = False, edge_erosion: int = 1,
+                 statistic: str = 'mean', trim: float = 0.2, scale_estimator: str = 'ols',
+                 relief_space: Optional[str] = None) -> PersonCues:
     """Per-person cues of one image.
 
     Args:
@@ -115,14 +126,24 @@ def extract_cues(vertices: Sequence[np.ndarray], raster: RasterOutput, rel_depth
             silhouette (4-neighbourhood), where depth maps mix person and background
             (network blur, resampling).  Falls back to all samples when fewer than 3
             remain.  0 = use every visible vertex exactly as the paper states.
+        statistic, trim: location of the samples for d_i (DTO+: 'median' / 'trimmed',
+            :func:`metric_hmr.dto.robust_cues.robust_location`).
+        scale_estimator: X_i by 'ols' (paper), 'inverse' or 'rma'
+            (:func:`metric_hmr.dto.robust_cues.relief_slope`, vertices only).
+        relief_space: None, 'depth' (v = D_rel) or 'disparity' (v = 1 / D_rel): also
+            return the DTO+ relief cues in that space.
     """
     h, w = raster.person_id.shape
     if rel_depth.shape != (h, w):
         raise ValueError(f'rel_depth must have the raster shape {(h, w)}, got {rel_depth.shape}')
     if regression_source not in ('vertices', 'pixels'):
         raise ValueError(f"regression_source must be 'vertices' or 'pixels', got {regression_source!r}")
+    if scale_estimator != 'ols' and (regression_source != 'vertices' or iqr_fence
+                                     or row_mean_removal or inlier_thresh is not None):
+        raise ValueError(f'scale_estimator={scale_estimator!r} needs regression_source=vertices '
+                         'without the released-code regression refinements')
     K = len(vertices)
-    out = {k: np.full(K, np.nan) for k in ('d', 'X', 'w', 'var', 'std', 'zr')}
+    out = {k: np.full(K, np.nan) for k in ('d', 'X', 'w', 'var', 'std', 'zr', 'v', 'Xv', 'b', 'bse', 'rv')}
     n_vis = np.zeros(K, np.int64)
     n_pix = np.zeros(K, np.int64)
     reasons = [''] * K
@@ -173,11 +194,15 @@ def extract_cues(vertices: Sequence[np.ndarray], raster: RasterOutput, rel_depth
             reasons[k] = 'no_valid_depth'
             continue
         rel_g = rel[good]
-        out['d'][k] = rel_g.mean()
+        out['d'][k] = robust_location(rel_g, statistic, trim)
         out['var'][k] = rel_g.var()
         out['std'][k] = rel_g.std()
-        if regression_source == 'vertices':
+        if regression_source == 'vertices' and scale_estimator == 'ols':
             s_, r_ = _regress(rel_g, vv[good, 2], r[good], iqr_fence, row_mean_removal, inlier_thresh)
+        elif regression_source == 'vertices':
+            s_, r_ = relief_slope(vv[good, 2], rel_g, scale_estimator)[:2]
+        if relief_space is not None:
+            _relief_cues(out, k, vv[good, 2], rel_g, relief_space, statistic, trim, scale_estimator)
         if need_pixels:
             sel = pid == k
             if masks_r is not None:
@@ -197,7 +222,23 @@ def extract_cues(vertices: Sequence[np.ndarray], raster: RasterOutput, rel_depth
     return PersonCues(d=out['d'], X=out['X'], w=out['w'], var_within=out['var'],
                       std_within=out['std'], n_visible=n_vis, n_pixels=n_pix,
                       z_render=out['zr'], reason=reasons,
-                      pixel_samples=pixel_samples if keep_pixel_samples else None)
+                      pixel_samples=pixel_samples if keep_pixel_samples else None,
+                      **({} if relief_space is None else dict(
+                          v=out['v'], X_v=out['Xv'], dv_dz=out['b'], dv_dz_se=out['bse'],
+                          corr_v=out['rv'])))
+
+
+def _relief_cues(out, k, z, rel, space, statistic, trim, estimator):
+    """DTO+ cues of person k in the fitted space: v_i, |dz/dv|, dv/dz, its se, r."""
+    if space == 'disparity':
+        v = 1.0 / rel
+    elif space == 'depth':
+        v = rel
+    else:
+        raise ValueError(f"relief_space must be 'depth' or 'disparity', got {space!r}")
+    out['v'][k] = robust_location(v, statistic, trim)
+    rs = relief_slope(z, v, estimator)
+    out['Xv'][k], out['b'][k], out['bse'][k], out['rv'][k] = abs(rs.dz_dv), rs.dv_dz, rs.dv_dz_se, rs.corr
 
 
 def _interior_at(pid: np.ndarray, r: np.ndarray, c: np.ndarray, k: int, n: int) -> np.ndarray:

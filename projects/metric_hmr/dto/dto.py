@@ -29,6 +29,7 @@ from .config import DTOConfig
 from .cues import extract_cues, is_quasi_planar, weighted_scale
 from .depth import prepare_depth
 from .priors import height_priors
+from .plus_fit import fit_plus
 from .raster import raster_size, rasterize_persons
 from .solver import ACTIVE_NONE, solve_dto_batch
 from .verdict import image_verdict
@@ -69,11 +70,25 @@ class DTOResult:
     prior_source: List[str] = field(default_factory=list)
     group: np.ndarray = None    # (K,) 0 near / 1 far (near_far option), -1 unused
     group_params: List[Tuple[float, float, int]] = field(default_factory=list)  # (s_d, t_d, active) per group
+    # --- DTO+ (config.uses_plus_fit); for affine_space='disparity', (s_d, t_d) hold (a, b)
+    # of z* = a / (q_i - b) and d_i holds q_i ---
+    affine_space: str = 'depth'
+    z_fit: np.ndarray = None            # (K,) depth under the input focal (h* = h z_fit / z)
+    robust_weight: np.ndarray = None    # (K,) final Huber weights (NaN where not optimized)
+    outlier: np.ndarray = None          # (K,) bool, |h* - mu| / sigma > huber_c
+    focal_ratio: float = 1.0            # f_input / f_refined applied (1: focal kept)
+    focal_ratio_est: float = float('nan')   # the estimate, also when declined
+    focal_ratio_std: float = float('nan')   # std of log(focal_ratio_est)
+    focal_refined: bool = False
+    focal_reason: str = ''              # why the focal was kept ('' when refined / not tried)
+    focal_star: np.ndarray = None       # (2,) refined focal (None when kept)
 
     @property
     def depth_ratio(self) -> np.ndarray:
-        """z*/z per person (1 where unchanged)."""
-        return np.where(self.used, self.z_star / np.where(self.used, self.z_init, 1.0), 1.0)
+        """Scale of each person about the camera centre, z_fit/z (= z*/z unless the focal
+        was refined; 1 where unchanged)."""
+        z = self.z_star if self.z_fit is None else self.z_fit
+        return np.where(self.used, z / np.where(self.used, self.z_init, 1.0), 1.0)
 
     def to_record(self) -> dict:
         """JSON-friendly dict of the result."""
@@ -196,7 +211,10 @@ def run_dto(vertices: Sequence[np.ndarray], faces, focal, princpt, image_size: T
     cues = extract_cues(vertices, raster, rel, focal, princpt, masks=use_masks,
                         regression_source=cfg.regression_source, iqr_fence=cfg.iqr_fence,
                         row_mean_removal=cfg.row_mean_removal, inlier_thresh=cfg.inlier_thresh,
-                        keep_pixel_samples=cfg.feet_fit, edge_erosion=cfg.edge_erosion)
+                        keep_pixel_samples=cfg.feet_fit, edge_erosion=cfg.edge_erosion,
+                        statistic=cfg.depth_statistic, trim=cfg.trim_frac,
+                        scale_estimator=cfg.scale_estimator,
+                        relief_space=cfg.affine_space if cfg.uses_plus_fit else None)
     reasons = list(cues.reason)
     for i in range(K):
         if not reasons[i] and transl[i, 2] <= 0:
@@ -231,6 +249,10 @@ def run_dto(vertices: Sequence[np.ndarray], faces, focal, princpt, image_size: T
         X_sing = float(cfg.fallback_X)
     else:   # no scale cue at all: the scale that maps d to the current depths with t = 0
         X_sing = float(np.mean(z_init[usable]) / np.mean(d[usable])) if usable.any() else np.nan
+
+    if cfg.uses_plus_fit and int(usable.sum()) >= 2:
+        return _run_plus(cfg, cues, usable, reasons, flags, quasi, X, x_min, x_max, X_sing,
+                         z_init, h_init, mu_, sigma_, transl, focal, prior_source)
 
     z_star = z_init.copy()
     std_z = np.full(K, np.nan)
@@ -333,6 +355,82 @@ def run_dto(vertices: Sequence[np.ndarray], faces, focal, princpt, image_size: T
                      reasons=reasons, used=used, optimized=optimized, flags=flags,
                      image_reason=verdict.reason, prior_source=list(prior_source), group=group,
                      group_params=group_params)
+
+
+def _plus_scale_bounds(cfg, cues, sel, quasi):
+    """Disparity-space bound inputs: per-person |dz/dq|, weights, (alpha1, alpha2) or None."""
+    sign = -1.0 if cfg.affine_space == 'disparity' else 1.0   # expected sign of r(v, z)
+    wX = np.maximum(sign * np.nan_to_num(cues.corr_v[sel]), 0.0)
+    wX = np.where(np.isfinite(cues.X_v[sel]), wX, 0.0)
+    if not (wX > 0).any():
+        return cues.X_v[sel], wX, None, 'no_scale_cue'
+    alpha = (1.0, 1.0) if quasi else (cfg.alpha1, cfg.alpha2)
+    return cues.X_v[sel], wX, alpha, ''
+
+
+def _run_plus(cfg, cues, usable, reasons, flags, quasi, X, x_min, x_max, X_sing, z_init,
+              h_init, mu_, sigma_, transl, focal, prior_source) -> DTOResult:
+    """DTO+ fit of the usable persons (>= 2) of one image (plus_fit.fit_plus)."""
+    K = len(h_init)
+    sel = np.nonzero(usable)[0]
+    row = lambda x: np.asarray(x, np.float64)[None, sel]
+    disp = cfg.affine_space == 'disparity'
+    Xv, wX, alpha, bflag = _plus_scale_bounds(cfg, cues, sel, quasi)
+    if disp and bflag and 'no_scale_cue' not in flags:
+        flags.append(bflag)
+    relief = (dict(dv_dz=row(cues.dv_dz), dv_dz_se=row(cues.dv_dz_se), corr=row(cues.corr_v))
+              if cfg.focal_refine else None)
+    fk = dict(min_persons=cfg.focal_min_persons, max_rel_std=cfg.focal_max_rel_std,
+              ratio_range=tuple(cfg.focal_ratio_range), min_corr=cfg.focal_min_corr)
+    fit = fit_plus(row(h_init), row(z_init), row(cues.v), row(mu_), row(sigma_),
+                   np.ones((1, len(sel)), bool), affine_space=cfg.affine_space,
+                   height_loss=cfg.height_loss, huber_c=cfg.huber_c, irls_max_iter=cfg.irls_max_iter,
+                   x_min=np.array([x_min]), x_max=np.array([x_max]), X_sing=np.array([X_sing]),
+                   X_v=Xv[None], wX=wX[None], alpha=alpha, relief=relief, focal_kw=fk)
+    used = np.zeros(K, bool)
+    used[sel] = True
+    full = lambda v, fill=np.nan: _scatter(K, sel, v[0], fill)
+    z_fit, z_fin = full(fit.z_star), full(fit.z_final)
+    z_fit[~used], z_fin[~used] = z_init[~used], z_init[~used]
+    ratio = np.where(used, z_fit / z_init, 1.0)
+    h_star = h_init * ratio
+    if fit.limited[0]:
+        flags.append('disparity_shift_at_limit' if disp else 'singular_fallback')
+    if len(sel) == 2:
+        flags.append('two_persons_exact_fit')
+    fr = fit.focal
+    if fr is not None and fr.refined[0]:
+        flags.append('focal_refined')
+    transl_star = transl * ratio[:, None]
+    transl_star[:, 2] = np.where(used, z_fin, transl_star[:, 2])
+    residual = np.abs(full(fit.residual))
+    score = float(fit.score[0])
+    kept = score <= cfg.score_threshold
+    return DTOResult(
+        s_d=float(fit.params[0, 0]), t_d=float(fit.params[0, 1]), d_i=cues.v if disp else cues.d,
+        X_i=cues.X_v if disp else cues.X, w_i=cues.corr_v if disp else cues.w, X=float(X),
+        quasi_planar=bool(quasi), x_min=float(x_min), x_max=float(x_max), active=int(fit.active[0]),
+        z_init=z_init, z_star=z_fin, transl_star=transl_star, h_init=h_init, h_star=h_star,
+        mu=mu_, sigma=sigma_, std_z=full(fit.std_z), std_h=full(fit.std_h), residual=residual,
+        image_score=score, kept=bool(kept),
+        reasons=reasons, used=used, optimized=len(sel) >= 3, flags=flags,
+        image_reason='' if kept else f'mean robust deviation {score:.3f} > {cfg.score_threshold}',
+        prior_source=list(prior_source), group=np.where(used, 0, -1),
+        group_params=[(float(fit.params[0, 0]), float(fit.params[0, 1]), int(fit.active[0]))],
+        affine_space=cfg.affine_space, z_fit=z_fit, robust_weight=full(fit.weights),
+        outlier=full(fit.outlier.astype(float), 0.0).astype(bool),
+        focal_ratio=float(fr.ratio[0]) if fr else 1.0,
+        focal_ratio_est=float(fr.ratio_raw[0]) if fr else float('nan'),
+        focal_ratio_std=float(fr.std_log[0]) if fr else float('nan'),
+        focal_refined=bool(fr.refined[0]) if fr else False, focal_reason=fr.reason[0] if fr else '',
+        focal_star=(np.broadcast_to(np.asarray(focal, np.float64), (2,)) / fr.ratio[0]
+                    if fr is not None and fr.refined[0] else None))
+
+
+def _scatter(K, sel, values, fill):
+    out = np.full(K, fill, dtype=np.float64)
+    out[sel] = values
+    return out
 
 
 def focal_y(focal) -> float:
