@@ -158,6 +158,10 @@ class DTORefiner:
         new_pred = dict(pred)
         new_pred['transl'] = like(result.transl_star, pred['transl'])
         ratio = result.depth_ratio
+        # DTO+ focal refinement: the focal changes and persons move along z beyond the scale
+        offset = result.transl_star - transl * ratio[:, None]
+        if result.focal_star is not None:
+            new_pred['focal'] = like(result.focal_star, pred['focal'])
         new_betas = betas
         refit_h = result.h_star
         if self.refit_shape and betas is not None and K:
@@ -172,13 +176,14 @@ class DTORefiner:
             if self.refit_shape and betas is not None and K:
                 v, j = self._forward(pred, new_betas, result.transl_star)
             else:   # no shape refit: scale the meshes about the camera centre by z*/z
-                v, j = verts * ratio[:, None, None], None
+                v, j = verts * ratio[:, None, None] + offset[:, None, :], None
             if 'vertices' in pred:
                 new_pred['vertices'] = like(v, pred['vertices'])
             if 'joints3d' in pred:
                 j_old = to_numpy(pred['joints3d'])
                 new_pred['joints3d'] = like(j if j is not None and j.shape == j_old.shape
-                                            else j_old * ratio[:, None, None], pred['joints3d'])
+                                            else j_old * ratio[:, None, None] + offset[:, None, :],
+                                            pred['joints3d'])
         new_pred['height'] = refit_h
         new_pred['std'] = result.std_h
         out = dict(sample)

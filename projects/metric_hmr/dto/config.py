@@ -57,7 +57,7 @@ class DTOConfig:
     # --- DTO+ (issue 15; docs/dto.md 'DTO+'); preset='plus' turns all on ---
     depth_statistic: str = 'mean'                   # d_i / q_i: 'mean' (paper) | 'median' | 'trimmed'
     trim_frac: float = 0.2                          # 'trimmed': share dropped at each end
-    scale_estimator: str = 'ols'                    # X_i: 'ols' z on D (paper) | 'inverse' | 'rma'
+    scale_estimator: str = 'ols'                    # X_i: 'ols' z on D (paper) | 'inverse' | 'rma' | 'rma_denoised'
     affine_space: str = 'depth'                     # 'depth' z = s d + t (paper) | 'disparity' z = a / (q - b)
     height_loss: str = 'gaussian'                   # 'gaussian' (paper) | 'huber' (IRLS)
     huber_c: float = 2.0                            # Huber threshold on (h* - mu) / sigma
@@ -117,7 +117,7 @@ class DTOConfig:
     def check_plus(self) -> None:
         """Reject DTO+ options combined with released-code options they do not support."""
         for key, allowed in (('depth_statistic', ('mean', 'median', 'trimmed')),
-                             ('scale_estimator', ('ols', 'inverse', 'rma')),
+                             ('scale_estimator', ('ols', 'inverse', 'rma', 'rma_denoised')),
                              ('affine_space', ('depth', 'disparity')),
                              ('height_loss', ('gaussian', 'huber'))):
             if getattr(self, key) not in allowed:

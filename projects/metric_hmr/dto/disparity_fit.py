@@ -123,30 +123,45 @@ def _bracket(p, c, q, valid, X, wX, alpha, n_grid):
     excess = np.exp(np.linspace(np.log(_GRID_EXCESS[0]), np.log(_GRID_EXCESS[1]), n_grid))
     t = excess / (1.0 + excess)
     bs = shift_from_depth_ratio(t[None, :], qmin[:, None], span[:, None])    # (B, N) increasing
-    F = np.stack([disparity_profile(bs[:, j], p, c, q, valid, X, wX, alpha)[0] for j in range(n_grid)], 1)
-    return bs, F
+    B, K = p.shape
+    tile = lambda x: None if x is None else np.repeat(x, n_grid, 0)     # (B * N, K)
+    F = disparity_profile(bs.reshape(-1), tile(p), tile(c), tile(q), tile(valid), tile(X),
+                          tile(wX), alpha)[0]
+    return bs, F.reshape(B, n_grid)
 
 
 def _illinois(lo, hi, flo, fhi, fun, tol=1e-15, max_iter=100):
-    """Batched safeguarded regula falsi (Illinois) for a sign change flo < 0 < fhi."""
+    """Batched safeguarded regula falsi (Anderson-Bjorck variant of Illinois) for a sign
+    change flo < 0 < fhi.
+
+    Converged where the bracket is below ``tol`` (relative) or |f(x)| is at round-off
+    level (1e-14 of the bracket's end values); bisection when the secant leaves the bracket.
+    """
+    ftol = 1e-14 * np.maximum(np.abs(flo), np.abs(fhi))
+    x = 0.5 * (lo + hi)
+    conv = (hi - lo) <= tol * np.maximum(np.abs(lo), 1.0)
     for _ in range(max_iter):
-        width = hi - lo
-        if np.all(width <= tol * np.maximum(np.abs(lo), 1.0)):
+        if np.all(conv):
             break
-        x = hi - fhi * (hi - lo) / (fhi - flo)
-        bad = ~np.isfinite(x) | (x <= lo) | (x >= hi)
-        x = np.where(bad, 0.5 * (lo + hi), x)                   # safeguard: bisect
-        fx = fun(x)
-        left = fx < 0                                            # root in [x, hi]
-        # Illinois: halve the retained end's value when the same end is kept twice
-        fhi = np.where(left, 0.5 * fhi, fx)
-        flo = np.where(left, fx, 0.5 * flo)
-        lo = np.where(left, x, lo)
-        hi = np.where(left, hi, x)
-        done = fx == 0
-        lo = np.where(done, x, lo)
-        hi = np.where(done, x, hi)
-    return 0.5 * (lo + hi)
+        xn = hi - fhi * (hi - lo) / (fhi - flo)
+        bad = ~np.isfinite(xn) | (xn <= lo) | (xn >= hi)
+        xn = np.where(bad, 0.5 * (lo + hi), xn)
+        fx = fun(xn)
+        left = fx < 0                                            # root in [xn, hi]
+        # the end kept gets its value scaled by m = 1 - f(x) / f(replaced end)
+        # (Anderson-Bjorck; 1/2 = Illinois when m <= 0)
+        f_rep = np.where(left, flo, fhi)
+        m = 1.0 - fx / np.where(f_rep != 0, f_rep, 1.0)
+        m = np.where(m > 0, m, 0.5)
+        fhi_n = np.where(left, fhi * m, fx)
+        flo_n = np.where(left, fx, flo * m)
+        lo_n, hi_n = np.where(left, xn, lo), np.where(left, hi, xn)
+        c = ~conv
+        x = np.where(c, xn, x)
+        lo, hi = np.where(c, lo_n, lo), np.where(c, hi_n, hi)
+        flo, fhi = np.where(c, flo_n, flo), np.where(c, fhi_n, fhi)
+        conv = conv | (np.abs(fx) <= ftol) | ((hi - lo) <= tol * np.maximum(np.abs(lo), 1.0))
+    return x
 
 
 def _minimise_shift(p, c, q, valid, X, wX, alpha, n_grid):

@@ -378,8 +378,14 @@ def _run_plus(cfg, cues, usable, reasons, flags, quasi, X, x_min, x_max, X_sing,
     Xv, wX, alpha, bflag = _plus_scale_bounds(cfg, cues, sel, quasi)
     if disp and bflag and 'no_scale_cue' not in flags:
         flags.append(bflag)
-    relief = (dict(dv_dz=row(cues.dv_dz), dv_dz_se=row(cues.dv_dz_se), corr=row(cues.corr_v))
-              if cfg.focal_refine else None)
+    relief = None
+    if cfg.focal_refine:
+        # the chosen estimator's relief slope dv/dz = 1 / (dz/dv), with the relative
+        # standard error of the regression of v on z
+        with np.errstate(divide='ignore', invalid='ignore'):
+            dv_dz = np.sign(cues.dv_dz) / cues.X_v
+            se = np.abs(cues.dv_dz_se / cues.dv_dz) * np.abs(dv_dz)
+        relief = dict(dv_dz=row(dv_dz), dv_dz_se=row(se), corr=row(cues.corr_v))
     fk = dict(min_persons=cfg.focal_min_persons, max_rel_std=cfg.focal_max_rel_std,
               ratio_range=tuple(cfg.focal_ratio_range), min_corr=cfg.focal_min_corr)
     fit = fit_plus(row(h_init), row(z_init), row(cues.v), row(mu_), row(sigma_),
