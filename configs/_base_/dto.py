@@ -83,7 +83,7 @@ dto_plus = dict(
     scale_estimator='inverse',
     affine_space='disparity',
     height_loss='huber',
-    focal_refine=True,
+    focal_refine=False,                 # opt-in: biased on the development scenes (docs/dto.md)
     alpha1=0.5,
     alpha2=3.0,
 )

@@ -39,7 +39,7 @@ LABELS = dict(initial='initial (HMR-like)', dto_paper='DTO paper default',
               plus_depth_space='DTO+ ablation: depth-space affine',
               plus_ols_scale='DTO+ ablation: OLS intra-human scale',
               plus_gaussian='DTO+ ablation: Gaussian likelihood',
-              plus_no_focal='DTO+ ablation: no focal refinement')
+              plus_focal='DTO+ with focal refinement (opt-in)')
 
 
 def parse_args(argv=None):
@@ -160,10 +160,10 @@ def vis_add(writer, i, scene, ev, gen):
 
 
 def plus_diag_lines(summary) -> str:
-    d = summary.get('dto_plus', {}).get('diag') or {}
+    d = summary.get('plus_focal', summary.get('dto_plus', {})).get('diag') or {}
     if not d:
         return ''
-    return (f"\nDTO+ diagnostics: focal refined in {100 * d['focal_refined_share']:.1f} % of images, "
+    return (f"\nDTO+ diagnostics: with focal_refine=True, focal refined in {100 * d['focal_refined_share']:.1f} % of images, "
             f"median |log(rho_est / rho)| {d['focal_log_err_median_refined']:.3f} there "
             f"(initial |log rho| {d['focal_log_err_median_initial']:.3f}); outliers {d['outliers']}; "
             f"intra-human slope / true (median [IQR]): inverse {d['slope_ratio_inverse_median']:.2f} "

@@ -57,7 +57,7 @@ class DTOConfig:
     # --- DTO+ (issue 15; docs/dto.md 'DTO+'); preset='plus' turns all on ---
     depth_statistic: str = 'mean'                   # d_i / q_i: 'mean' (paper) | 'median' | 'trimmed'
     trim_frac: float = 0.2                          # 'trimmed': share dropped at each end
-    scale_estimator: str = 'ols'                    # X_i: 'ols' z on D (paper) | 'inverse' | 'rma' | 'rma_denoised'
+    scale_estimator: str = 'ols'                    # X_i: 'ols' z on D (paper) | 'inverse' | 'rma'
     affine_space: str = 'depth'                     # 'depth' z = s d + t (paper) | 'disparity' z = a / (q - b)
     height_loss: str = 'gaussian'                   # 'gaussian' (paper) | 'huber' (IRLS)
     huber_c: float = 2.0                            # Huber threshold on (h* - mu) / sigma
@@ -101,12 +101,15 @@ class DTOConfig:
 
     @classmethod
     def plus(cls) -> 'DTOConfig':
-        """DTO+ (issue 15): robust interior statistic, errors-in-variables intra-human scale,
-        the affine in disparity space, Huber height likelihood, focal refinement.
-        Bounds [0.5 X, 3 X]: X is no longer diluted, and s_d / X = f_hmr / (f k_i) may
-        fall below 1 when the focal is short or a person was estimated too large."""
+        """DTO+ (issue 15): interior samples (erosion 2) with a median statistic, the
+        inverse-regression intra-human scale, the affine in disparity space and a Huber
+        height likelihood.  Bounds [0.5 X, 3 X]: X is no longer diluted, and
+        s_d / X = f_hmr / (f k_i) may fall below 1 when the focal is short or a person was
+        estimated too large.  Focal refinement stays an option (``focal_refine=True``): on
+        the development scenes its relief-based estimate was biased by the estimate's mesh
+        errors and raised the depth error (docs/dto.md, DTO+)."""
         return cls(edge_erosion=2, depth_statistic='median', scale_estimator='inverse',
-                   affine_space='disparity', height_loss='huber', focal_refine=True,
+                   affine_space='disparity', height_loss='huber', focal_refine=False,
                    alpha1=0.5, alpha2=3.0)
 
     @property
@@ -117,7 +120,7 @@ class DTOConfig:
     def check_plus(self) -> None:
         """Reject DTO+ options combined with released-code options they do not support."""
         for key, allowed in (('depth_statistic', ('mean', 'median', 'trimmed')),
-                             ('scale_estimator', ('ols', 'inverse', 'rma', 'rma_denoised')),
+                             ('scale_estimator', ('ols', 'inverse', 'rma')),
                              ('affine_space', ('depth', 'disparity')),
                              ('height_loss', ('gaussian', 'huber'))):
             if getattr(self, key) not in allowed:

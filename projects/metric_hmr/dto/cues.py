@@ -25,7 +25,7 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 from .raster import RasterOutput, project_points, resize_mask_nearest
-from .robust_cues import pixel_noise_variance, relief_slope, robust_location
+from .robust_cues import relief_slope, robust_location
 
 __all__ = ['PersonCues', 'ImageCues', 'extract_cues', 'slope_and_correlation',
            'weighted_scale', 'is_quasi_planar']
@@ -167,11 +167,7 @@ def extract_cues(vertices: Sequence[np.ndarray], raster: RasterOutput, rel_depth
     n_pix[:] = cnt
     out['zr'] = np.where(cnt > 0, sz / np.maximum(cnt, 1), np.nan)
 
-    interior = _interior(pid, edge_erosion) if (need_pixels or relief_space is not None) else None
-    noise_var = np.zeros(K)
-    if relief_space is not None and scale_estimator == 'rma_denoised':
-        v_map = 1.0 / rel_depth if relief_space == 'disparity' else rel_depth
-        noise_var = pixel_noise_variance(v_map, pid, interior, K)
+    interior = _interior(pid, edge_erosion) if need_pixels else None
     for k in range(K):
         v = np.asarray(vertices[k], dtype=np.float64)
         vis = raster.vertex_visible[k]
@@ -204,11 +200,9 @@ def extract_cues(vertices: Sequence[np.ndarray], raster: RasterOutput, rel_depth
         if regression_source == 'vertices' and scale_estimator == 'ols':
             s_, r_ = _regress(rel_g, vv[good, 2], r[good], iqr_fence, row_mean_removal, inlier_thresh)
         elif regression_source == 'vertices':
-            est = 'rma' if scale_estimator == 'rma_denoised' else scale_estimator
-            s_, r_ = relief_slope(vv[good, 2], rel_g, est)[:2]
+            s_, r_ = relief_slope(vv[good, 2], rel_g, scale_estimator)[:2]
         if relief_space is not None:
-            _relief_cues(out, k, vv[good, 2], rel_g, relief_space, statistic, trim, scale_estimator,
-                         noise_var[k])
+            _relief_cues(out, k, vv[good, 2], rel_g, relief_space, statistic, trim, scale_estimator)
         if need_pixels:
             sel = pid == k
             if masks_r is not None:
@@ -234,7 +228,7 @@ def extract_cues(vertices: Sequence[np.ndarray], raster: RasterOutput, rel_depth
                           corr_v=out['rv'])))
 
 
-def _relief_cues(out, k, z, rel, space, statistic, trim, estimator, noise_var=0.0):
+def _relief_cues(out, k, z, rel, space, statistic, trim, estimator):
     """DTO+ cues of person k in the fitted space: v_i, |dz/dv|, dv/dz, its se, r."""
     if space == 'disparity':
         v = 1.0 / rel
@@ -243,7 +237,7 @@ def _relief_cues(out, k, z, rel, space, statistic, trim, estimator, noise_var=0.
     else:
         raise ValueError(f"relief_space must be 'depth' or 'disparity', got {space!r}")
     out['v'][k] = robust_location(v, statistic, trim)
-    rs = relief_slope(z, v, estimator, noise_var)
+    rs = relief_slope(z, v, estimator)
     out['Xv'][k], out['b'][k], out['bse'][k], out['rv'][k] = abs(rs.dz_dv), rs.dv_dz, rs.dv_dz_se, rs.corr
 
 

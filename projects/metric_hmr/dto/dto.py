@@ -82,6 +82,7 @@ class DTOResult:
     focal_refined: bool = False
     focal_reason: str = ''              # why the focal was kept ('' when refined / not tried)
     focal_star: np.ndarray = None       # (2,) refined focal (None when kept)
+    relief_dv_dz: np.ndarray = None     # (K,) slope of the network value on the mesh depth
 
     @property
     def depth_ratio(self) -> np.ndarray:
@@ -430,7 +431,8 @@ def _run_plus(cfg, cues, usable, reasons, flags, quasi, X, x_min, x_max, X_sing,
         focal_ratio_std=float(fr.std_log[0]) if fr else float('nan'),
         focal_refined=bool(fr.refined[0]) if fr else False, focal_reason=fr.reason[0] if fr else '',
         focal_star=(np.broadcast_to(np.asarray(focal, np.float64), (2,)) / fr.ratio[0]
-                    if fr is not None and fr.refined[0] else None))
+                    if fr is not None and fr.refined[0] else None),
+        relief_dv_dz=cues.dv_dz)
 
 
 def _scatter(K, sel, values, fill):

@@ -11,9 +11,7 @@
   (regression dilution).  ``'inverse'`` regresses v on z, where the error sits in the
   response and does not bias the slope, and inverts it: dz/dv = 1 / (dv/dz).
   ``'rma'`` (reduced major axis, sign(r) sd(z) / sd(v)) splits the error between the two.
-  ``'rma_denoised'``: RMA with the network's per-pixel noise variance (estimated from
-  second differences inside the person, :func:`pixel_noise_variance`) removed from
-  var(v) (method of moments).  The dilution is measured per estimator on synthetic scenes
+  The dilution is measured per estimator on synthetic scenes
   (docs/dto.md, DTO+).
 
 Both work on one person's 1-D sample arrays (per-person sample counts differ).
@@ -24,11 +22,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ['robust_location', 'ReliefSlope', 'relief_slope', 'pixel_noise_variance', 'LOCATIONS',
-           'SLOPE_ESTIMATORS']
+__all__ = ['robust_location', 'ReliefSlope', 'relief_slope', 'LOCATIONS', 'SLOPE_ESTIMATORS']
 
 LOCATIONS = ('mean', 'median', 'trimmed')
-SLOPE_ESTIMATORS = ('ols', 'inverse', 'rma', 'rma_denoised')
+SLOPE_ESTIMATORS = ('ols', 'inverse', 'rma')
 
 
 def robust_location(x, method: str = 'median', trim: float = 0.2) -> float:
@@ -59,31 +56,11 @@ class ReliefSlope(NamedTuple):
     n: int
 
 
-def pixel_noise_variance(v_map: np.ndarray, pid: np.ndarray, inner: np.ndarray, K: int) -> np.ndarray:
-    """(K,) per-pixel noise variance of a map inside each person.
-
-    Horizontal second difference e = v(c) - (v(c-1) + v(c+1)) / 2 over pixels whose three
-    taps are interior pixels of the same person: for white noise var(e) = 1.5 var(noise),
-    while a smooth surface contributes only its (small) curvature.  NaN with < 10 pixels.
-    """
-    e = v_map[:, 1:-1] - 0.5 * (v_map[:, :-2] + v_map[:, 2:])
-    p = pid[:, 1:-1]
-    ok = (inner[:, 1:-1] & inner[:, :-2] & inner[:, 2:] & (pid[:, :-2] == p) & (pid[:, 2:] == p)
-          & (p >= 0) & np.isfinite(e))
-    ids, ev = p[ok], e[ok]
-    n = np.bincount(ids, minlength=K)[:K].astype(np.float64)
-    s1 = np.bincount(ids, ev, minlength=K)[:K]
-    s2 = np.bincount(ids, ev * ev, minlength=K)[:K]
-    var = (s2 - s1 * s1 / np.maximum(n, 1)) / np.maximum(n - 1, 1)
-    return np.where(n >= 10, var / 1.5, np.nan)
-
-
-def relief_slope(z, v, estimator: str = 'inverse', noise_var: float = 0.0) -> ReliefSlope:
+def relief_slope(z, v, estimator: str = 'inverse') -> ReliefSlope:
     """Slope of a person's mesh depth z against the network value v (see module docstring).
 
-    ``noise_var``: per-pixel noise variance of v ('rma_denoised'; NaN or <= 0 -> plain RMA;
-    var(v) is kept at >= 10 % of its raw value).  NaN fields when fewer than 3 samples or
-    a constant variable.
+    NaN fields when fewer than 3 samples or a constant variable (also one whose spread is
+    at float round-off level).
     """
     z = np.asarray(z, np.float64)
     v = np.asarray(v, np.float64)
@@ -107,10 +84,6 @@ def relief_slope(z, v, estimator: str = 'inverse', noise_var: float = 0.0) -> Re
         slope = szv / svv
     elif estimator == 'inverse':
         slope = 1.0 / beta if beta != 0 else nan
-    elif estimator == 'rma':
-        slope = float(np.sign(szv) * np.sqrt(szz / svv))
     else:
-        nv = noise_var if np.isfinite(noise_var) and noise_var > 0 else 0.0
-        svv_true = max(svv - n * nv, 0.1 * svv)
-        slope = float(np.sign(szv) * np.sqrt(szz / svv_true))
+        slope = float(np.sign(szv) * np.sqrt(szz / svv))
     return ReliefSlope(float(slope), float(corr), float(beta), se, n)

@@ -36,14 +36,15 @@ from .relative_depth import disparity_to_depth
 
 __all__ = ['METHODS', 'PLUS_ABLATIONS', 'depth_layers_from_gt', 'evaluate_scene', 'summarize', 'oracle_depths']
 
-# DTO+ and its ablations: the options set back to the paper's value in each row
+# DTO+ and one row per piece: the preset with that option toggled (back to the paper's
+# value, or on for the opt-in focal refinement)
 PLUS_ABLATIONS = {
     'dto_plus': {},
     'plus_no_robust_stat': dict(depth_statistic='mean', edge_erosion=1),
     'plus_depth_space': dict(affine_space='depth'),
     'plus_ols_scale': dict(scale_estimator='ols'),
     'plus_gaussian': dict(height_loss='gaussian'),
-    'plus_no_focal': dict(focal_refine=False),
+    'plus_focal': dict(focal_refine=True),
 }
 
 METHODS = ('initial', 'dto_paper', 'dto_released', 'no_intra_bound', 'gender_agnostic',
@@ -200,7 +201,7 @@ def evaluate_scene(gen, scene: dict, methods=METHODS, min_pixels: int = 150,
             if m in ('dto_paper', 'dto_released'):
                 out['dto_results'][m] = res
         out[m] = dict(z=z, h=h, kept=kept, score=score, runtime=time.perf_counter() - t0)
-        if m == 'dto_plus':
+        if m in ('dto_plus', 'plus_focal'):
             out[m]['diag'] = _plus_diagnostics(res, scene, det)
     return out
 
@@ -216,7 +217,10 @@ def _plus_diagnostics(res, scene, det) -> dict:
     k = np.asarray(scene['est_size_factor'], np.float64)[det]
     Z = np.asarray(scene['root'], np.float64)[det, 2]
     true = k * Z ** 2 / float(scene['rel_scale'])
-    inv = np.asarray(res.X_i, np.float64) / true if res.affine_space == 'disparity' else np.full(len(det), np.nan)
+    beta = np.asarray(res.relief_dv_dz if res.relief_dv_dz is not None else np.full(len(det), np.nan), np.float64)
+    disp = res.affine_space == 'disparity'
+    with np.errstate(divide='ignore', invalid='ignore'):
+        inv = 1.0 / np.abs(beta) / true if disp else np.full(len(det), np.nan)
     r = np.abs(np.asarray(res.w_i, np.float64))
     ok = np.asarray(res.used, bool) & np.isfinite(inv)
     return dict(rho=float(scene['est_rho']), rho_est=float(res.focal_ratio_est),
@@ -276,7 +280,7 @@ def summarize(per_scene: List[Dict[str, dict]], methods=METHODS, tau: float = 0.
             sel = ga == code
             row['height_err_cm_by_age'][g] = float(np.mean(dh[sel])) if sel.any() else float('nan')
             row['depth_err_by_age'][g] = float(np.mean(dz[sel])) if sel.any() else float('nan')
-        if m == 'dto_plus':
+        if m in ('dto_plus', 'plus_focal'):
             row['diag'] = _summarize_plus_diag([s[m]['diag'] for s in per_scene if 'diag' in s[m]])
         res[m] = row
     res['_counts'] = dict(images=len(per_scene), persons=int(len(gz)),

@@ -204,7 +204,7 @@ def disparity_scene(seed=0, K=6, A=2.0, B=0.05, rho=1.2, flat_persons=False, H=4
 def _run(sc, **cfg):
     return run_dto(sc['verts'], sc['faces'], sc['focal'], sc['princpt'], sc['image_size'],
                    sc['disparity'], sc['transl'], sc['h_init'], mu=sc['H_true'],
-                   sigma=np.full(len(sc['H_true']), 0.05), config=dict(preset='plus', **cfg))
+                   sigma=np.full(len(sc['H_true']), 0.05), config=dict(dict(preset='plus', focal_refine=True), **cfg))
 
 
 def test_focal_refinement_recovers_true_focal_on_noise_free_scene():
@@ -268,10 +268,11 @@ def test_refiner_applies_plus_and_the_refined_focal():
                   pred=dict(transl=sc['transl'], focal=sc['focal'], princpt=sc['princpt'],
                             vertices=np.stack(sc['verts']), height=sc['h_init'],
                             age=np.full(K, 30.0), p_male=np.full(K, 0.5)))
-    ref = DTORefiner(dto=dict(preset='plus', resolution=None), body_model=None, faces=sc['faces'],
+    ref = DTORefiner(dto=dict(preset='plus', resolution=None, focal_refine=True), body_model=None, faces=sc['faces'],
                      refit_shape=False)
     out, res = ref(sample, sc['disparity'])
     assert res.affine_space == 'disparity' and out['dto']['affine_space'] == 'disparity'
+    assert res.focal_refined
     if res.focal_refined:
         assert np.allclose(out['pred']['focal'], res.focal_star)
         # meshes follow their translation along z
