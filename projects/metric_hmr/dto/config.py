@@ -1,52 +1,213 @@
 """Typed DTO options.  Defaults = paper behaviour; released-code behaviour = named options.
 
-The same keys make up ``configs/_base_/dto.py`` (``dto_cfg``) and ``DTORefiner(dto=...)``.
-``DTOConfig.released()`` returns the released-code preset.
+The same flat keys make up ``configs/_base_/dto.py`` (``dto_cfg``) and
+``DTORefiner(dto=...)``; ``DTOConfig.released()`` returns the released-code preset.
+
+A :class:`DTOConfig` is checked when it is built (also by ``dataclasses.replace``): a
+string option outside its allowed values, or a number out of range, is one ``ValueError``
+naming the option and what is allowed, before any image is touched.  The steps of DTO
+read the option group they need as a sub-config: ``cfg.priors`` (:class:`PriorConfig`),
+``cfg.cues`` (:class:`CueConfig`), ``cfg.bounds`` (:class:`BoundsConfig`) and
+``cfg.verdict`` (:class:`VerdictConfig`) and ``cfg.plus`` (:class:`PlusConfig`, DTO+,
+issue 15); the released-code scene handling (:mod:`metric_hmr.dto.released`) reads the
+whole config.  Presets: ``'paper'`` (default), ``'released'``, ``'plus'``.
 """
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Tuple, get_args, get_origin, get_type_hints
 
-__all__ = ['DTOConfig']
+try:
+    from typing import Literal
+except ImportError:  # pragma: no cover  (python < 3.8)
+    from typing_extensions import Literal
+
+__all__ = ['DTOConfig', 'PriorConfig', 'CueConfig', 'BoundsConfig', 'VerdictConfig',
+           'PlusConfig', 'PriorMode', 'DepthConvention', 'DepthResample', 'RegressionSource',
+           'ZSource', 'QuasiPlanarTest', 'BoundsMode', 'DepthStatistic', 'ScaleEstimator',
+           'AffineSpace', 'HeightLoss']
+
+PriorMode = Literal['paper', 'cdc']                 # group table | continuous-age CDC (minors)
+DepthConvention = Literal['disparity', 'depth']     # network output: 1/disp | already depth
+DepthResample = Literal['before', 'after']          # resample the raw map before / after conversion
+RegressionSource = Literal['vertices', 'pixels']    # X_i from visible vertices | rendered pixels
+ZSource = Literal['transl', 'rendered']             # z_i: translation z | mean z-buffer depth
+QuasiPlanarTest = Literal['variance', 'std']        # paper | released code
+BoundsMode = Literal['paper', 'lower_only']         # [a1 X, a2 X] | [X, inf)
+DepthStatistic = Literal['mean', 'median', 'trimmed']   # d_i location (DTO+: median)
+ScaleEstimator = Literal['ols', 'inverse', 'rma']   # X_i: z on D (paper) | D on z, inverted | RMA
+AffineSpace = Literal['depth', 'disparity']         # z = s d + t (paper) | z = a / (q - b)
+HeightLoss = Literal['gaussian', 'huber']           # paper | Huber by IRLS
 
 
-@dataclass
-class DTOConfig:
-    # --- height priors (priors.py) ---
-    prior_mode: str = 'paper'                       # 'paper' group table | 'cdc' continuous age
-    gender_thresholds: Tuple[float, float] = (0.5, 0.5)   # released: (0.33, 0.67)
-    adult_hybrid: bool = True                       # mu = (h_HMR + mu_gender) / 2
-    fallback_prior: str = 'adult_neutral'           # unknown age / unknown adult gender
+# ----------------------------------------------------------------------------- checks
+def _check_choices(obj) -> None:
+    """Every field annotated with a ``Literal`` holds one of its values."""
+    hints = get_type_hints(type(obj), globalns=globals())
+    for f in dataclasses.fields(obj):
+        allowed = get_args(hints[f.name]) if get_origin(hints[f.name]) is Literal else None
+        value = getattr(obj, f.name)
+        if allowed is not None and value not in allowed:
+            raise ValueError(f'DTO option {f.name}={value!r} is not one of {allowed}')
+
+
+def _require(ok: bool, name: str, value, what: str) -> None:
+    if not ok:
+        raise ValueError(f'DTO option {name}={value!r}: {what}')
+
+
+def _opt_pos(name: str, value) -> None:
+    _require(value is None or value > 0, name, value, 'must be None or > 0')
+
+
+# ------------------------------------------------------------------------ sub-configs
+@dataclass(frozen=True)
+class PriorConfig:
+    """Height priors (paper supplement 6.4, :func:`metric_hmr.dto.priors.height_priors`)."""
+    prior_mode: PriorMode = 'paper'
+    gender_thresholds: Tuple[float, float] = (0.5, 0.5)   # (female below, male above)
+    adult_hybrid: bool = True                             # mu = (h_HMR + mu_gender) / 2
+    fallback_prior: str = 'adult_neutral'                 # unknown age / unknown adult gender
     group_priors: Optional[Dict[str, Tuple[float, float]]] = None   # overrides of the table
-    # --- depth map (depth.py) ---
-    depth_convention: str = 'disparity'             # 'depth' | 'disparity' (1/disp)
-    depth_resample: str = 'before'                  # resample raw map 'before' or 'after' conversion
-    # --- visibility and cues (raster.py, cues.py) ---
-    resolution: Optional[int] = 512                 # raster longest side, None = image size
-    depth_tol: float = 0.02                         # m, vertex-on-front-surface tolerance
-    use_masks: bool = True                          # restrict visibility to person masks if given
-    edge_erosion: int = 1                           # drop samples this many raster px inside silhouettes (0 = paper's letter)
-    regression_source: str = 'vertices'             # X_i from 'vertices' | 'pixels'
-    z_source: str = 'transl'                        # z_i: 'transl' (paper) | 'rendered' (released)
-    quasi_planar_test: str = 'variance'             # 'variance' (paper) | 'std' (released)
-    # --- bounds (supplement 6.3) ---
-    bounds_mode: str = 'paper'                      # 'paper' [a1 X, a2 X] | 'lower_only' [X, inf)
+
+    def __post_init__(self):
+        object.__setattr__(self, 'gender_thresholds', tuple(self.gender_thresholds))
+        _check_choices(self)
+        lo, hi = self.gender_thresholds
+        _require(0.0 <= lo <= hi <= 1.0, 'gender_thresholds', self.gender_thresholds,
+                 'must satisfy 0 <= female_below <= male_above <= 1')
+        from .priors import PAPER_GROUP_PRIORS   # the table lives with the priors
+        known = set(PAPER_GROUP_PRIORS) | set(self.group_priors or {})
+        _require(self.fallback_prior in known, 'fallback_prior', self.fallback_prior,
+                 f'must be one of {sorted(known)}')
+
+
+@dataclass(frozen=True)
+class CueConfig:
+    """Depth map, visibility and per-person cues (``depth``, ``raster``, ``cues``)."""
+    depth_convention: DepthConvention = 'disparity'
+    depth_resample: DepthResample = 'before'
+    resolution: Optional[int] = 512       # raster longest side, None = image size
+    depth_tol: float = 0.02               # m, vertex-on-front-surface tolerance
+    use_masks: bool = True                # restrict visibility to person masks if given
+    edge_erosion: int = 1                 # raster px dropped inside silhouettes (0 = paper's letter)
+    regression_source: RegressionSource = 'vertices'
+    iqr_fence: bool = False               # released-code regression refinements
+    row_mean_removal: bool = False
+    inlier_thresh: Optional[float] = None
+    depth_statistic: DepthStatistic = 'mean'   # DTO+ robust cues (robust_cues.py)
+    trim_frac: float = 0.2
+    scale_estimator: ScaleEstimator = 'ols'
+
+    def __post_init__(self):
+        _check_choices(self)
+        _require(0.0 <= self.trim_frac < 0.5, 'trim_frac', self.trim_frac, 'must be in [0, 0.5)')
+        refined = self.regression_source != 'vertices' or self.iqr_fence or self.row_mean_removal \
+            or self.inlier_thresh is not None
+        _require(self.scale_estimator == 'ols' or not refined, 'scale_estimator', self.scale_estimator,
+                 "needs regression_source='vertices' without the released-code refinements")
+        _opt_pos('resolution', self.resolution)
+        _require(self.depth_tol > 0, 'depth_tol', self.depth_tol, 'must be > 0')
+        _require(int(self.edge_erosion) == self.edge_erosion and self.edge_erosion >= 0,
+                 'edge_erosion', self.edge_erosion, 'must be an integer >= 0')
+        _opt_pos('inlier_thresh', self.inlier_thresh)
+
+
+@dataclass(frozen=True)
+class BoundsConfig:
+    """Bounds on s_d (supplement 6.3) and the weighted scale X."""
+    bounds_mode: BoundsMode = 'paper'
     alpha1: float = 1.0
     alpha2: float = 5.0
-    min_corr: Optional[float] = None                # released: 0.5 (X from persons with r > 0.5)
-    fallback_X: Optional[float] = None              # released: 20; None -> s_d >= 0 only
-    # --- verdict ---
+    min_corr: Optional[float] = None      # released: 0.5 (X from persons with r > 0.5)
+    fallback_X: Optional[float] = None    # released: 20; None -> s_d >= 0 only
+
+    def __post_init__(self):
+        _check_choices(self)
+        _require(0 < self.alpha1 <= self.alpha2, 'alpha1/alpha2', (self.alpha1, self.alpha2),
+                 'must satisfy 0 < alpha1 <= alpha2')
+        _opt_pos('fallback_X', self.fallback_X)
+
+
+@dataclass(frozen=True)
+class VerdictConfig:
+    """Image verdict (paper Sec. 3.2.4)."""
     score_threshold: float = 1.5
-    skipped_penalty: Optional[float] = None         # released: 3 (skipped persons in the score)
-    # --- released-code person filters / regression refinements ---
+    skipped_penalty: Optional[float] = None   # released: 3 (skipped persons in the score)
+
+    def __post_init__(self):
+        _require(self.score_threshold > 0, 'score_threshold', self.score_threshold, 'must be > 0')
+
+
+@dataclass(frozen=True)
+class PlusConfig:
+    """DTO+ fit (issue 15, :mod:`metric_hmr.dto.plus_fit`): affine space, likelihood, focal."""
+    affine_space: AffineSpace = 'depth'
+    height_loss: HeightLoss = 'gaussian'
+    huber_c: float = 2.0                  # Huber threshold on (h* - mu) / sigma
+    irls_max_iter: int = 10
+    focal_refine: bool = False            # focal from heights + depth relief where identifiable
+    focal_min_persons: int = 3
+    focal_max_rel_std: float = 0.1        # max std of log(f_input / f)
+    focal_ratio_range: Tuple[float, float] = (0.5, 2.0)
+    focal_min_corr: float = 0.3           # |r| of a person's relief regression
+
+    def __post_init__(self):
+        object.__setattr__(self, 'focal_ratio_range', tuple(self.focal_ratio_range))
+        _check_choices(self)
+        _require(self.huber_c > 0, 'huber_c', self.huber_c, 'must be > 0')
+        _require(self.irls_max_iter >= 1, 'irls_max_iter', self.irls_max_iter, 'must be >= 1')
+        _require(self.focal_min_persons >= 2, 'focal_min_persons', self.focal_min_persons, 'must be >= 2')
+        _require(self.focal_max_rel_std > 0, 'focal_max_rel_std', self.focal_max_rel_std, 'must be > 0')
+        lo, hi = self.focal_ratio_range
+        _require(0 < lo <= 1 <= hi, 'focal_ratio_range', self.focal_ratio_range,
+                 'must satisfy 0 < low <= 1 <= high')
+
+    @property
+    def active(self) -> bool:
+        """Whether run_dto takes the DTO+ fit path."""
+        return self.affine_space != 'depth' or self.height_loss != 'gaussian' or self.focal_refine
+
+
+def _sub(cfg: 'DTOConfig', cls):
+    return cls(**{f.name: getattr(cfg, f.name) for f in dataclasses.fields(cls)})
+
+
+# ------------------------------------------------------------------------- the config
+@dataclass(frozen=True)
+class DTOConfig:
+    # --- height priors (PriorConfig) ---
+    prior_mode: PriorMode = 'paper'
+    gender_thresholds: Tuple[float, float] = (0.5, 0.5)   # released: (0.33, 0.67)
+    adult_hybrid: bool = True
+    fallback_prior: str = 'adult_neutral'
+    group_priors: Optional[Dict[str, Tuple[float, float]]] = None
+    # --- depth map, visibility and cues (CueConfig) ---
+    depth_convention: DepthConvention = 'disparity'
+    depth_resample: DepthResample = 'before'
+    resolution: Optional[int] = 512
+    depth_tol: float = 0.02
+    use_masks: bool = True
+    edge_erosion: int = 1
+    regression_source: RegressionSource = 'vertices'
+    z_source: ZSource = 'transl'                    # released: 'rendered'
+    quasi_planar_test: QuasiPlanarTest = 'variance'  # released: 'std'
+    # --- bounds (BoundsConfig) ---
+    bounds_mode: BoundsMode = 'paper'
+    alpha1: float = 1.0
+    alpha2: float = 5.0
+    min_corr: Optional[float] = None
+    fallback_X: Optional[float] = None
+    # --- verdict (VerdictConfig) ---
+    score_threshold: float = 1.5
+    skipped_penalty: Optional[float] = None
+    # --- released-code person filters and scene handling (metric_hmr.dto.released) ---
     min_mask_area_frac: Optional[float] = None      # released: 1/400 of H*W
     min_visible_vertices: Optional[int] = None      # released: 500
-    iqr_fence: bool = False
+    iqr_fence: bool = False                         # (CueConfig) released regression refinements
     row_mean_removal: bool = False
     inlier_thresh: Optional[float] = None           # released: 0.1 m
-    # --- released-code scene handling ---
     max_height: Optional[float] = None              # released: 2.1 m greedy rejection
     max_reject_rounds: int = 10
     near_far: bool = False                          # released: split into near / far groups
@@ -54,41 +215,80 @@ class DTOConfig:
     far_size_frac: float = 0.25                     # far when 2 m projects < frac * short side
     feet_fit: bool = False                          # released: second fit on bottom pixels
     feet_frac: float = 0.1
-    # --- DTO+ (issue 15; docs/dto.md 'DTO+'); preset='plus' turns all on ---
-    depth_statistic: str = 'mean'                   # d_i / q_i: 'mean' (paper) | 'median' | 'trimmed'
-    trim_frac: float = 0.2                          # 'trimmed': share dropped at each end
-    scale_estimator: str = 'ols'                    # X_i: 'ols' z on D (paper) | 'inverse' | 'rma'
-    affine_space: str = 'depth'                     # 'depth' z = s d + t (paper) | 'disparity' z = a / (q - b)
-    height_loss: str = 'gaussian'                   # 'gaussian' (paper) | 'huber' (IRLS)
-    huber_c: float = 2.0                            # Huber threshold on (h* - mu) / sigma
+    # --- DTO+ (issue 15; docs/dto.md 'DTO+'); preset='plus' ---
+    depth_statistic: DepthStatistic = 'mean'        # (CueConfig) d_i / q_i location
+    trim_frac: float = 0.2
+    scale_estimator: ScaleEstimator = 'ols'         # (CueConfig) intra-human slope
+    affine_space: AffineSpace = 'depth'             # (PlusConfig)
+    height_loss: HeightLoss = 'gaussian'
+    huber_c: float = 2.0
     irls_max_iter: int = 10
-    focal_refine: bool = False                      # estimate f from heights + depth relief
+    focal_refine: bool = False
     focal_min_persons: int = 3
-    focal_max_rel_std: float = 0.1                  # max std of log(f_hmr / f)
+    focal_max_rel_std: float = 0.1
     focal_ratio_range: Tuple[float, float] = (0.5, 2.0)
-    focal_min_corr: float = 0.3                     # |r| of a person's relief regression
+    focal_min_corr: float = 0.3
+
+    def __post_init__(self):
+        object.__setattr__(self, 'gender_thresholds', tuple(self.gender_thresholds))
+        object.__setattr__(self, 'focal_ratio_range', tuple(self.focal_ratio_range))
+        _check_choices(self)
+        for cls in (PriorConfig, CueConfig, BoundsConfig, VerdictConfig, PlusConfig):
+            _sub(self, cls)               # each group checks its own ranges
+        released = [k for k in ('near_far', 'feet_fit') if getattr(self, k)]
+        released += ['max_height'] if self.max_height is not None else []
+        _require(not (self.plus.active and released), 'affine_space/height_loss/focal_refine',
+                 (self.affine_space, self.height_loss, self.focal_refine),
+                 f'the DTO+ fit cannot be combined with the released-code options {released}')
+        _opt_pos('min_mask_area_frac', self.min_mask_area_frac)
+        _opt_pos('max_height', self.max_height)
+        _require(self.max_reject_rounds >= 0, 'max_reject_rounds', self.max_reject_rounds, 'must be >= 0')
+        _require(0 < self.far_size_frac, 'far_size_frac', self.far_size_frac, 'must be > 0')
+        _require(0 < self.feet_frac <= 1, 'feet_frac', self.feet_frac, 'must be in (0, 1]')
+
+    # sub-configs: the option group each step of DTO reads
+    @property
+    def priors(self) -> PriorConfig:
+        return _sub(self, PriorConfig)
+
+    @property
+    def cues(self) -> CueConfig:
+        return _sub(self, CueConfig)
+
+    @property
+    def bounds(self) -> BoundsConfig:
+        return _sub(self, BoundsConfig)
+
+    @property
+    def verdict(self) -> VerdictConfig:
+        return _sub(self, VerdictConfig)
+
+    @property
+    def plus(self) -> PlusConfig:
+        return _sub(self, PlusConfig)
+
+    @property
+    def uses_plus_fit(self) -> bool:
+        """Whether run_dto takes the DTO+ fit path (:mod:`metric_hmr.dto.plus_fit`)."""
+        return self.plus.active
 
     @classmethod
     def from_dict(cls, cfg: Optional[dict] = None) -> 'DTOConfig':
+        """Build from config keys; ``preset='paper'|'released'|'plus'`` picks the base values."""
         if cfg is None:
             return cls()
         if isinstance(cfg, DTOConfig):
             return cfg
         cfg = dict(cfg)
         preset = cfg.pop('preset', 'paper')
+        presets = dict(paper=cls, released=cls.released, plus=cls.plus_preset)
+        if preset not in presets:
+            raise ValueError(f"DTO option preset={preset!r} is not one of {tuple(presets)}")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(cfg) - known)
         if unknown:
             raise ValueError(f'unknown DTO option(s) {unknown}; known: {sorted(known)}')
-        for key in ('gender_thresholds', 'focal_ratio_range'):
-            if key in cfg:
-                cfg[key] = tuple(cfg[key])
-        presets = dict(paper=cls, released=cls.released, plus=cls.plus)
-        if preset not in presets:
-            raise ValueError(f"DTO preset must be one of {sorted(presets)}, got {preset!r}")
-        out = dataclasses.replace(presets[preset](), **cfg)
-        out.check_plus()
-        return out
+        return dataclasses.replace(presets[preset](), **cfg)
 
     @classmethod
     def released(cls) -> 'DTOConfig':
@@ -100,7 +300,7 @@ class DTOConfig:
                    inlier_thresh=0.1, max_height=2.1, near_far=True, feet_fit=True)
 
     @classmethod
-    def plus(cls) -> 'DTOConfig':
+    def plus_preset(cls) -> 'DTOConfig':
         """DTO+ (issue 15): interior samples (erosion 2) with a median statistic, the
         inverse-regression intra-human scale, the affine in disparity space and a Huber
         height likelihood.  Bounds [0.5 X, 3 X]: X is no longer diluted, and
@@ -111,28 +311,6 @@ class DTOConfig:
         return cls(edge_erosion=2, depth_statistic='median', scale_estimator='inverse',
                    affine_space='disparity', height_loss='huber', focal_refine=False,
                    alpha1=0.5, alpha2=3.0)
-
-    @property
-    def uses_plus_fit(self) -> bool:
-        """Whether run_dto takes the DTO+ fit path (plus_fit.fit_plus)."""
-        return self.affine_space != 'depth' or self.height_loss != 'gaussian' or self.focal_refine
-
-    def check_plus(self) -> None:
-        """Reject DTO+ options combined with released-code options they do not support."""
-        for key, allowed in (('depth_statistic', ('mean', 'median', 'trimmed')),
-                             ('scale_estimator', ('ols', 'inverse', 'rma')),
-                             ('affine_space', ('depth', 'disparity')),
-                             ('height_loss', ('gaussian', 'huber'))):
-            if getattr(self, key) not in allowed:
-                raise ValueError(f'DTO option {key} must be one of {allowed}, got {getattr(self, key)!r}')
-        robust_cues = self.depth_statistic != 'mean' or self.scale_estimator != 'ols'
-        released = [k for k in ('iqr_fence', 'row_mean_removal', 'near_far', 'feet_fit')
-                    if getattr(self, k)]
-        released += [k for k in ('inlier_thresh', 'max_height') if getattr(self, k) is not None]
-        if self.regression_source != 'vertices':
-            released.append('regression_source')
-        if (self.uses_plus_fit or robust_cues) and released:
-            raise ValueError(f'DTO+ options cannot be combined with the released-code options {released}')
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

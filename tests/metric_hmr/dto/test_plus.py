@@ -242,7 +242,7 @@ def test_plus_preset_and_paper_default_unchanged():
         ('depth', 'gaussian', False, 'mean', 'ols', 1, 1.0, 5.0)
     assert not paper.uses_plus_fit
     plus = DTOConfig.from_dict(dict(preset='plus'))
-    assert plus == DTOConfig.plus() and plus.uses_plus_fit
+    assert plus == DTOConfig.plus_preset() and plus.uses_plus_fit
     assert DTOConfig.from_dict(dict(preset='plus', focal_refine=False)).focal_refine is False
     with pytest.raises(ValueError, match='released-code'):
         DTOConfig.from_dict(dict(preset='plus', near_far=True))
@@ -257,7 +257,7 @@ def test_base_config_file_has_the_plus_overrides():
     norm = lambda d: {k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items()}
     assert norm(cfg.dto_cfg.to_dict()) == norm(dataclasses.asdict(DTOConfig()))
     merged = dict(cfg.dto_cfg.to_dict(), **cfg.dto_plus.to_dict())
-    assert norm(DTOConfig.from_dict(merged).to_dict()) == norm(DTOConfig.plus().to_dict())
+    assert norm(DTOConfig.from_dict(merged).to_dict()) == norm(DTOConfig.plus_preset().to_dict())
 
 
 def test_refiner_applies_plus_and_the_refined_focal():
