@@ -120,6 +120,21 @@ def _resolve_no_bound(res):
     return res.z_init * ratio, res.h_init * ratio
 
 
+def _dto_kwargs(method: str, age, p_male) -> dict:
+    """Demographics and config of one DTO variant."""
+    from metric_hmr.dto.config import DTOConfig
+    kw = dict(age_years=age, p_male=p_male, config=None)
+    if method == 'dto_released':
+        kw['config'] = DTOConfig.released()
+    elif method == 'gender_agnostic':
+        kw['p_male'] = np.full(len(age), np.nan)
+    elif method == 'no_age_prior':
+        kw['age_years'] = np.full(len(age), 30.0)
+    elif method in PLUS_ABLATIONS:
+        kw['config'] = dict(preset='plus', **PLUS_ABLATIONS[method])
+    return kw
+
+
 def evaluate_scene(gen, scene: dict, methods=METHODS, min_pixels: int = 150,
                    resolution: Optional[int] = 512) -> Dict[str, dict]:
     """Run every method on one scene.
@@ -129,7 +144,6 @@ def evaluate_scene(gen, scene: dict, methods=METHODS, min_pixels: int = 150,
     ``'dto_results'`` entry with the raw DTO results (paper / released) for visualisation.
     """
     from metric_hmr.dto import run_dto
-    from metric_hmr.dto.config import DTOConfig
 
     det = np.nonzero(np.asarray(scene['n_pixels']) >= min_pixels)[0]
     H, W = (int(x) for x in scene['image_size'])
@@ -177,15 +191,7 @@ def evaluate_scene(gen, scene: dict, methods=METHODS, min_pixels: int = 150,
             ratio = np.where(np.isfinite(d_i) & np.isfinite(z_vis), d_i / z_vis, 1.0)
             z, h, kept, score = transl[:, 2] * ratio, h0 * ratio, None, None
         else:
-            kw = dict(age_years=age, p_male=p_male, config=None)
-            if m == 'dto_released':
-                kw['config'] = DTOConfig.released()
-            elif m == 'gender_agnostic':
-                kw['p_male'] = np.full(len(det), np.nan)
-            elif m == 'no_age_prior':
-                kw['age_years'] = np.full(len(det), 30.0)
-            elif m in PLUS_ABLATIONS:
-                kw['config'] = dict(preset='plus', **PLUS_ABLATIONS[m])
+            kw = _dto_kwargs(m, age, p_male)
             if m == 'no_intra_bound' and paper_res is not None:
                 res = paper_res
             else:
