@@ -42,6 +42,19 @@ dto_cfg = dict(
     far_size_frac=0.25,
     feet_fit=False,
     feet_frac=0.1,
+    # DTO+ options (issue 15, docs/dto.md 'DTO+'; off = paper)
+    depth_statistic='mean',             # 'mean' | 'median' | 'trimmed' person statistic
+    trim_frac=0.2,
+    scale_estimator='ols',              # intra-human slope: 'ols' (paper) | 'inverse' | 'rma'
+    affine_space='depth',               # 'depth' z = s d + t | 'disparity' z = a / (q - b)
+    height_loss='gaussian',             # 'gaussian' | 'huber' (IRLS)
+    huber_c=2.0,
+    irls_max_iter=10,
+    focal_refine=False,                 # focal from heights + depth relief where identifiable
+    focal_min_persons=3,
+    focal_max_rel_std=0.1,
+    focal_ratio_range=(0.5, 2.0),
+    focal_min_corr=0.3,
 )
 
 dto_released = dict(
@@ -61,6 +74,18 @@ dto_released = dict(
     max_height=2.1,
     near_far=True,
     feet_fit=True,
+)
+
+# DTO+ (use `dict(preset='plus')` or merge `dto_plus` into `dto_cfg`)
+dto_plus = dict(
+    edge_erosion=2,
+    depth_statistic='median',
+    scale_estimator='inverse',
+    affine_space='disparity',
+    height_loss='huber',
+    focal_refine=False,                 # opt-in: biased on the development scenes (docs/dto.md)
+    alpha1=0.5,
+    alpha2=3.0,
 )
 
 dto_refiner = dict(type='DTORefiner', dto=dto_cfg, body_model=None, refit_shape=True)

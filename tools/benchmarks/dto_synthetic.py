@@ -1,6 +1,7 @@
 """DTO quality on synthetic crowds with exact ground truth.
 
     python tools/benchmarks/dto_synthetic.py --scenes 500 --severity 1.0
+    python tools/benchmarks/dto_synthetic.py --scenes 300 --severities 0 1 2
 
 Generates (or reuses, cached on disk by seed / N / severity / config hash) a set of
 synthetic crowd scenes, runs every method of :mod:`metric_hmr.synthetic.benchmark` on
@@ -12,9 +13,12 @@ the same HMR-like initial estimates and writes to ``--out-dir``:
 * with ``--vis-every N``: visualisation records / pictures of every N-th scene
   (``metric_hmr.visualization.VisualizationWriter``, in ``vis_sev<S>/``).
 
-The last printed line is ``pcdr_gain=<points> depth_err_reduction=<fraction>`` for
-DTO (paper default) against the initial placement: PCDR_0.2 gain in points and the
-relative reduction of the mean absolute root-depth error.
+With one severity the last printed line is ``pcdr_gain=<points> depth_err_reduction=<fraction>``
+for DTO (paper default) against the initial placement: PCDR_0.2 gain in points and the
+relative reduction of the mean absolute root-depth error.  With ``--severities`` it is
+``plus_gain_s1=.. plus_gain_s2=.. plus_depth_err_reduction_s1=.. plus_vs_oracle_s1=..``
+(DTO+ minus paper PCDR at severity 1 and 2, DTO+'s depth-error reduction vs initial at
+severity 1, DTO+ minus oracle PCDR at severity 1; NaN for a severity not run).
 """
 import argparse
 import os
@@ -30,13 +34,20 @@ LABELS = dict(initial='initial (HMR-like)', dto_paper='DTO paper default',
               dto_released='DTO released-code variant', no_intra_bound='ablation: no intra-human bound',
               gender_agnostic='ablation: gender-agnostic prior', no_age_prior='ablation: no age prior',
               oracle='oracle (true scale and shift)', initial_gt_focal='diag: initial, true focal',
-              dto_paper_gt_focal='diag: DTO paper, true focal')
+              dto_paper_gt_focal='diag: DTO paper, true focal', dto_plus='DTO+ (preset plus)',
+              plus_no_robust_stat='DTO+ ablation: mean statistic, erosion 1',
+              plus_depth_space='DTO+ ablation: depth-space affine',
+              plus_ols_scale='DTO+ ablation: OLS intra-human scale',
+              plus_gaussian='DTO+ ablation: Gaussian likelihood',
+              plus_focal='DTO+ with focal refinement (opt-in)')
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--scenes', type=int, default=500, help='number of scenes (default 500)')
     p.add_argument('--severity', type=float, default=1.0, help='relative-depth corruption severity')
+    p.add_argument('--severities', type=float, nargs='+', default=None,
+                   help='run several severities; the last line then compares DTO+ (see above)')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--image-size', type=int, nargs=2, default=(384, 512), metavar=('H', 'W'))
     p.add_argument('--min-pixels', type=int, default=150,
@@ -82,7 +93,8 @@ def plot_heights(per_scene, path, severity):
     fig, ax = plt.subplots(1, 1, figsize=(7, 4))
     bins = np.linspace(0.4, 2.3, 58)
     ax.hist(gt, bins=bins, histtype='stepfilled', alpha=0.35, color='k', label='ground truth')
-    for m, c in (('initial', 'tab:red'), ('dto_paper', 'tab:blue'), ('oracle', 'tab:green')):
+    for m, c in (('initial', 'tab:red'), ('dto_paper', 'tab:blue'), ('oracle', 'tab:green'),
+                 ('dto_plus', 'tab:purple')):
         if m in per_scene[0]:
             ax.hist(np.concatenate([s[m]['h'] for s in per_scene]), bins=bins, histtype='step',
                     lw=1.8, color=c, label=LABELS[m])
@@ -147,8 +159,48 @@ def vis_add(writer, i, scene, ev, gen):
                dto=res, image=img)
 
 
+def plus_diag_lines(summary) -> str:
+    d = summary.get('plus_focal', summary.get('dto_plus', {})).get('diag') or {}
+    if not d:
+        return ''
+    return (f"\nDTO+ diagnostics: with focal_refine=True, focal refined in {100 * d['focal_refined_share']:.1f} % of images, "
+            f"median |log(rho_est / rho)| {d['focal_log_err_median_refined']:.3f} there "
+            f"(initial |log rho| {d['focal_log_err_median_initial']:.3f}); outliers {d['outliers']}; "
+            f"intra-human slope / true (median [IQR]): inverse {d['slope_ratio_inverse_median']:.2f} "
+            f"{[round(x, 2) for x in d['slope_ratio_inverse_iqr']]}, RMA {d['slope_ratio_rma_median']:.2f} "
+            f"{[round(x, 2) for x in d['slope_ratio_rma_iqr']]}, OLS {d['slope_ratio_ols_median']:.2f} "
+            f"{[round(x, 2) for x in d['slope_ratio_ols_iqr']]}\n")
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if not args.severities:
+        return run_severity(args)
+    if args.methods and not {'initial', 'dto_paper', 'dto_plus', 'oracle'} <= set(args.methods):
+        raise SystemExit('--severities needs the methods initial, dto_paper, dto_plus and oracle')
+    reports = {}
+    for sev in args.severities:
+        args.severity = sev
+        reports[sev] = run_severity(args, last_line=False)
+    nan = float('nan')
+
+    def val(sev, fn):
+        r = reports.get(float(sev))
+        return fn(r['summary']) if r is not None else nan
+    gain = lambda S: S['dto_plus']['pcdr'] - S['dto_paper']['pcdr']
+    line = (f"plus_gain_s1={val(1, gain):.2f} plus_gain_s2={val(2, gain):.2f} "
+            f"plus_depth_err_reduction_s1={val(1, lambda S: 1 - S['dto_plus']['depth_err_mean'] / S['initial']['depth_err_mean']):.3f} "
+            f"plus_vs_oracle_s1={val(1, lambda S: S['dto_plus']['pcdr'] - S['oracle']['pcdr']):.2f}")
+    for sev, r in reports.items():
+        S = r['summary']
+        print(f"[dto_synthetic] severity {sev:g}: PCDR initial {S['initial']['pcdr']:.1f} paper "
+              f"{S['dto_paper']['pcdr']:.1f} plus {S['dto_plus']['pcdr']:.1f} oracle {S['oracle']['pcdr']:.1f}; "
+              f"ms/img paper {S['dto_paper']['runtime_ms']:.1f} plus {S['dto_plus']['runtime_ms']:.1f}")
+    print(line)
+    return reports
+
+
+def run_severity(args, last_line: bool = True):
     from metric_hmr.synthetic import SyntheticCrowdGenerator
     from metric_hmr.synthetic.benchmark import METHODS, evaluate_scene, summarize
     from metric_hmr.synthetic.shards import SceneStore, generate_set
@@ -200,13 +252,15 @@ def main(argv=None):
     md = markdown_table(summary, methods, args, counts, gen_time)
     md += (f'\npcdr_gain = {pcdr_gain:.2f} points, depth_err_reduction = {depth_red:.3f} '
            f'(DTO paper default vs initial, mean abs root-depth error)\n')
+    md += plus_diag_lines(summary)
     atomic_write(out_dir / f'dto_synthetic_{tag}.md', md)
     plot_heights(per_scene, out_dir / f'heights_{tag}.png', args.severity)
-    plot_errors_by_age(summary, [m for m in methods if m in ('initial', 'dto_paper', 'dto_released', 'oracle')],
+    plot_errors_by_age(summary, [m for m in methods if m in ('initial', 'dto_paper', 'dto_released', 'oracle', 'dto_plus')],
                        out_dir / f'errors_by_age_{tag}.png', args.severity)
     print(md)
     print(f'[dto_synthetic] wrote {out_dir}/dto_synthetic_{tag}.json/.md and plots', flush=True)
-    print(f'pcdr_gain={pcdr_gain:.2f} depth_err_reduction={depth_red:.3f}')
+    if last_line:
+        print(f'pcdr_gain={pcdr_gain:.2f} depth_err_reduction={depth_red:.3f}')
     return report
 
 

@@ -8,8 +8,9 @@ string option outside its allowed values, or a number out of range, is one ``Val
 naming the option and what is allowed, before any image is touched.  The steps of DTO
 read the option group they need as a sub-config: ``cfg.priors`` (:class:`PriorConfig`),
 ``cfg.cues`` (:class:`CueConfig`), ``cfg.bounds`` (:class:`BoundsConfig`) and
-``cfg.verdict`` (:class:`VerdictConfig`); the released-code scene handling
-(:mod:`metric_hmr.dto.released`) reads the whole config.
+``cfg.verdict`` (:class:`VerdictConfig`) and ``cfg.plus`` (:class:`PlusConfig`, DTO+,
+issue 15); the released-code scene handling (:mod:`metric_hmr.dto.released`) reads the
+whole config.  Presets: ``'paper'`` (default), ``'released'``, ``'plus'``.
 """
 from __future__ import annotations
 
@@ -23,8 +24,9 @@ except ImportError:  # pragma: no cover  (python < 3.8)
     from typing_extensions import Literal
 
 __all__ = ['DTOConfig', 'PriorConfig', 'CueConfig', 'BoundsConfig', 'VerdictConfig',
-           'PriorMode', 'DepthConvention', 'DepthResample', 'RegressionSource', 'ZSource',
-           'QuasiPlanarTest', 'BoundsMode']
+           'PlusConfig', 'PriorMode', 'DepthConvention', 'DepthResample', 'RegressionSource',
+           'ZSource', 'QuasiPlanarTest', 'BoundsMode', 'DepthStatistic', 'ScaleEstimator',
+           'AffineSpace', 'HeightLoss']
 
 PriorMode = Literal['paper', 'cdc']                 # group table | continuous-age CDC (minors)
 DepthConvention = Literal['disparity', 'depth']     # network output: 1/disp | already depth
@@ -33,6 +35,10 @@ RegressionSource = Literal['vertices', 'pixels']    # X_i from visible vertices 
 ZSource = Literal['transl', 'rendered']             # z_i: translation z | mean z-buffer depth
 QuasiPlanarTest = Literal['variance', 'std']        # paper | released code
 BoundsMode = Literal['paper', 'lower_only']         # [a1 X, a2 X] | [X, inf)
+DepthStatistic = Literal['mean', 'median', 'trimmed']   # d_i location (DTO+: median)
+ScaleEstimator = Literal['ols', 'inverse', 'rma']   # X_i: z on D (paper) | D on z, inverted | RMA
+AffineSpace = Literal['depth', 'disparity']         # z = s d + t (paper) | z = a / (q - b)
+HeightLoss = Literal['gaussian', 'huber']           # paper | Huber by IRLS
 
 
 # ----------------------------------------------------------------------------- checks
@@ -90,9 +96,17 @@ class CueConfig:
     iqr_fence: bool = False               # released-code regression refinements
     row_mean_removal: bool = False
     inlier_thresh: Optional[float] = None
+    depth_statistic: DepthStatistic = 'mean'   # DTO+ robust cues (robust_cues.py)
+    trim_frac: float = 0.2
+    scale_estimator: ScaleEstimator = 'ols'
 
     def __post_init__(self):
         _check_choices(self)
+        _require(0.0 <= self.trim_frac < 0.5, 'trim_frac', self.trim_frac, 'must be in [0, 0.5)')
+        refined = self.regression_source != 'vertices' or self.iqr_fence or self.row_mean_removal \
+            or self.inlier_thresh is not None
+        _require(self.scale_estimator == 'ols' or not refined, 'scale_estimator', self.scale_estimator,
+                 "needs regression_source='vertices' without the released-code refinements")
         _opt_pos('resolution', self.resolution)
         _require(self.depth_tol > 0, 'depth_tol', self.depth_tol, 'must be > 0')
         _require(int(self.edge_erosion) == self.edge_erosion and self.edge_erosion >= 0,
@@ -124,6 +138,36 @@ class VerdictConfig:
 
     def __post_init__(self):
         _require(self.score_threshold > 0, 'score_threshold', self.score_threshold, 'must be > 0')
+
+
+@dataclass(frozen=True)
+class PlusConfig:
+    """DTO+ fit (issue 15, :mod:`metric_hmr.dto.plus_fit`): affine space, likelihood, focal."""
+    affine_space: AffineSpace = 'depth'
+    height_loss: HeightLoss = 'gaussian'
+    huber_c: float = 2.0                  # Huber threshold on (h* - mu) / sigma
+    irls_max_iter: int = 10
+    focal_refine: bool = False            # focal from heights + depth relief where identifiable
+    focal_min_persons: int = 3
+    focal_max_rel_std: float = 0.1        # max std of log(f_input / f)
+    focal_ratio_range: Tuple[float, float] = (0.5, 2.0)
+    focal_min_corr: float = 0.3           # |r| of a person's relief regression
+
+    def __post_init__(self):
+        object.__setattr__(self, 'focal_ratio_range', tuple(self.focal_ratio_range))
+        _check_choices(self)
+        _require(self.huber_c > 0, 'huber_c', self.huber_c, 'must be > 0')
+        _require(self.irls_max_iter >= 1, 'irls_max_iter', self.irls_max_iter, 'must be >= 1')
+        _require(self.focal_min_persons >= 2, 'focal_min_persons', self.focal_min_persons, 'must be >= 2')
+        _require(self.focal_max_rel_std > 0, 'focal_max_rel_std', self.focal_max_rel_std, 'must be > 0')
+        lo, hi = self.focal_ratio_range
+        _require(0 < lo <= 1 <= hi, 'focal_ratio_range', self.focal_ratio_range,
+                 'must satisfy 0 < low <= 1 <= high')
+
+    @property
+    def active(self) -> bool:
+        """Whether run_dto takes the DTO+ fit path."""
+        return self.affine_space != 'depth' or self.height_loss != 'gaussian' or self.focal_refine
 
 
 def _sub(cfg: 'DTOConfig', cls):
@@ -171,12 +215,31 @@ class DTOConfig:
     far_size_frac: float = 0.25                     # far when 2 m projects < frac * short side
     feet_fit: bool = False                          # released: second fit on bottom pixels
     feet_frac: float = 0.1
+    # --- DTO+ (issue 15; docs/dto.md 'DTO+'); preset='plus' ---
+    depth_statistic: DepthStatistic = 'mean'        # (CueConfig) d_i / q_i location
+    trim_frac: float = 0.2
+    scale_estimator: ScaleEstimator = 'ols'         # (CueConfig) intra-human slope
+    affine_space: AffineSpace = 'depth'             # (PlusConfig)
+    height_loss: HeightLoss = 'gaussian'
+    huber_c: float = 2.0
+    irls_max_iter: int = 10
+    focal_refine: bool = False
+    focal_min_persons: int = 3
+    focal_max_rel_std: float = 0.1
+    focal_ratio_range: Tuple[float, float] = (0.5, 2.0)
+    focal_min_corr: float = 0.3
 
     def __post_init__(self):
         object.__setattr__(self, 'gender_thresholds', tuple(self.gender_thresholds))
+        object.__setattr__(self, 'focal_ratio_range', tuple(self.focal_ratio_range))
         _check_choices(self)
-        for cls in (PriorConfig, CueConfig, BoundsConfig, VerdictConfig):
+        for cls in (PriorConfig, CueConfig, BoundsConfig, VerdictConfig, PlusConfig):
             _sub(self, cls)               # each group checks its own ranges
+        released = [k for k in ('near_far', 'feet_fit') if getattr(self, k)]
+        released += ['max_height'] if self.max_height is not None else []
+        _require(not (self.plus.active and released), 'affine_space/height_loss/focal_refine',
+                 (self.affine_space, self.height_loss, self.focal_refine),
+                 f'the DTO+ fit cannot be combined with the released-code options {released}')
         _opt_pos('min_mask_area_frac', self.min_mask_area_frac)
         _opt_pos('max_height', self.max_height)
         _require(self.max_reject_rounds >= 0, 'max_reject_rounds', self.max_reject_rounds, 'must be >= 0')
@@ -200,23 +263,32 @@ class DTOConfig:
     def verdict(self) -> VerdictConfig:
         return _sub(self, VerdictConfig)
 
+    @property
+    def plus(self) -> PlusConfig:
+        return _sub(self, PlusConfig)
+
+    @property
+    def uses_plus_fit(self) -> bool:
+        """Whether run_dto takes the DTO+ fit path (:mod:`metric_hmr.dto.plus_fit`)."""
+        return self.plus.active
+
     @classmethod
     def from_dict(cls, cfg: Optional[dict] = None) -> 'DTOConfig':
-        """Build from config keys; ``preset='paper'|'released'`` picks the base values."""
+        """Build from config keys; ``preset='paper'|'released'|'plus'`` picks the base values."""
         if cfg is None:
             return cls()
         if isinstance(cfg, DTOConfig):
             return cfg
         cfg = dict(cfg)
         preset = cfg.pop('preset', 'paper')
-        if preset not in ('paper', 'released'):
-            raise ValueError(f"DTO option preset={preset!r} is not one of ('paper', 'released')")
+        presets = dict(paper=cls, released=cls.released, plus=cls.plus_preset)
+        if preset not in presets:
+            raise ValueError(f"DTO option preset={preset!r} is not one of {tuple(presets)}")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(cfg) - known)
         if unknown:
             raise ValueError(f'unknown DTO option(s) {unknown}; known: {sorted(known)}')
-        base = cls.released() if preset == 'released' else cls()
-        return dataclasses.replace(base, **cfg)
+        return dataclasses.replace(presets[preset](), **cfg)
 
     @classmethod
     def released(cls) -> 'DTOConfig':
@@ -226,6 +298,19 @@ class DTOConfig:
                    fallback_X=20.0, skipped_penalty=3.0, min_mask_area_frac=1 / 400,
                    min_visible_vertices=500, iqr_fence=True, row_mean_removal=True,
                    inlier_thresh=0.1, max_height=2.1, near_far=True, feet_fit=True)
+
+    @classmethod
+    def plus_preset(cls) -> 'DTOConfig':
+        """DTO+ (issue 15): interior samples (erosion 2) with a median statistic, the
+        inverse-regression intra-human scale, the affine in disparity space and a Huber
+        height likelihood.  Bounds [0.5 X, 3 X]: X is no longer diluted, and
+        s_d / X = f_hmr / (f k_i) may fall below 1 when the focal is short or a person was
+        estimated too large.  Focal refinement stays an option (``focal_refine=True``): on
+        the development scenes its relief-based estimate was biased by the estimate's mesh
+        errors and raised the depth error (docs/dto.md, DTO+)."""
+        return cls(edge_erosion=2, depth_statistic='median', scale_estimator='inverse',
+                   affine_space='disparity', height_loss='huber', focal_refine=False,
+                   alpha1=0.5, alpha2=3.0)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

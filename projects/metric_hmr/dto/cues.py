@@ -15,7 +15,10 @@ Per image: ``X = sum(w_i X_i) / sum(w_i)`` and the quasi-planar flag
 ``var_i(d_i) < mean_i(var_i)`` (supplement 6.3).
 
 Released-code refinements of the regression are options (``iqr_fence``,
-``row_mean_removal``, ``inlier_thresh``); all default off.
+``row_mean_removal``, ``inlier_thresh``); all default off.  DTO+ options (issue 15):
+``depth_statistic`` (robust location of d_i), ``scale_estimator`` (errors-in-variables
+X_i) and, with ``relief_space``, the relief cues of the fitted space
+(:mod:`metric_hmr.dto.robust_cues`).
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ import numpy as np
 
 from .config import CueConfig
 from .raster import RasterOutput, project_points, resize_mask_nearest
+from .robust_cues import relief_slope, robust_location
 
 __all__ = ['PersonCues', 'extract_cues', 'slope_and_correlation', 'weighted_scale',
            'is_quasi_planar']
@@ -45,6 +49,14 @@ class PersonCues:
     reason: List[str]          # '' when usable, else why the person has no cue
     # samples kept for the released-code feet fit: per person (rows, rel, z) of its pixels
     pixel_samples: Optional[list] = field(default=None, repr=False)
+    # DTO+ relief cues in the fitted space (``relief_space``), None when not requested:
+    # v_i statistic (d_i or disparity q_i), |dz/dv| mesh slope, dv/dz (inverse regression),
+    # its standard error, Pearson r of (v, z)
+    v: Optional[np.ndarray] = None
+    X_v: Optional[np.ndarray] = None
+    dv_dz: Optional[np.ndarray] = None
+    dv_dz_se: Optional[np.ndarray] = None
+    corr_v: Optional[np.ndarray] = None
 
 
 def slope_and_correlation(x: np.ndarray, y: np.ndarray):
@@ -101,12 +113,13 @@ class _OnePerson(NamedTuple):
     n_visible: int = 0
     reason: str = ''
     pixel_samples: Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]] = None
+    relief: Tuple[float, float, float, float, float] = (np.nan,) * 5   # v, X_v, dv_dz, se, r
 
 
 def extract_cues(vertices: Sequence[np.ndarray], raster: RasterOutput, rel_depth: np.ndarray,
                  focal, princpt, masks: Optional[np.ndarray] = None,
-                 config: Optional[CueConfig] = None, keep_pixel_samples: bool = False
-                 ) -> PersonCues:
+                 config: Optional[CueConfig] = None, keep_pixel_samples: bool = False,
+                 relief_space: Optional[str] = None) -> PersonCues:
     """Per-person cues of one image.
 
     Args:
@@ -122,6 +135,8 @@ def extract_cues(vertices: Sequence[np.ndarray], raster: RasterOutput, rel_depth
             back to all samples when fewer than 3 remain; 0 = every visible vertex, the
             paper's letter) and the released-code regression refinements.
         keep_pixel_samples: keep each person's (rows, rel, z) pixel samples (feet fit).
+        relief_space: None, 'depth' (v = D_rel) or 'disparity' (v = 1 / D_rel): also
+            return the DTO+ relief cues in that space.
     """
     cfg = config if config is not None else CueConfig()
     # 1. inputs at raster resolution
@@ -135,16 +150,22 @@ def extract_cues(vertices: Sequence[np.ndarray], raster: RasterOutput, rel_depth
     # 3. per person: depth samples at the visible vertices (and pixels), then the regression
     need_pixels = cfg.regression_source == 'pixels' or keep_pixel_samples
     interior = _interior(raster.person_id, cfg.edge_erosion) if need_pixels else None
+    if relief_space not in (None, 'depth', 'disparity'):
+        raise ValueError(f"relief_space must be None, 'depth' or 'disparity', got {relief_space!r}")
     persons = [_person_cues(k, np.asarray(vertices[k], dtype=np.float64), raster, rel_depth,
-                            focal, princpt, masks_r, interior, cfg, need_pixels)
+                            focal, princpt, masks_r, interior, cfg, need_pixels, relief_space)
                for k in range(K)]
     # 4. gather into (K,) arrays
     col = lambda name: np.array([getattr(p, name) for p in persons], np.float64).reshape(K)  # noqa: E731
+    rel_ = np.array([p.relief for p in persons], np.float64).reshape(K, 5)
+    relief = {} if relief_space is None else dict(v=rel_[:, 0], X_v=rel_[:, 1], dv_dz=rel_[:, 2],
+                                                  dv_dz_se=rel_[:, 3], corr_v=rel_[:, 4])
     return PersonCues(d=col('d'), X=col('X'), w=col('w'), var_within=col('var'),
                       std_within=col('std'),
                       n_visible=np.array([p.n_visible for p in persons], np.int64).reshape(K),
                       n_pixels=n_pix, z_render=z_render, reason=[p.reason for p in persons],
-                      pixel_samples=[p.pixel_samples for p in persons] if keep_pixel_samples else None)
+                      pixel_samples=[p.pixel_samples for p in persons] if keep_pixel_samples else None,
+                      **relief)
 
 
 def rendered_depth_stats(raster: RasterOutput, masks_r: Optional[np.ndarray], K: int):
@@ -208,7 +229,7 @@ def _pixel_samples(k: int, raster: RasterOutput, rel_depth: np.ndarray,
 
 
 def _person_cues(k, v, raster, rel_depth, focal, princpt, masks_r, interior, cfg: CueConfig,
-                 need_pixels: bool) -> _OnePerson:
+                 need_pixels: bool, relief_space: Optional[str] = None) -> _OnePerson:
     """d_i, var_i and (X_i, w_i) of person k."""
     vis = raster.vertex_visible[k]
     if not vis.any():
@@ -220,16 +241,30 @@ def _person_cues(k, v, raster, rel_depth, focal, princpt, masks_r, interior, cfg
     if n_vis == 0:
         return _OnePerson(reason='no_valid_depth')
     rel_g = rel[good]
-    d, var, std = rel_g.mean(), rel_g.var(), rel_g.std()
+    d = robust_location(rel_g, cfg.depth_statistic, cfg.trim_frac)
+    var, std = rel_g.var(), rel_g.std()
     # intra-human scale X_i, w_i: regression over the vertices or the rendered pixels
     samples = _pixel_samples(k, raster, rel_depth, masks_r, interior, cfg.edge_erosion) \
         if need_pixels else None
-    if cfg.regression_source == 'vertices':
+    if cfg.regression_source == 'vertices' and cfg.scale_estimator == 'ols':
         X, wr = _regress(rel_g, vv[good, 2], r[good], cfg)
+    elif cfg.regression_source == 'vertices':
+        X, wr = relief_slope(vv[good, 2], rel_g, cfg.scale_estimator)[:2]
     else:
         rows, relp, zp = samples
         X, wr = _regress(relp, zp, rows, cfg)
-    return _OnePerson(d, var, std, X, wr, n_vis, '', samples)
+    relief = (np.nan,) * 5
+    if relief_space is not None:
+        relief = _relief_cues(vv[good, 2], rel_g, relief_space, cfg)
+    return _OnePerson(d, var, std, X, wr, n_vis, '', samples, relief)
+
+
+def _relief_cues(z, rel, space, cfg: CueConfig):
+    """DTO+ cues of one person in the fitted space: (v_i, |dz/dv|, dv/dz, its se, r)."""
+    v = 1.0 / rel if space == 'disparity' else rel
+    rs = relief_slope(z, v, cfg.scale_estimator)
+    return (robust_location(v, cfg.depth_statistic, cfg.trim_frac), abs(rs.dz_dv), rs.dv_dz,
+            rs.dv_dz_se, rs.corr)
 
 
 def _interior_at(pid: np.ndarray, r: np.ndarray, c: np.ndarray, k: int, n: int) -> np.ndarray:

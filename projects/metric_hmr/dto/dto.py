@@ -10,6 +10,9 @@ Steps of :func:`run_dto` (each a module-level function; the math lives in its ow
 5. closed-form fit of (s_d, t_d)                        (:func:`fit_image`: fit, solver)
 6. corrected depth / height / translation, posterior std, verdict (:func:`assemble_result`)
 
+DTO+ (issue 15, ``config.uses_plus_fit``): steps 5-6 are :func:`plus_result`
+(:mod:`metric_hmr.dto.plus_fit`: disparity-space affine, Huber likelihood, focal).
+
 The released-code variants (person filters, near / far groups, 2.1 m rejection, feet fit)
 are in :mod:`metric_hmr.dto.released`.  Shape refit through a body model is a separate step
 (:mod:`metric_hmr.dto.refine`).
@@ -33,6 +36,7 @@ from .config import BoundsConfig, DTOConfig
 from .cues import PersonCues, extract_cues, is_quasi_planar, weighted_scale
 from .depth_map import prepare_depth
 from .fit import FitProblem, GroupFit, solve_group, solve_persons
+from .plus_fit import fit_plus
 from .priors import height_priors
 from .raster import RasterOutput, raster_size, rasterize_persons
 from .solver import ACTIVE_NONE
@@ -40,7 +44,7 @@ from .verdict import image_verdict
 
 __all__ = ['DTOResult', 'run_dto', 'dto_bounds', 'solve_persons', 'resolve_priors', 'image_cues',
            'usable_persons', 'initial_depths', 'ScaleCue', 'scale_and_bounds', 'ImageFit',
-           'fit_group', 'fit_image', 'assemble_result']
+           'fit_group', 'fit_image', 'assemble_result', 'plus_result']
 
 
 @dataclass
@@ -76,11 +80,26 @@ class DTOResult:
     prior_source: List[str] = field(default_factory=list)
     group: np.ndarray = None    # (K,) 0 near / 1 far (near_far option), -1 unused
     group_params: List[Tuple[float, float, int]] = field(default_factory=list)  # (s_d, t_d, active) per group
+    # --- DTO+ (config.uses_plus_fit); for affine_space='disparity', (s_d, t_d) hold (a, b)
+    # of z* = a / (q_i - b) and d_i holds q_i ---
+    affine_space: str = 'depth'
+    z_fit: np.ndarray = None            # (K,) depth under the input focal (h* = h z_fit / z)
+    robust_weight: np.ndarray = None    # (K,) final Huber weights (NaN where not optimized)
+    outlier: np.ndarray = None          # (K,) bool, |h* - mu| / sigma > huber_c
+    focal_ratio: float = 1.0            # f_input / f_refined applied (1: focal kept)
+    focal_ratio_est: float = float('nan')   # the estimate, also when declined
+    focal_ratio_std: float = float('nan')   # std of log(focal_ratio_est)
+    focal_refined: bool = False
+    focal_reason: str = ''              # why the focal was kept ('' when refined / not tried)
+    focal_star: np.ndarray = None       # (2,) refined focal (None when kept)
+    relief_dv_dz: np.ndarray = None     # (K,) slope of the network value on the mesh depth
 
     @property
     def depth_ratio(self) -> np.ndarray:
-        """z*/z per person (1 where unchanged)."""
-        return np.where(self.used, self.z_star / np.where(self.used, self.z_init, 1.0), 1.0)
+        """Scale of each person about the camera centre, z_fit/z (= z*/z unless the focal
+        was refined; 1 where unchanged)."""
+        z = self.z_star if self.z_fit is None else self.z_fit
+        return np.where(self.used, z / np.where(self.used, self.z_init, 1.0), 1.0)
 
     def to_record(self) -> dict:
         """JSON-friendly dict of the result."""
@@ -147,7 +166,8 @@ def image_cues(vertices, faces, focal, princpt, image_hw: Tuple[int, int], depth
     raster = rasterize_persons(vertices, faces, focal, princpt, image_hw, cfg.resolution,
                                masks=use_masks, depth_tol=cfg.depth_tol)
     cues = extract_cues(vertices, raster, rel, focal, princpt, masks=use_masks, config=cfg.cues,
-                        keep_pixel_samples=cfg.feet_fit)
+                        keep_pixel_samples=cfg.feet_fit,
+                        relief_space=cfg.affine_space if cfg.uses_plus_fit else None)
     return raster, cues
 
 
@@ -337,6 +357,94 @@ def assemble_result(problem: FitProblem, fit: ImageFit, scale: ScaleCue, cues: P
                      group=fit.group, group_params=fit.group_params)
 
 
+# ------------------------------------------------------------------ 5-6. DTO+
+def _plus_scale_bounds(cfg, cues, sel, quasi):
+    """Disparity-space bound inputs: per-person |dz/dq|, weights, (alpha1, alpha2) or None."""
+    sign = -1.0 if cfg.affine_space == 'disparity' else 1.0   # expected sign of r(v, z)
+    wX = np.maximum(sign * np.nan_to_num(cues.corr_v[sel]), 0.0)
+    wX = np.where(np.isfinite(cues.X_v[sel]), wX, 0.0)
+    if not (wX > 0).any():
+        return cues.X_v[sel], wX, None, 'no_scale_cue'
+    alpha = (1.0, 1.0) if quasi else (cfg.alpha1, cfg.alpha2)
+    return cues.X_v[sel], wX, alpha, ''
+
+
+def plus_result(cues: PersonCues, usable: np.ndarray, reasons: List[str], scale: ScaleCue,
+                z_init, h_init, mu_, sigma_, transl, focal, prior_source, cfg: DTOConfig) -> DTOResult:
+    """Steps 5-6 of DTO+: fit of the usable persons (>= 2) of one image (plus_fit.fit_plus),
+    corrected heights / translations (focal refined where identifiable) and the verdict."""
+    K = len(h_init)
+    flags = list(scale.flags)
+    quasi, X, x_min, x_max, X_sing = (scale.quasi_planar, scale.X, scale.x_min, scale.x_max,
+                                      scale.X_singular)
+    sel = np.nonzero(usable)[0]
+    row = lambda x: np.asarray(x, np.float64)[None, sel]
+    disp = cfg.affine_space == 'disparity'
+    Xv, wX, alpha, bflag = _plus_scale_bounds(cfg, cues, sel, quasi)
+    if disp and bflag and 'no_scale_cue' not in flags:
+        flags.append(bflag)
+    relief = None
+    if cfg.focal_refine:
+        # the chosen estimator's relief slope dv/dz = 1 / (dz/dv), with the relative
+        # standard error of the regression of v on z
+        with np.errstate(divide='ignore', invalid='ignore'):
+            dv_dz = np.sign(cues.dv_dz) / cues.X_v
+            se = np.abs(cues.dv_dz_se / cues.dv_dz) * np.abs(dv_dz)
+        relief = dict(dv_dz=row(dv_dz), dv_dz_se=row(se), corr=row(cues.corr_v))
+    fk = dict(min_persons=cfg.focal_min_persons, max_rel_std=cfg.focal_max_rel_std,
+              ratio_range=tuple(cfg.focal_ratio_range), min_corr=cfg.focal_min_corr)
+    fit = fit_plus(row(h_init), row(z_init), row(cues.v), row(mu_), row(sigma_),
+                   np.ones((1, len(sel)), bool), affine_space=cfg.affine_space,
+                   height_loss=cfg.height_loss, huber_c=cfg.huber_c, irls_max_iter=cfg.irls_max_iter,
+                   x_min=np.array([x_min]), x_max=np.array([x_max]), X_sing=np.array([X_sing]),
+                   X_v=Xv[None], wX=wX[None], alpha=alpha, relief=relief, focal_kw=fk)
+    used = np.zeros(K, bool)
+    used[sel] = True
+    full = lambda v, fill=np.nan: _scatter(K, sel, v[0], fill)
+    z_fit, z_fin = full(fit.z_star), full(fit.z_final)
+    z_fit[~used], z_fin[~used] = z_init[~used], z_init[~used]
+    ratio = np.where(used, z_fit / z_init, 1.0)
+    h_star = h_init * ratio
+    if fit.limited[0]:
+        flags.append('disparity_shift_at_limit' if disp else 'singular_fallback')
+    if len(sel) == 2:
+        flags.append('two_persons_exact_fit')
+    fr = fit.focal
+    if fr is not None and fr.refined[0]:
+        flags.append('focal_refined')
+    transl_star = transl * ratio[:, None]
+    transl_star[:, 2] = np.where(used, z_fin, transl_star[:, 2])
+    residual = np.abs(full(fit.residual))
+    score = float(fit.score[0])
+    kept = score <= cfg.score_threshold
+    return DTOResult(
+        s_d=float(fit.params[0, 0]), t_d=float(fit.params[0, 1]), d_i=cues.v if disp else cues.d,
+        X_i=cues.X_v if disp else cues.X, w_i=cues.corr_v if disp else cues.w, X=float(X),
+        quasi_planar=bool(quasi), x_min=float(x_min), x_max=float(x_max), active=int(fit.active[0]),
+        z_init=z_init, z_star=z_fin, transl_star=transl_star, h_init=h_init, h_star=h_star,
+        mu=mu_, sigma=sigma_, std_z=full(fit.std_z), std_h=full(fit.std_h), residual=residual,
+        image_score=score, kept=bool(kept),
+        reasons=reasons, used=used, optimized=len(sel) >= 3, flags=flags,
+        image_reason='' if kept else f'mean robust deviation {score:.3f} > {cfg.score_threshold}',
+        prior_source=list(prior_source), group=np.where(used, 0, -1),
+        group_params=[(float(fit.params[0, 0]), float(fit.params[0, 1]), int(fit.active[0]))],
+        affine_space=cfg.affine_space, z_fit=z_fit, robust_weight=full(fit.weights),
+        outlier=full(fit.outlier.astype(float), 0.0).astype(bool),
+        focal_ratio=float(fr.ratio[0]) if fr else 1.0,
+        focal_ratio_est=float(fr.ratio_raw[0]) if fr else float('nan'),
+        focal_ratio_std=float(fr.std_log[0]) if fr else float('nan'),
+        focal_refined=bool(fr.refined[0]) if fr else False, focal_reason=fr.reason[0] if fr else '',
+        focal_star=(np.broadcast_to(np.asarray(focal, np.float64), (2,)) / fr.ratio[0]
+                    if fr is not None and fr.refined[0] else None),
+        relief_dv_dz=cues.dv_dz)
+
+
+def _scatter(K, sel, values, fill):
+    out = np.full(K, fill, dtype=np.float64)
+    out[sel] = values
+    return out
+
+
 # ------------------------------------------------------------------ run_dto
 def run_dto(vertices: Sequence[np.ndarray], faces, focal, princpt, image_size: Tuple[int, int],
             depth_map: np.ndarray, transl: np.ndarray, h_init: np.ndarray,
@@ -376,6 +484,9 @@ def run_dto(vertices: Sequence[np.ndarray], faces, focal, princpt, image_size: T
     z_init = initial_depths(transl, cues, cfg)
     # 4. scale cue and bounds on s_d
     scale = scale_and_bounds(cues, usable, z_init, cfg)
+    if cfg.uses_plus_fit and int(usable.sum()) >= 2:    # 5-6. DTO+ fit and result
+        return plus_result(cues, usable, reasons, scale, z_init, h_init, mu_, sigma_, transl,
+                           focal, prior_source, cfg)
     # 5. closed-form fit
     problem = FitProblem(h_init, z_init, cues.d, mu_, sigma_, scale.x_min, scale.x_max,
                          scale.X_singular)

@@ -91,13 +91,19 @@ def refined_sample(sample: dict, img: ImageInput, out: ImageOutput, refit: bool,
     if refit:
         new_pred['betas'] = like(out.betas, pred['betas'])
         new_pred['shape_refit_flags'] = out.refit_flags
+    if result.focal_star is not None:      # DTO+ focal refinement changed the camera
+        new_pred['focal'] = like(result.focal_star, pred['focal'])
     ratio = result.depth_ratio
-    if 'vertices' in pred:   # re-posed, or scaled about the camera centre by z*/z
-        v = out.vertices if remeshed else img.vertices * ratio[:, None, None]
+    # scaling about the camera centre by z*/z, plus what is left of the translation change
+    # (non-zero only when DTO+ refined the focal and persons moved beyond the scale)
+    offset = result.transl_star - np.asarray(img.transl, np.float64).reshape(-1, 3) * ratio[:, None]
+    if 'vertices' in pred:   # re-posed, or scaled + moved
+        v = out.vertices if remeshed else img.vertices * ratio[:, None, None] + offset[:, None, :]
         new_pred['vertices'] = like(v, pred['vertices'])
     if 'joints3d' in pred:
         j_old = to_numpy(pred['joints3d'])
-        j = out.joints if remeshed and out.joints.shape == j_old.shape else j_old * ratio[:, None, None]
+        j = (out.joints if remeshed and out.joints.shape == j_old.shape
+             else j_old * ratio[:, None, None] + offset[:, None, :])
         new_pred['joints3d'] = like(j, pred['joints3d'])
     new_pred['height'] = out.height if refit else result.h_star
     new_pred['std'] = result.std_h

@@ -15,7 +15,9 @@ Used by ``tools/benchmarks/dto_synthetic.py``.  Every method places the *detecte
   vertices`` and the translation is scaled by ``z* / (mean z of those vertices)``; at
   severity 0 this recovers the true depth (up to the estimate's pose/shape noise);
 * diagnostics ``initial_gt_focal`` / ``dto_paper_gt_focal``: the same estimate without the
-  focal-length bias (rho = 1, true focal), to separate the focal error from DTO's own.
+  focal-length bias (rho = 1, true focal), to separate the focal error from DTO's own;
+* ``dto_plus``: DTO+ (``preset='plus'``, issue 15) and one ablation per piece
+  (``PLUS_ABLATIONS``: DTO+ with that piece set back to the paper's choice).
 
 All methods get the ground-truth visible person masks (a perfect instance segmenter).
 Metrics: PCDR_0.2 (Relative-Human protocol, depth layers derived from the ground-truth root
@@ -32,10 +34,21 @@ import numpy as np
 from .estimates import AGE_GROUP_NAMES, age_group_of
 from .relative_depth import disparity_to_depth
 
-__all__ = ['METHODS', 'depth_layers_from_gt', 'evaluate_scene', 'summarize', 'oracle_depths']
+__all__ = ['METHODS', 'PLUS_ABLATIONS', 'depth_layers_from_gt', 'evaluate_scene', 'summarize', 'oracle_depths']
+
+# DTO+ and one row per piece: the preset with that option toggled (back to the paper's
+# value, or on for the opt-in focal refinement)
+PLUS_ABLATIONS = {
+    'dto_plus': {},
+    'plus_no_robust_stat': dict(depth_statistic='mean', edge_erosion=1),
+    'plus_depth_space': dict(affine_space='depth'),
+    'plus_ols_scale': dict(scale_estimator='ols'),
+    'plus_gaussian': dict(height_loss='gaussian'),
+    'plus_focal': dict(focal_refine=True),
+}
 
 METHODS = ('initial', 'dto_paper', 'dto_released', 'no_intra_bound', 'gender_agnostic',
-           'no_age_prior', 'oracle', 'initial_gt_focal', 'dto_paper_gt_focal')
+           'no_age_prior', 'oracle', 'initial_gt_focal', 'dto_paper_gt_focal') + tuple(PLUS_ABLATIONS)
 
 
 def depth_layers_from_gt(z: np.ndarray, tau: float = 0.2) -> np.ndarray:
@@ -107,6 +120,21 @@ def _resolve_no_bound(res):
     return res.z_init * ratio, res.h_init * ratio
 
 
+def _dto_kwargs(method: str, age, p_male) -> dict:
+    """Demographics and config of one DTO variant."""
+    from metric_hmr.dto.config import DTOConfig
+    kw = dict(age_years=age, p_male=p_male, config=None)
+    if method == 'dto_released':
+        kw['config'] = DTOConfig.released()
+    elif method == 'gender_agnostic':
+        kw['p_male'] = np.full(len(age), np.nan)
+    elif method == 'no_age_prior':
+        kw['age_years'] = np.full(len(age), 30.0)
+    elif method in PLUS_ABLATIONS:
+        kw['config'] = dict(preset='plus', **PLUS_ABLATIONS[method])
+    return kw
+
+
 def evaluate_scene(gen, scene: dict, methods=METHODS, min_pixels: int = 150,
                    resolution: Optional[int] = 512) -> Dict[str, dict]:
     """Run every method on one scene.
@@ -116,7 +144,6 @@ def evaluate_scene(gen, scene: dict, methods=METHODS, min_pixels: int = 150,
     ``'dto_results'`` entry with the raw DTO results (paper / released) for visualisation.
     """
     from metric_hmr.dto import run_dto
-    from metric_hmr.dto.config import DTOConfig
 
     det = np.nonzero(np.asarray(scene['n_pixels']) >= min_pixels)[0]
     H, W = (int(x) for x in scene['image_size'])
@@ -164,13 +191,7 @@ def evaluate_scene(gen, scene: dict, methods=METHODS, min_pixels: int = 150,
             ratio = np.where(np.isfinite(d_i) & np.isfinite(z_vis), d_i / z_vis, 1.0)
             z, h, kept, score = transl[:, 2] * ratio, h0 * ratio, None, None
         else:
-            kw = dict(age_years=age, p_male=p_male, config=None)
-            if m == 'dto_released':
-                kw['config'] = DTOConfig.released()
-            elif m == 'gender_agnostic':
-                kw['p_male'] = np.full(len(det), np.nan)
-            elif m == 'no_age_prior':
-                kw['age_years'] = np.full(len(det), 30.0)
+            kw = _dto_kwargs(m, age, p_male)
             if m == 'no_intra_bound' and paper_res is not None:
                 res = paper_res
             else:
@@ -186,6 +207,52 @@ def evaluate_scene(gen, scene: dict, methods=METHODS, min_pixels: int = 150,
             if m in ('dto_paper', 'dto_released'):
                 out['dto_results'][m] = res
         out[m] = dict(z=z, h=h, kept=kept, score=score, runtime=time.perf_counter() - t0)
+        if m in ('dto_plus', 'plus_focal'):
+            out[m]['diag'] = _plus_diagnostics(res, scene, det)
+    return out
+
+
+def _plus_diagnostics(res, scene, det) -> dict:
+    """Focal estimate vs the true bias and the intra-human slope vs the true one.
+
+    True mesh slope in disparity: the estimate's mesh is the true body scaled by k, so
+    |dz_mesh / dq| = k Z^2 / A (A the hidden disparity scale, Z the true root depth).
+    From one person's (beta = dq/dz, r) the three estimators give |dz/dq| = 1/|beta|
+    (inverse), |r|/|beta| (RMA), r^2/|beta| (OLS of z on q).
+    """
+    k = np.asarray(scene['est_size_factor'], np.float64)[det]
+    Z = np.asarray(scene['root'], np.float64)[det, 2]
+    true = k * Z ** 2 / float(scene['rel_scale'])
+    beta = np.asarray(res.relief_dv_dz if res.relief_dv_dz is not None else np.full(len(det), np.nan), np.float64)
+    disp = res.affine_space == 'disparity'
+    with np.errstate(divide='ignore', invalid='ignore'):
+        inv = 1.0 / np.abs(beta) / true if disp else np.full(len(det), np.nan)
+    r = np.abs(np.asarray(res.w_i, np.float64))
+    ok = np.asarray(res.used, bool) & np.isfinite(inv)
+    return dict(rho=float(scene['est_rho']), rho_est=float(res.focal_ratio_est),
+                refined=bool(res.focal_refined), slope_ratio_inverse=inv[ok],
+                slope_ratio_rma=(r * inv)[ok], slope_ratio_ols=(r * r * inv)[ok],
+                outliers=int(np.sum(res.outlier)) if res.outlier is not None else 0)
+
+
+def _summarize_plus_diag(diags) -> dict:
+    """Share of images with a refined focal, error of the focal estimate, slope ratios."""
+    if not diags:
+        return {}
+    est = np.array([d['rho_est'] for d in diags])
+    rho = np.array([d['rho'] for d in diags])
+    ref = np.array([d['refined'] for d in diags])
+    err = np.abs(np.log(est / rho))
+    out = dict(focal_refined_share=float(ref.mean()),
+               focal_log_err_median_refined=float(np.median(err[ref])) if ref.any() else float('nan'),
+               focal_log_err_median_initial=float(np.median(np.abs(np.log(rho)))),
+               outliers=int(sum(d['outliers'] for d in diags)))
+    for e in ('inverse', 'rma', 'ols'):
+        v = np.concatenate([d[f'slope_ratio_{e}'] for d in diags])
+        v = v[np.isfinite(v)]
+        out[f'slope_ratio_{e}_median'] = float(np.median(v)) if v.size else float('nan')
+        out[f'slope_ratio_{e}_iqr'] = ([float(x) for x in np.percentile(v, [25, 75])]
+                                       if v.size else [float('nan')] * 2)
     return out
 
 
@@ -219,6 +286,8 @@ def summarize(per_scene: List[Dict[str, dict]], methods=METHODS, tau: float = 0.
             sel = ga == code
             row['height_err_cm_by_age'][g] = float(np.mean(dh[sel])) if sel.any() else float('nan')
             row['depth_err_by_age'][g] = float(np.mean(dz[sel])) if sel.any() else float('nan')
+        if m in ('dto_plus', 'plus_focal'):
+            row['diag'] = _summarize_plus_diag([s[m]['diag'] for s in per_scene if 'diag' in s[m]])
         res[m] = row
     res['_counts'] = dict(images=len(per_scene), persons=int(len(gz)),
                           persons_by_age={g: int((ga == c).sum()) for c, g in enumerate(AGE_GROUP_NAMES)})

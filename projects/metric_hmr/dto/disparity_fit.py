@@ -1,0 +1,262 @@
+"""DTO's affine fitted in disparity space: z_i* = a / (q_i - b) (DTO+, issue 15).
+
+Depth-Anything-style networks output *disparity* that is affine-invariant: q = A / Z + B
+with unknown scale A > 0 and shift B.  The paper inverts the map (D_rel = 1 / q) and fits
+z = s_d D_rel + t_d, which is exact only when B = 0.  Here the model is the network's own:
+
+    z_i*(a, b) = a / (q_i - b),     q_i > b for every used person,
+
+with the same height objective as paper Eq. 3 (h_i* = h_i z_i* / z_i):
+
+    L(a, b) = sum_i (p_i a / (q_i - b) - c_i)^2,   p_i = h_i / (z_i sigma_i),  c_i = mu_i / sigma_i.
+
+1. For fixed b, L is linear least squares in a: a(b) = sum g c / sum g^2 with
+   g_i = p_i / (q_i - b) (closed form), optionally clamped to intra-human bounds
+   [alpha1 A_X(b), alpha2 A_X(b)], A_X(b) = weighted mean of X_i (q_i - b)^2 (the
+   mesh slope |dz/dq| of each person turned into a scale), and always to a >= 0.
+2. The profile F(b) = L(a(b), b) is a 1-D function on b < min q_i.  It is
+   parametrised by t = 1 - z_near / z_far in (0, 1) (b -> -inf: everyone at one depth;
+   b -> min q: the farthest person at infinity).  A grid log-spaced in z_far / z_near - 1
+   brackets the global minimum, then F'(b) = 0 is solved by a safeguarded
+   regula falsi (Illinois) inside the bracket, to machine precision.
+
+Everything is batched over B images with at most K persons (``valid`` marks real ones).
+Per-person weights ``w`` (robust IRLS weights) enter as sigma_i / sqrt(w_i).
+
+Posterior: Gauss-Newton covariance (J^T J)^-1 of (a, b) at the optimum; with an active
+bound, a = alpha A_X(b) is a function of b and only b is free.  Propagated linearly to
+z_i* and h_i*.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple, Optional
+
+import numpy as np
+
+__all__ = ['DisparitySolution', 'solve_disparity_batch', 'disparity_profile',
+           'disparity_objective', 'shift_from_depth_ratio']
+
+_GRID_EXCESS = (1e-5, 1e5)     # range of z_far / z_near - 1 on the bracketing grid
+
+
+class DisparitySolution(NamedTuple):
+    """Shapes: (B,) per image, (B, K) per person (0 at padding)."""
+    a: np.ndarray              # (B,) scale (metres x disparity units)
+    b: np.ndarray              # (B,) shift (disparity units), b < min q_i
+    active: np.ndarray         # (B,) int8: 0 none, -1 lower bound (or a >= 0), +1 upper bound
+    at_limit: np.ndarray       # (B,) bool: minimum at the end of the search range
+    objective: np.ndarray      # (B,) L(a, b)
+    z_star: np.ndarray         # (B, K)
+    h_star: np.ndarray         # (B, K)
+    std_z: np.ndarray          # (B, K) posterior std of z_i*
+    std_h: np.ndarray          # (B, K)
+    cov: np.ndarray            # (B, 2, 2) posterior covariance of (a, b)
+    dz_dq: np.ndarray          # (B, K) local slope dz*/dq at q_i (= -a / (q_i - b)^2)
+
+
+def shift_from_depth_ratio(t, q_min, q_span):
+    """b for t = 1 - z_near / z_far: b = q_min - q_span (1 - t) / t."""
+    return q_min - q_span * (1.0 - t) / t
+
+
+def _prep(h, z, q, mu, sigma, valid, w):
+    """p_i, c_i (weighted, zero at padding) and a safe q."""
+    valid = np.asarray(valid, bool)
+    z_ = np.where(valid, z, 1.0)
+    s_ = np.where(valid, sigma, 1.0)
+    sw = np.sqrt(np.where(valid, w, 0.0))
+    p = np.where(valid, sw * np.where(valid, h, 0.0) / (z_ * s_), 0.0)
+    c = np.where(valid, sw * np.where(valid, mu, 0.0) / s_, 0.0)
+    return p, c, np.where(valid, q, np.inf)
+
+
+def _scale_at(b, p, c, q, valid, X, wX, alpha):
+    """a(b), da/db, active code, g, g' for shifts b (B,) (see module docstring, step 1)."""
+    e = np.where(valid, q - b[:, None], 1.0)                      # q_i - b > 0
+    g = np.where(valid, p / e, 0.0)
+    gp = np.where(valid, g / e, 0.0)                              # dg/db
+    Sgg = np.sum(g * g, 1)
+    a_unc = np.sum(g * c, 1) / np.where(Sgg > 0, Sgg, 1.0)
+    lo = np.zeros_like(b)
+    hi = np.full_like(b, np.inf)
+    dlo = np.zeros_like(b)
+    dhi = np.zeros_like(b)
+    if alpha is not None:
+        sw = np.sum(wX, 1)
+        sw = np.where(sw > 0, sw, 1.0)
+        AX = np.sum(np.where(valid, wX * X * e * e, 0.0), 1) / sw
+        dAX = -2.0 * np.sum(np.where(valid, wX * X * e, 0.0), 1) / sw
+        lo, hi = np.maximum(alpha[0] * AX, 0.0), alpha[1] * AX
+        dlo = np.where(alpha[0] * AX > 0, alpha[0] * dAX, 0.0)
+        dhi = alpha[1] * dAX
+    a = np.minimum(np.maximum(a_unc, lo), hi)
+    active = np.where(a_unc < lo, -1, np.where(a_unc > hi, 1, 0)).astype(np.int8)
+    da = np.where(active == -1, dlo, np.where(active == 1, dhi, 0.0))
+    return a, da, active, g, gp
+
+
+def disparity_profile(b, p, c, q, valid, X=None, wX=None, alpha=None):
+    """Profile objective F(b) and its derivative F'(b), (B,) each."""
+    a, da, _, g, gp = _scale_at(b, p, c, q, valid, X, wX, alpha)
+    r = a[:, None] * g - c
+    F = np.sum(r * r, 1)
+    dF = 2.0 * np.sum(r * (da[:, None] * g + a[:, None] * gp), 1)
+    return F, dF
+
+
+def disparity_objective(a, b, h, z, q, mu, sigma, valid=None):
+    """L(a, b) per image (B,), unweighted."""
+    h = np.asarray(h, np.float64)
+    valid = np.ones(h.shape, bool) if valid is None else np.asarray(valid, bool)
+    p, c, qq = _prep(h, z, q, mu, sigma, valid, np.ones(h.shape))
+    e = np.where(valid, qq - np.asarray(b, np.float64)[:, None], 1.0)
+    r = np.where(valid, p * np.asarray(a, np.float64)[:, None] / e - c, 0.0)
+    return np.sum(r * r, 1)
+
+
+def _bracket(p, c, q, valid, X, wX, alpha, n_grid):
+    """Grid in log(z_far / z_near); returns the grid shifts (B, N) and F values (B, N)."""
+    qmin = np.min(np.where(valid, q, np.inf), 1)
+    qmax = np.max(np.where(valid, q, -np.inf), 1)
+    span = np.maximum(qmax - qmin, 1e-9 * np.maximum(np.abs(qmin), 1.0))
+    # log-spaced z_far / z_near - 1 = t / (1 - t): fine both near 1 and far from it
+    excess = np.exp(np.linspace(np.log(_GRID_EXCESS[0]), np.log(_GRID_EXCESS[1]), n_grid))
+    t = excess / (1.0 + excess)
+    bs = shift_from_depth_ratio(t[None, :], qmin[:, None], span[:, None])    # (B, N) increasing
+    B, K = p.shape
+    tile = lambda x: None if x is None else np.repeat(x, n_grid, 0)     # (B * N, K)
+    F = disparity_profile(bs.reshape(-1), tile(p), tile(c), tile(q), tile(valid), tile(X),
+                          tile(wX), alpha)[0]
+    return bs, F.reshape(B, n_grid)
+
+
+def _illinois(lo, hi, flo, fhi, fun, tol=1e-15, max_iter=100):
+    """Batched safeguarded regula falsi (Anderson-Bjorck variant of Illinois) for a sign
+    change flo < 0 < fhi.
+
+    Converged where the bracket is below ``tol`` (relative) or |f(x)| is at round-off
+    level (1e-14 of the bracket's end values); bisection when the secant leaves the bracket.
+    """
+    ftol = 1e-14 * np.maximum(np.abs(flo), np.abs(fhi))
+    x = 0.5 * (lo + hi)
+    conv = (hi - lo) <= tol * np.maximum(np.abs(lo), 1.0)
+    for _ in range(max_iter):
+        if np.all(conv):
+            break
+        xn = hi - fhi * (hi - lo) / (fhi - flo)
+        bad = ~np.isfinite(xn) | (xn <= lo) | (xn >= hi)
+        xn = np.where(bad, 0.5 * (lo + hi), xn)
+        fx = fun(xn)
+        left = fx < 0                                            # root in [xn, hi]
+        # the end kept gets its value scaled by m = 1 - f(x) / f(replaced end)
+        # (Anderson-Bjorck; 1/2 = Illinois when m <= 0)
+        f_rep = np.where(left, flo, fhi)
+        m = 1.0 - fx / np.where(f_rep != 0, f_rep, 1.0)
+        m = np.where(m > 0, m, 0.5)
+        fhi_n = np.where(left, fhi * m, fx)
+        flo_n = np.where(left, fx, flo * m)
+        lo_n, hi_n = np.where(left, xn, lo), np.where(left, hi, xn)
+        c = ~conv
+        x = np.where(c, xn, x)
+        lo, hi = np.where(c, lo_n, lo), np.where(c, hi_n, hi)
+        flo, fhi = np.where(c, flo_n, flo), np.where(c, fhi_n, fhi)
+        conv = conv | (np.abs(fx) <= ftol) | ((hi - lo) <= tol * np.maximum(np.abs(lo), 1.0))
+    return x
+
+
+def _minimise_shift(p, c, q, valid, X, wX, alpha, n_grid):
+    """Step 2: global bracketing on the grid, then F'(b) = 0 inside the bracket."""
+    bs, F = _bracket(p, c, q, valid, X, wX, alpha, n_grid)
+    B, N = F.shape
+    j = np.argmin(F, 1)
+    rows = np.arange(B)
+    at_limit = (j == 0) | (j == N - 1)
+    jl, jh = np.maximum(j - 1, 0), np.minimum(j + 1, N - 1)
+    fun = lambda x: disparity_profile(x, p, c, q, valid, X, wX, alpha)[1]
+    b_j = bs[rows, j]
+    d_j = fun(b_j)
+    # sub-bracket on the side where F' changes sign
+    lo = np.where(d_j > 0, bs[rows, jl], b_j)
+    hi = np.where(d_j > 0, b_j, bs[rows, jh])
+    flo, fhi = fun(lo), fun(hi)
+    ok = (flo < 0) & (fhi > 0) & ~at_limit
+    b = b_j.copy()
+    if ok.any():
+        root = _illinois(lo[ok], hi[ok], flo[ok], fhi[ok],
+                         lambda x: disparity_profile(x, p[ok], c[ok], q[ok], valid[ok],
+                                                     None if X is None else X[ok],
+                                                     None if wX is None else wX[ok], alpha)[1])
+        b[ok] = root
+    # keep whichever of grid point / root is lower (a kink can defeat the sign test)
+    F_root = disparity_profile(b, p, c, q, valid, X, wX, alpha)[0]
+    b = np.where(F_root <= F[rows, j], b, b_j)
+    return b, at_limit
+
+
+def _posterior(a, b, da, active, p, q, valid):
+    """Gauss-Newton covariance of (a, b) and std of z_i* (see module docstring)."""
+    e = np.where(valid, q - b[:, None], 1.0)
+    g = np.where(valid, p / e, 0.0)
+    Ja, Jb = g, a[:, None] * g / e
+    B = len(a)
+    cov = np.zeros((B, 2, 2))
+    free = active == 0
+    Saa, Sab, Sbb = np.sum(Ja * Ja, 1), np.sum(Ja * Jb, 1), np.sum(Jb * Jb, 1)
+    det = Saa * Sbb - Sab * Sab
+    good = free & (det > 1e-12 * Saa * Sbb)
+    sd = np.where(good, det, 1.0)
+    cov[:, 0, 0] = np.where(good, Sbb / sd, 0.0)
+    cov[:, 0, 1] = cov[:, 1, 0] = np.where(good, -Sab / sd, 0.0)
+    cov[:, 1, 1] = np.where(good, Saa / sd, 0.0)
+    # bound active: a = a(b); only b is free, var(b) = 1 / sum (da g + a g')^2
+    Jt = da[:, None] * Ja + Jb
+    St = np.sum(Jt * Jt, 1)
+    vb = np.where(~free & (St > 0), 1.0 / np.where(St > 0, St, 1.0), 0.0)
+    cov[~free, 0, 0] = (da * da * vb)[~free]
+    cov[~free, 0, 1] = cov[~free, 1, 0] = (da * vb)[~free]
+    cov[~free, 1, 1] = vb[~free]
+    za, zb = np.where(valid, 1.0 / e, 0.0), np.where(valid, a[:, None] / (e * e), 0.0)
+    var_z = (za * za * cov[:, 0, 0, None] + 2 * za * zb * cov[:, 0, 1, None]
+             + zb * zb * cov[:, 1, 1, None])
+    return cov, np.where(valid, np.sqrt(np.maximum(var_z, 0.0)), 0.0)
+
+
+def solve_disparity_batch(h, z, q, mu, sigma, valid=None, w=None, X=None, wX=None,
+                          alpha: Optional[tuple] = None, n_grid: int = 96) -> DisparitySolution:
+    """Fit z_i* = a / (q_i - b) to the height priors for a padded batch of images.
+
+    Args:
+        h, z: (B, K) initial T-pose heights and depths (m).
+        q: (B, K) per-person disparity statistic (network units, larger = nearer).
+        mu, sigma: (B, K) height prior (m).
+        valid: (B, K) real persons (default all); each image needs >= 2 of them.
+        w: (B, K) robust weights in [0, 1] (default 1): sigma_i -> sigma_i / sqrt(w_i).
+        X, wX: (B, K) per-person mesh slope |dz/dq| and its weight; with ``alpha``
+            = (alpha1, alpha2) they bound a to [alpha1 A_X(b), alpha2 A_X(b)].
+        n_grid: bracketing grid size (log-spaced z_far / z_near - 1 in [1e-5, 1e5]).
+    """
+    h = np.asarray(h, np.float64)
+    if h.ndim != 2:
+        raise ValueError(f'solve_disparity_batch expects (B, K) arrays, got h of shape {h.shape}')
+    valid = np.ones(h.shape, bool) if valid is None else np.asarray(valid, bool)
+    if np.any(valid.sum(1) < 2):
+        raise ValueError('solve_disparity_batch: every image needs at least 2 valid persons')
+    w = np.ones(h.shape) if w is None else np.asarray(w, np.float64)
+    q = np.asarray(q, np.float64)
+    if alpha is not None:
+        X = np.where(valid, np.asarray(X, np.float64), 0.0)
+        wX = np.where(valid & np.isfinite(X), np.asarray(wX, np.float64), 0.0)
+        X = np.where(np.isfinite(X), X, 0.0)
+        alpha = (float(alpha[0]), float(alpha[1]))
+    p, c, qq = _prep(h, z, q, mu, sigma, valid, w)
+    b, at_limit = _minimise_shift(p, c, qq, valid, X, wX, alpha, n_grid)
+    a, da, active, _, _ = _scale_at(b, p, c, qq, valid, X, wX, alpha)
+    cov, std_z = _posterior(a, b, da, active, p, qq, valid)
+    e = np.where(valid, qq - b[:, None], 1.0)
+    z_star = np.where(valid, a[:, None] / e, 0.0)
+    ratio = np.where(valid, h / np.where(valid, np.asarray(z, np.float64), 1.0), 0.0)
+    obj = disparity_objective(a, b, h, z, q, mu, np.asarray(sigma) / np.sqrt(np.where(valid, w, 1.0)), valid)
+    return DisparitySolution(a=a, b=b, active=active, at_limit=at_limit, objective=obj,
+                             z_star=z_star, h_star=ratio * z_star, std_z=std_z,
+                             std_h=np.abs(ratio) * std_z, cov=cov,
+                             dz_dq=np.where(valid, -a[:, None] / (e * e), 0.0))

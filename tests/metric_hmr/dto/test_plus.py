@@ -1,0 +1,282 @@
+"""DTO+ (issue 15): disparity-space fit, robust cues, Huber likelihood, focal refinement."""
+import dataclasses
+import os
+
+import numpy as np
+import pytest
+
+from metric_hmr.dto import run_dto
+from metric_hmr.dto.config import DTOConfig
+from metric_hmr.dto.disparity_fit import disparity_objective, solve_disparity_batch
+from metric_hmr.dto.focal_refine import estimate_focal_ratio
+from metric_hmr.dto.plus_fit import fit_plus
+from metric_hmr.dto.robust_cues import relief_slope, robust_location
+from metric_hmr.dto.robust_likelihood import huber_rho, huber_weights, irls_fit
+from metric_hmr.dto.solver import solve_dto_batch
+from metric_hmr.testing.dto_scenes import person_mesh
+
+
+def affine_disparity_problems(n, K=6, seed=0, noise=0.0):
+    """Persons at true depths Z seen by a network q = A / Z + B (B != 0); the estimate is
+    the true person scaled by k (and the focal bias rho), heights priors = true heights
+    (times a relative noise)."""
+    rng = np.random.default_rng(seed)
+    A = rng.uniform(0.5, 5.0, n)
+    B = rng.choice([-1, 1], n) * rng.uniform(0.05, 0.5, n) / 15.0 * A   # up to half the far disparity
+    Z = rng.uniform(2.0, 15.0, (n, K))
+    q = A[:, None] / Z + B[:, None]
+    H = rng.uniform(0.7, 1.95, (n, K))
+    k = rng.uniform(0.6, 1.4, (n, K))
+    rho = rng.uniform(0.9, 1.3, n)
+    mu = H * (1.0 + noise * rng.standard_normal((n, K)))
+    return dict(h=k * H, z=k * rho[:, None] * Z, q=q, mu=mu, sigma=np.full((n, K), 0.08),
+                A=A, B=B, Z=Z, rho=rho)
+
+
+def test_disparity_fit_recovers_shifted_affine_exactly_where_depth_fit_cannot():
+    """Noise-free: z* = a / (q - b) recovers b = B and a = rho A (the heights live in the
+    HMR's focal world) to machine precision; the paper's depth-space fit on d = 1 / q
+    cannot represent the shift and leaves depth errors of several percent."""
+    p = affine_disparity_problems(200, seed=1)
+    sol = solve_disparity_batch(p['h'], p['z'], p['q'], p['mu'], p['sigma'])
+    assert np.allclose(sol.b, p['B'], rtol=0, atol=1e-9 * p['A'].max())
+    assert np.allclose(sol.a, p['rho'] * p['A'], rtol=1e-9)
+    assert np.allclose(sol.z_star, p['rho'][:, None] * p['Z'], rtol=1e-9)
+    assert sol.objective.max() < 1e-15 and not sol.at_limit.any()
+    dep = solve_dto_batch(p['h'], p['z'], 1.0 / p['q'], p['mu'], p['sigma'], -np.inf, np.inf)
+    rel = np.abs(dep.z_star / (p['rho'][:, None] * p['Z']) - 1)
+    assert np.median(rel.max(1)) > 0.02 and dep.objective.min() > 1e-6
+
+
+def _reference_profile(bs, h, z, q, mu, sigma, alpha=None, X=None, wX=None):
+    """Independent profile F(b) for many shifts at once: a(b) from the normal equation of
+    the one-column least squares, clamped to the bounds and to a >= 0."""
+    bs = np.asarray(bs, np.float64)[:, None]
+    g = (h / (z * sigma))[None] / (q[None] - bs)
+    c = (mu / sigma)[None]
+    a = np.einsum('nk,nk->n', g, c) / np.einsum('nk,nk->n', g, g)
+    lo, hi = np.zeros(len(bs)), np.full(len(bs), np.inf)
+    if alpha is not None:
+        AX = ((wX * X)[None] * (q[None] - bs) ** 2).sum(1) / wX.sum()
+        lo, hi = np.maximum(alpha[0] * AX, 0.0), alpha[1] * AX
+    a = np.minimum(np.maximum(a, lo), hi)
+    return ((a[:, None] * g - c) ** 2).sum(1)
+
+
+def _dense_grid_min(h, z, q, mu, sigma, **bounds):
+    """Global grid (20k points in t = 1 - z_near / z_far) zoomed 6 times around the best."""
+    qmin, span = q.min(), q.max() - q.min()
+    t = np.linspace(1e-6, 1 - 1e-9, 20001)
+    for _ in range(7):
+        bs = qmin - span * (1 - t) / t
+        F = _reference_profile(bs, h, z, q, mu, sigma, **bounds)
+        j = int(np.argmin(F))
+        lo, hi = t[max(j - 2, 0)], t[min(j + 2, len(t) - 1)]
+        t = np.linspace(lo, hi, 401)
+    return bs[j], F[j]
+
+
+@pytest.mark.parametrize('bounded', [False, True])
+def test_shift_solve_matches_dense_grid_search(bounded):
+    """The bracketing + safeguarded regula falsi finds the global minimum of the profile:
+    objective equal to an independent zoomed dense-grid search to 1e-9 (relative), never
+    above it, and the same shift (to 1e-6: near the minimum F is flat, so the grid's own
+    shift is only that precise)."""
+    p = affine_disparity_problems(40, seed=2, noise=0.08)
+    rng = np.random.default_rng(3)
+    X = rng.uniform(1.0, 10.0, p['h'].shape)
+    wX = rng.uniform(0.1, 1.0, p['h'].shape)
+    kw = dict(alpha=(0.5, 3.0), X=X, wX=wX) if bounded else {}
+    sol = solve_disparity_batch(p['h'], p['z'], p['q'], p['mu'], p['sigma'], **kw)
+    n_active = 0
+    for i in range(len(sol.b)):
+        bk = dict(alpha=(0.5, 3.0), X=X[i], wX=wX[i]) if bounded else {}
+        b_ref, F_ref = _dense_grid_min(p['h'][i], p['z'][i], p['q'][i], p['mu'][i], p['sigma'][i], **bk)
+        F_ours = _reference_profile([sol.b[i]], p['h'][i], p['z'][i], p['q'][i], p['mu'][i],
+                                    p['sigma'][i], **bk)[0]
+        assert abs(F_ours - sol.objective[i]) <= 1e-9 * max(F_ref, 1.0)
+        assert F_ours <= F_ref + 1e-9 * max(F_ref, 1.0), (i, F_ours, F_ref)
+        assert abs(sol.b[i] - b_ref) <= 1e-6 * max(abs(b_ref), np.ptp(p['q'][i])), (i, sol.b[i], b_ref)
+        n_active += sol.active[i] != 0
+    if bounded:
+        assert n_active > 0          # the bounded branch of the profile is exercised
+
+
+def test_robust_likelihood_equals_gaussian_without_outliers_and_flags_one():
+    """Huber IRLS: identical to the Gaussian fit when every |r_i| <= c; with one person's
+    prior off by 10 sigma it is flagged as the outlier and pulls the others less."""
+    p = affine_disparity_problems(30, seed=4, noise=0.02)
+    args = (p['h'], p['z'], p['q'], p['mu'], p['sigma'], np.ones(p['h'].shape, bool))
+    g = fit_plus(*args, height_loss='gaussian')
+    hb = fit_plus(*args, height_loss='huber', huber_c=2.0)
+    assert np.abs(g.residual).max() < 2.0
+    for f in ('z_star', 'h_star', 'std_z', 'params', 'score'):
+        assert np.array_equal(getattr(g, f), getattr(hb, f)), f
+    assert hb.iterations == 1 and not hb.outlier.any()
+    mu = p['mu'].copy()
+    mu[:, 0] += 10 * p['sigma'][:, 0]                   # one wrong prior per image
+    args = (p['h'], p['z'], p['q'], mu, p['sigma'], np.ones(p['h'].shape, bool))
+    g = fit_plus(*args, height_loss='gaussian')
+    hb = fit_plus(*args, height_loss='huber', huber_c=2.0)
+    # with two free parameters an outlier is sometimes partly absorbed (b bends towards
+    # it); in most images it is the one flagged
+    assert (np.argmax(np.abs(hb.residual), 1) == 0).mean() > 0.7
+    assert hb.outlier[:, 0].mean() > 0.7 and hb.outlier[:, 1:].mean() < 0.1
+    truth = p['rho'][:, None] * p['Z']
+    err = lambda f: np.median(np.abs(f.z_star[:, 1:] / truth[:, 1:] - 1))
+    assert err(hb) < 0.7 * err(g)
+    # image score on the likelihood's scale: sqrt(2 rho_c(r)) averaged
+    r = hb.residual
+    assert np.allclose(hb.score, np.sqrt(2 * huber_rho(r, 2.0)).mean(1))
+
+
+def test_irls_weights_are_hubers():
+    r = np.array([0.0, 1.0, -2.0, 4.0, -8.0])
+    assert np.allclose(huber_weights(r, 2.0), [1, 1, 1, 0.5, 0.25])
+    res = irls_fit(lambda w: dict(h=np.array([[1.0, 1.0]]) + 0 * w), lambda s: s['h'],
+                   np.array([[1.0, 1.5]]), np.array([[0.1, 0.1]]), np.ones((1, 2), bool), c=2.0)
+    assert res.outlier.tolist() == [[False, True]] and res.weights[0, 1] == pytest.approx(0.4)
+
+
+def test_disparity_posterior_std_matches_monte_carlo():
+    """std_z of the (unbounded, Gaussian) disparity fit vs the spread of refits under prior
+    noise mu_i ~ N(mu_i, sigma_i^2): the Gauss-Newton covariance is the right one near the
+    optimum."""
+    p = affine_disparity_problems(1, K=8, seed=5)
+    rng = np.random.default_rng(6)
+    base = solve_disparity_batch(p['h'], p['z'], p['q'], p['mu'], p['sigma'])
+    n = 3000
+    mu = p['mu'] + p['sigma'] * rng.standard_normal((n, 8)) * 0.2
+    rep = lambda x: np.repeat(x, n, 0)
+    mc = solve_disparity_batch(rep(p['h']), rep(p['z']), rep(p['q']), mu, rep(p['sigma']))
+    emp = mc.z_star.std(0)
+    assert np.allclose(emp, 0.2 * base.std_z[0], rtol=0.1)
+
+
+def test_robust_location_and_relief_slope():
+    """Median / trimmed mean ignore one-sided background contamination; the inverse
+    (errors-in-variables) slope is unbiased with noise in the network value where OLS is
+    diluted by var(v_true) / var(v)."""
+    rng = np.random.default_rng(7)
+    x = np.concatenate([rng.normal(1.0, 0.01, 900), np.full(100, 3.0)])
+    assert abs(robust_location(x, 'median') - 1.0) < 0.005
+    assert abs(robust_location(x, 'trimmed', 0.2) - 1.0) < 0.005
+    assert robust_location(x, 'mean') > 1.15
+    z = rng.normal(5.0, 0.1, 20000)
+    v_true = 0.3 - 0.04 * z
+    v = v_true + rng.normal(0, 0.004, z.size)          # noise variance = signal variance
+    ols, inv, rma = (relief_slope(z, v, e).dz_dv for e in ('ols', 'inverse', 'rma'))
+    assert inv == pytest.approx(-25.0, rel=0.03)
+    assert ols == pytest.approx(-25.0 * 0.5, rel=0.05)
+    assert rma == pytest.approx(-25.0 * np.sqrt(0.5), rel=0.05)
+    with pytest.raises(ValueError, match='statistic'):
+        robust_location(x, 'mode')
+
+
+def disparity_scene(seed=0, K=6, A=2.0, B=0.05, rho=1.2, flat_persons=False, H=480, W=640):
+    """True persons (ellipsoids) rendered with the true focal f into a metric depth map D;
+    the network sees q = A / D + B.  The HMR-like estimate: focal rho f, person i scaled by
+    k_i about its root, placed at (k X, k Y, k rho Z) (same pixel).  ``flat_persons``: the
+    network gives each person a constant disparity (no relief)."""
+    from metric_hmr.dto.raster import rasterize_persons
+    rng = np.random.default_rng(seed)
+    f, c = np.array([600.0, 600.0]), np.array([W / 2, H / 2])
+    Z = np.sort(rng.uniform(3.0, 9.0, K))
+    Ht = rng.uniform(1.0, 1.9, K)
+    roots = np.stack([(np.arange(K) - (K - 1) / 2) * 0.8 * Z / 4.0, 0.9 - 0.5 * Ht, Z], 1)
+    meshes = [person_mesh(Ht[i], roots[i], 32, 48, thickness=0.25) for i in range(K)]
+    faces = meshes[0][1]
+    bg = np.array([[-80, -80, 30.0], [80, -80, 30.0], [80, 80, 30.0], [-80, 80, 30.0]])
+    ras = rasterize_persons([m[0] for m in meshes] + [bg], [faces] * K + [np.array([[0, 1, 2], [0, 2, 3]])],
+                            f, c, (H, W), resolution=None)
+    disp = A / ras.depth.astype(np.float64) + B
+    if flat_persons:
+        for i in range(K):
+            sel = ras.person_id == i
+            disp[sel] = np.median(disp[sel])
+    k = rng.uniform(0.75, 1.3, K)
+    root_est = roots * np.array([1.0, 1.0, rho]) * k[:, None]
+    verts = [(m[0] - roots[i]) * k[i] + root_est[i] for i, m in enumerate(meshes)]
+    return dict(verts=verts, faces=faces, focal=f * rho, princpt=c, image_size=(H, W),
+                disparity=disp, transl=root_est, h_init=Ht * k, H_true=Ht, Z_true=Z, f_true=f)
+
+
+def _run(sc, **cfg):
+    return run_dto(sc['verts'], sc['faces'], sc['focal'], sc['princpt'], sc['image_size'],
+                   sc['disparity'], sc['transl'], sc['h_init'], mu=sc['H_true'],
+                   sigma=np.full(len(sc['H_true']), 0.05), config=dict(dict(preset='plus', focal_refine=True), **cfg))
+
+
+def test_focal_refinement_recovers_true_focal_on_noise_free_scene():
+    """Exact disparity (A / D + B), exact priors: the focal bias rho = 1.2 is found, the
+    focal and the metric depths come back to within 2 %, and the reported std is small."""
+    sc = disparity_scene(seed=0)
+    res = _run(sc, resolution=None)
+    assert res.focal_refined and 'focal_refined' in res.flags and res.focal_reason == ''
+    assert res.focal_star == pytest.approx(sc['f_true'], rel=0.02)
+    assert res.focal_ratio_std < 0.05
+    assert np.allclose(res.z_star, sc['Z_true'], rtol=0.03)
+    assert np.allclose(res.transl_star[:, 2], res.z_star)
+    assert np.allclose(res.h_star, sc['H_true'], rtol=0.03)        # heights do not move
+    off = _run(sc, resolution=None, focal_refine=False)
+    assert np.allclose(off.z_star, 1.2 * sc['Z_true'], rtol=0.03) and off.focal_star is None
+
+
+def test_focal_refinement_declines_when_not_identifiable():
+    """No relief in the depth map (persons flat) -> declined with the reason recorded and
+    the focal kept; two persons (heights fit exactly, no check) -> declined too."""
+    flat = _run(disparity_scene(seed=0, flat_persons=True), resolution=None)
+    assert not flat.focal_refined and flat.focal_star is None and flat.focal_ratio == 1.0
+    assert flat.focal_reason.startswith('too_few_relief_persons')
+    two = _run(disparity_scene(seed=1, K=2), resolution=None)
+    assert not two.focal_refined and two.focal_reason == 'heights_not_informative'
+    est = estimate_focal_ratio(np.ones((1, 4)), np.ones((1, 4)), np.full((1, 4), 0.5),
+                               np.ones((1, 4)), np.ones((1, 4)), np.ones((1, 4), bool))
+    assert est.reason[0].startswith('relief_too_noisy') and est.ratio[0] == 1.0
+
+
+def test_plus_preset_and_paper_default_unchanged():
+    paper = DTOConfig()
+    assert (paper.affine_space, paper.height_loss, paper.focal_refine, paper.depth_statistic,
+            paper.scale_estimator, paper.edge_erosion, paper.alpha1, paper.alpha2) == \
+        ('depth', 'gaussian', False, 'mean', 'ols', 1, 1.0, 5.0)
+    assert not paper.uses_plus_fit
+    plus = DTOConfig.from_dict(dict(preset='plus'))
+    assert plus == DTOConfig.plus_preset() and plus.uses_plus_fit
+    assert DTOConfig.from_dict(dict(preset='plus', focal_refine=False)).focal_refine is False
+    with pytest.raises(ValueError, match='released-code'):
+        DTOConfig.from_dict(dict(preset='plus', near_far=True))
+    with pytest.raises(ValueError, match='affine_space'):
+        DTOConfig.from_dict(dict(affine_space='log'))
+
+
+def test_base_config_file_has_the_plus_overrides():
+    from mmengine.config import Config
+    path = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'configs', '_base_', 'dto.py')
+    cfg = Config.fromfile(path)
+    norm = lambda d: {k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items()}
+    assert norm(cfg.dto_cfg.to_dict()) == norm(dataclasses.asdict(DTOConfig()))
+    merged = dict(cfg.dto_cfg.to_dict(), **cfg.dto_plus.to_dict())
+    assert norm(DTOConfig.from_dict(merged).to_dict()) == norm(DTOConfig.plus_preset().to_dict())
+
+
+def test_refiner_applies_plus_and_the_refined_focal():
+    from dto_hooks import DTORefiner
+    sc = disparity_scene(seed=0)
+    K = len(sc['verts'])
+    sample = dict(img_path='scene0', ori_shape=sc['image_size'],
+                  pred=dict(transl=sc['transl'], focal=sc['focal'], princpt=sc['princpt'],
+                            vertices=np.stack(sc['verts']), height=sc['h_init'],
+                            age=np.full(K, 30.0), p_male=np.full(K, 0.5)))
+    ref = DTORefiner(dto=dict(preset='plus', resolution=None, focal_refine=True), body_model=None, faces=sc['faces'],
+                     refit_shape=False)
+    out, res = ref(sample, sc['disparity'])
+    assert res.affine_space == 'disparity' and out['dto']['affine_space'] == 'disparity'
+    assert res.focal_refined
+    if res.focal_refined:
+        assert np.allclose(out['pred']['focal'], res.focal_star)
+        # meshes follow their translation along z
+        shift = out['pred']['vertices'].mean(1) - np.stack(sc['verts']).mean(1) * res.depth_ratio[:, None]
+        assert np.allclose(shift[:, 2], res.transl_star[:, 2] - sc['transl'][:, 2] * res.depth_ratio)
+    else:
+        assert np.allclose(out['pred']['focal'], sc['focal'])
