@@ -71,7 +71,10 @@ def _read_npy(f, where: str, allow_objects: bool) -> np.ndarray:
         return arr.reshape(shape[::-1]).transpose() if fortran else arr.reshape(shape)
     if not allow_objects:
         raise UnsafeContentError(f'{where}: object array (pickled Python objects) not accepted')
-    arr = SafeUnpickler(f).load()
+    try:
+        arr = SafeUnpickler(f).load()
+    except UnsafeContentError as e:
+        raise UnsafeContentError(f'{where}: {e}') from None
     if not isinstance(arr, np.ndarray):
         raise ValueError(f'{where}: expected an array, got {type(arr).__name__}')
     return arr
