@@ -241,3 +241,25 @@ def test_cli_one_line_handler_catches_everything(exc, line, capsys):
     assert e.value.code == 1
     err = capsys.readouterr().err
     assert err == line + '\n'
+
+
+def test_checkpoint_loads_are_weights_only(tmp_path, monkeypatch):
+    """MMEngine's loader calls ``torch.load`` without ``weights_only``; inside
+    ``weights_only_loads`` a planted checkpoint is refused even when the environment asks
+    torch for unsafe loading by default."""
+    import torch
+    from mmengine.runner import load_checkpoint
+
+    from metric_hmr.generation.base import weights_only_loads
+    marker = tmp_path / 'pwned'
+    torch.save({'state_dict': {'w': torch.zeros(1)}, 'meta': _Payload(marker)}, tmp_path / 'ckpt.pth')
+    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+    model = torch.nn.Linear(1, 1)
+    with pytest.raises(Exception, match='(?i)weights.only|unsupported global'):
+        with weights_only_loads():
+            load_checkpoint(model, str(tmp_path / 'ckpt.pth'), map_location='cpu')
+    assert not marker.exists()
+    torch.save({'state_dict': model.state_dict()}, tmp_path / 'plain.pth')
+    with weights_only_loads():           # a plain checkpoint still loads
+        load_checkpoint(model, str(tmp_path / 'plain.pth'), map_location='cpu')
+    assert torch.load.__name__ == 'load' and torch.load.__module__ == 'torch.serialization'
