@@ -263,3 +263,17 @@ def test_checkpoint_loads_are_weights_only(tmp_path, monkeypatch):
     with weights_only_loads():           # a plain checkpoint still loads
         load_checkpoint(model, str(tmp_path / 'plain.pth'), map_location='cpu')
     assert torch.load.__name__ == 'load' and torch.load.__module__ == 'torch.serialization'
+
+
+def test_safe_reader_rebuilds_torch_tensors_without_unsafe_loads(tmp_path):
+    """Annotation files holding pickled torch tensors (3DPW-style) load through the safe
+    reader; the storage bytes are loaded with ``weights_only=True``."""
+    import torch
+
+    from metric_hmr.utils.io import load_annots_npz
+    obj = np.empty((), dtype=object)
+    obj[()] = {'a.png': {'betas': torch.arange(6.0).reshape(2, 3), 'name': 'x'}}
+    np.savez(tmp_path / 't.npz', annots=obj)
+    got = load_annots_npz(tmp_path / 't.npz')
+    assert torch.equal(got['a.png']['betas'], torch.arange(6.0).reshape(2, 3))
+    assert got['a.png']['name'] == 'x'
