@@ -266,3 +266,26 @@ def test_invalid_person_is_not_published(clean, gen_cfg, scenes, tmp_path):
     assert len(annots[target.imgname]) == sum(q['published'] for q in rec['persons']) == len(target.rows) - 1
     t = [a['smpl_param']['trans'] for a in annots[target.imgname]]
     assert all(x[2] > 0 for x in t)
+
+
+def test_precomputed_depth_bad_files_are_skips(tmp_path):
+    """PrecomputedDepth: corrupt, 3-D, other-aspect and missing files skip their image
+    with the file and shape in the reason; a same-aspect smaller map is accepted."""
+    from metric_hmr.generation.depth_stage import PrecomputedDepth
+    from metric_hmr.generation.state import ImageState, Persons
+    d = tmp_path / 'depth'
+    d.mkdir()
+    (d / 'a.npy').write_bytes(b'garbage')
+    np.save(d / 'b.npy', np.zeros((2, 48, 64), np.float32))
+    np.save(d / 'c.npy', np.zeros((48, 40), np.float32))
+    np.save(d / 'd.npy', np.ones((1, 48, 64), np.float32))       # same aspect as 96x128
+    states = [ImageState(img_id=f'{x}.png', img_path=None, ori_shape=(96, 128),
+                         persons=Persons.empty()) for x in 'abcde']
+    PrecomputedDepth(str(d))(states)
+    a, b, c, dd, e = states
+    assert a.reason.startswith(f"corrupt_depth: {d / 'a.npy'}: ")
+    assert b.reason == f"bad_depth_shape: {d / 'b.npy'}: shape (2, 48, 64), expected an (H, W) map"
+    assert c.reason.startswith(f"bad_depth_shape: {d / 'c.npy'}: shape (48, 40) has another aspect "
+                               'ratio than the image (96, 128) (tolerance 3%)')
+    assert dd.active and dd.depth.shape == (48, 64)
+    assert e.reason == f"missing_depth: {d / 'e.npy'}"
