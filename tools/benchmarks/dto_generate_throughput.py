@@ -165,7 +165,9 @@ def shard_format_cost(out_dir, repeats: int = 5) -> dict:
                 pickle.load(f)
     out = {'npz_write_ms': best(w_npz), 'pickle_write_ms': best(w_pkl),
            'npz_read_ms': best(r_npz), 'pickle_read_ms': best(r_pkl)}
-    size = lambda pat: sum(os.path.getsize(f) for f in glob.glob(os.path.join(tmp, pat))) / len(shards)  # noqa: E731
+
+    def size(pat):
+        return sum(os.path.getsize(f) for f in glob.glob(os.path.join(tmp, pat))) / len(shards)
     out['npz_kb'] = size('shards/*.npz') / 1024
     out['pickle_kb'] = size('pkl/*.pkl') / 1024
     return out

@@ -285,7 +285,8 @@ def merge_shards(work_dir, fps: Sequence[str], name: str,
     work_dir = Path(work_dir)
     headers = check_shards(work_dir, fps)
     out_npz, out_jsonl = work_dir / f'{name}_CHMR_SMPL_OPT.npz', work_dir / f'{name}_records.jsonl'
-    tmp_npz, tmp_jsonl = out_npz.with_name(f'.{out_npz.name}.tmp'), out_jsonl.with_name(f'.{out_jsonl.name}.tmp')
+    tmp_npz = out_npz.with_name(f'.{out_npz.name}.tmp')
+    tmp_jsonl = out_jsonl.with_name(f'.{out_jsonl.name}.tmp')
     try:
         with open(tmp_jsonl, 'w') as f:
             for j in range(len(fps)):
