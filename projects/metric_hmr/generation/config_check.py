@@ -49,6 +49,8 @@ def _registry_class(cfg: dict, where: str, registry=None):
 
 def _signature_params(cls) -> Optional[Dict[str, inspect.Parameter]]:
     """Constructor keywords of ``cls``, or None when it takes ``**kwargs`` (anything goes)."""
+    if cls.__init__ is object.__init__:      # no constructor of its own: no keywords
+        return {}
     params = dict(inspect.signature(cls.__init__).parameters)
     params.pop('self', None)
     if any(p.kind == p.VAR_KEYWORD for p in params.values()):
@@ -63,7 +65,7 @@ def _check_keys(cfg: dict, cls, where: str) -> None:
     unknown = sorted(k for k in cfg if k != 'type' and k not in params)
     if unknown:
         raise ConfigError(f'{where} ({cls.__name__}): unknown keyword(s) {", ".join(unknown)}; '
-                          f'known: {", ".join(params)}')
+                          f'known: {", ".join(params) or "(none)"}')
 
 
 def check_components(components: Iterable[tuple]) -> None:

@@ -196,6 +196,11 @@ def test_config_errors_are_named_before_the_run(gen_cfg, tmp_path):
     stages[-1]['body_model'] = dict(stages[-1]['body_model'], kid_path='x')
     with pytest.raises(ConfigError, match=r'stages\[3\].body_model \(SMPLBodyModel\): unknown keyword'):
         run_generation(dict(gen_cfg, stages=stages))
+    stages = [dict(s) for s in gen_cfg['stages']]
+    stages[1]['fov'] = 60                    # UnknownAgeGender takes no keywords at all
+    with pytest.raises(ConfigError, match=r'stages\[1\] \(UnknownAgeGender\): unknown keyword\(s\) '
+                                          r'fov; known: \(none\)$'):
+        run_generation(dict(gen_cfg, stages=stages))
     (tmp_path / 'afile').write_text('x')
     with pytest.raises(ConfigError, match='afile exists and is not a folder'):
         run_generation(dict(gen_cfg, work_dir=str(tmp_path / 'afile')))
