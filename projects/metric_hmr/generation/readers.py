@@ -247,6 +247,8 @@ class SyntheticScenesReader(BaseReader):
                 state.skip(reason)
                 return state
             state.depth, state.depth_kind = d, self.depth_kind
+        elif self.depth_dir.is_dir():   # a later depth stage may still provide it
+            state.note(f'depth_file_missing: {depth_file}')
         if not self._attach_masks(state) or self.est is None:
             return state
         rows = state.persons.source_index

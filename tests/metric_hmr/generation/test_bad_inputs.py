@@ -199,8 +199,10 @@ def test_restored_file_is_retried(clean, gen_cfg, scenes, tmp_path):
         cfg['generation'] = dict(cfg['generation'], check_inputs=check_inputs)
         depth.unlink(missing_ok=True)
         run_generation(cfg)
-        # no depth file: SyntheticScenesReader leaves depth unset, DTO skips the image
-        assert json.loads(_lines(work)[images_before[1]])['status'] == 'skipped'
+        # no depth file: SyntheticScenesReader notes it, DTO skips the image
+        rec = json.loads(_lines(work)[images_before[1]])
+        assert rec['status'] == 'skipped' and rec['reason'] == 'missing_depth'
+        assert rec['notes'] == [f'depth_file_missing: {depth}']
         depth.write_bytes(saved)
         run_generation(cfg)
         stale = json.loads(_lines(work)[images_before[1]])['status'] == 'skipped'
