@@ -73,7 +73,7 @@ class BaseStage(ABC):
                 try:
                     s.image()
                 except Exception as e:  # noqa: BLE001  (a broken file is recorded, not fatal)
-                    s.skip(f'unreadable_image: {type(e).__name__}')
+                    s.skip(f'unreadable_image: {s.img_path}: {type(e).__name__}: {e}')
                     continue
                 ready.append(s)
             todo = ready

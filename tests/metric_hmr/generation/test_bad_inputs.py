@@ -291,3 +291,28 @@ def test_precomputed_depth_bad_files_are_skips(tmp_path):
                                'ratio than the image (96, 128) (tolerance 3%)')
     assert dd.active and dd.depth.shape == (48, 64)
     assert e.reason == f"missing_depth: {d / 'e.npy'}"
+
+
+def test_truncated_jpeg_is_skipped_by_a_pixel_stage(tmp_path):
+    """JPEG headers decode even when the file is cut; the first stage needing pixels
+    skips that image naming the file (the other image is processed)."""
+    from PIL import Image
+
+    from metric_hmr.generation.base import BaseStage
+    from metric_hmr.generation.state import ImageState, Persons
+    rng = np.random.default_rng(0)
+    for name in ('good.jpg', 'cut.jpg'):
+        Image.fromarray(rng.integers(0, 255, (64, 80, 3), dtype=np.uint8)).save(tmp_path / name)
+    _truncate(tmp_path / 'cut.jpg')
+
+    class NeedsPixels(BaseStage):
+        name, needs_pixels = 'pixels', True
+
+        def process(self, states):
+            for s in states:
+                s.count('pixels_seen')
+    states = [ImageState(img_id=n, img_path=str(tmp_path / n), ori_shape=None,
+                         persons=Persons.empty()) for n in ('good.jpg', 'cut.jpg')]
+    NeedsPixels()(states)
+    assert states[0].active and states[0].events == {'pixels_seen': 1}
+    assert states[1].reason.startswith(f"unreadable_image: {tmp_path / 'cut.jpg'}: OSError: ")
