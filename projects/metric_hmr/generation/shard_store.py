@@ -37,6 +37,7 @@ __all__ = ['SHARD_FORMAT', 'ShardMismatch', 'make_shards', 'rank_shards', 'shard
 
 SHARD_FORMAT = 'metric_hmr.dto_generate.shard/2'
 _ANNOT = 'annot.'   # prefix of the flattened released-entry arrays in a shard file
+_MISSING = object()  # a person without some key of the others
 
 # skip reasons caused by a missing or unreadable input file (``--retry-skipped`` reruns them)
 INPUT_SKIP_REASONS = ('missing_image', 'unreadable_image', 'missing_depth', 'corrupt_depth',
@@ -97,15 +98,22 @@ def _flatten_annots(img_ids: Sequence[str], annots: dict) -> Tuple[list, dict]:
             if isinstance(v, dict):
                 walk(v, prefix + key + '.', k)
             else:
-                leaves.setdefault(prefix + key, [None] * len(persons))[k] = v
+                leaves.setdefault(prefix + key, [_MISSING] * len(persons))[k] = v
     for k, p in enumerate(persons):
         walk(p, '', k)
     arrays, kinds = {}, {}
     for path, vals in leaves.items():
-        if any(v is None for v in vals):
+        if any(v is _MISSING for v in vals):
             raise ValueError(f'released entries differ in their keys (field {path})')
         kinds[path] = 'array' if isinstance(vals[0], np.ndarray) else 'scalar'
-        arrays[_ANNOT + path] = np.stack([np.asarray(v) for v in vals])
+        try:
+            arr = np.stack([np.asarray(v) for v in vals])
+        except ValueError as e:
+            raise ValueError(f'released entry field {path}: shapes differ between persons ({e})') from e
+        if arr.dtype.hasobject:   # would need pickle: shards hold numbers and strings only
+            raise ValueError(f'released entry field {path}: values must be numbers, strings or '
+                             f'numeric arrays, got {type(vals[0]).__name__}')
+        arrays[_ANNOT + path] = arr
     return order, {'arrays': arrays, 'kinds': kinds}
 
 

@@ -282,3 +282,19 @@ def test_safe_reader_rebuilds_torch_tensors_without_unsafe_loads(tmp_path):
     got = load_annots_npz(tmp_path / 't.npz')
     assert torch.equal(got['a.png']['betas'], torch.arange(6.0).reshape(2, 3))
     assert got['a.png']['name'] == 'x'
+
+
+def test_shard_round_trip_of_extra_released_keys(tmp_path):
+    """Released entries with extra (nested, scalar, string) keys survive the npz shard;
+    a value that would need pickle is refused at write time."""
+    from metric_hmr.generation.shard_store import load_shard, write_shard
+    ann = {'a.png': [{'smpl_param': {'shape': np.ones(11, np.float32)}, 'age': 7.5, 'gender': 'f'},
+                     {'smpl_param': {'shape': np.zeros(11, np.float32)}, 'age': 30.0, 'gender': 'm'}],
+           'b.png': []}
+    write_shard(tmp_path, 0, 'fp', ['a.png', 'b.png'], [{'img_id': 'a.png'}, {'img_id': 'b.png'}], ann)
+    got = load_shard(shard_path(tmp_path, 0))['annots']
+    assert list(got) == ['a.png', 'b.png'] and got['b.png'] == []
+    assert got['a.png'][1]['gender'] == 'm' and got['a.png'][0]['age'] == 7.5
+    assert got['a.png'][0]['smpl_param']['shape'].dtype == np.float32
+    with pytest.raises(ValueError, match='released entry field age: values must be numbers'):
+        write_shard(tmp_path, 1, 'fp', ['a.png'], [], {'a.png': [{'age': None}]})
