@@ -64,7 +64,7 @@ def worker(args) -> None:
     torch.set_num_threads(1)
     from metric_hmr import register_all_modules
     from metric_hmr.generation.pipeline import GenerationPipeline
-    from metric_hmr.generation.shards import fingerprint, make_shards, rank_shards, write_shard
+    from metric_hmr.generation.shard_store import fingerprint, make_shards, rank_shards, write_shard
     register_all_modules()
     reader = dict(type='SyntheticScenesReader', scene_root=args.data, name='bench')
     pipe = GenerationPipeline(reader, _stages(args.smpl, args.resolution), batch_size=8)

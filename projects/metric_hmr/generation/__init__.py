@@ -5,22 +5,22 @@ input persons -> initial HMR for unmatched detections -> age/gender -> relative 
 DTO + filter.  Every reader and stage is registered in ``DTO_STAGES`` and configured in
 ``configs/dto/``; the entry point is ``tools/dto_generate.py``.
 """
-from .depth import DepthAnythingDepth, PrecomputedDepth
+from .depth_stage import DepthAnythingDepth, PrecomputedDepth
 from .dto_stage import DTOStage
-from .estimators import (AnnotationAgeGender, FixedFoVIntrinsics, FoVEstimatorIntrinsics,
-                         NoInitialHMR, ReleaseIntrinsics, TorchScriptAgeGender,
-                         TorchScriptInitialHMR, UnknownAgeGender)
+from .estimator_stages import (AnnotationAgeGender, FixedFoVIntrinsics, FoVEstimatorIntrinsics,
+                               NoInitialHMR, ReleaseIntrinsics, TorchScriptAgeGender,
+                               TorchScriptInitialHMR, UnknownAgeGender)
 from .match_stage import KeypointMatching
 from .pipeline import GenerationPipeline
 from .readers import CameraHMRReleaseReader, ImageFolderReader, SyntheticScenesReader
 from .release import (load_camerahmr_release, load_released_annots, save_released_annots,
                       write_camerahmr_release)
 from .runner import run_generation
-from .shards import make_shards, merge_shards, rank_shards, summarize
+from .shard_store import make_shards, merge_shards, rank_shards, summarize
 from .state import Detections, ImageState, Persons
 
-# detection.py imports mmdet/mmpose lazily inside the stages; importing it registers them.
-from .detection import MMDetPersonDetector, MMPoseTopDown  # noqa: E402
+# detection_stage.py imports mmdet/mmpose lazily inside the stages; importing it registers them.
+from .detection_stage import MMDetPersonDetector, MMPoseTopDown  # noqa: E402
 
 __all__ = [
     'CameraHMRReleaseReader', 'ImageFolderReader', 'SyntheticScenesReader',

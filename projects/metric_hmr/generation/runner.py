@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import List, Optional
 
 from .pipeline import GenerationPipeline, build_component
-from .shards import (fingerprint, format_summary, load_shard, make_shards, merge_shards,
-                     rank_shards, remove_stale_tmp, shard_done, shard_path, summarize, write_shard)
+from .shard_store import (fingerprint, format_summary, load_shard, make_shards, merge_shards,
+                          rank_shards, remove_stale_tmp, shard_done, shard_path, summarize,
+                          write_shard)
 
 DEFAULT_GENERATION = dict(shard_size=64, batch_size=8, progress=True, vis_every=0, report=True,
                           debug_delay_per_shard=0.0, dist_timeout_s=7 * 24 * 3600,

@@ -16,9 +16,9 @@ def test_dto_stage_equals_dto_refiner(scenes, gen_smpl_file):
     register_all_modules()
     from dto_hooks.refiner import DTORefiner
 
-    from metric_hmr.generation.depth import PrecomputedDepth
+    from metric_hmr.generation.depth_stage import PrecomputedDepth
     from metric_hmr.generation.dto_stage import DTOStage
-    from metric_hmr.generation.estimators import UnknownAgeGender
+    from metric_hmr.generation.estimator_stages import UnknownAgeGender
     bm = dict(type='SMPLBodyModel', model_path=str(gen_smpl_file))
     _, states = _states(scenes)
     PrecomputedDepth(str(scenes / 'depth'))(states)
@@ -40,7 +40,7 @@ def test_dto_stage_equals_dto_refiner(scenes, gen_smpl_file):
 
 def test_matching_stage_masks_reach_dto(scenes):
     from metric_hmr.generation.dto_stage import _person_masks
-    from metric_hmr.generation.estimators import NoInitialHMR
+    from metric_hmr.generation.estimator_stages import NoInitialHMR
     from metric_hmr.generation.match_stage import KeypointMatching
     from metric_hmr.generation.release import COCO_TO_OPENPOSE
     _, states = _states(scenes)
@@ -75,9 +75,9 @@ def test_image_without_usable_person_is_skipped_not_rejected(scenes, gen_smpl_fi
     reason; 'rejected' is reserved for the mean-residual filter (> 1.5)."""
     from metric_hmr import register_all_modules
     register_all_modules()
-    from metric_hmr.generation.depth import PrecomputedDepth
+    from metric_hmr.generation.depth_stage import PrecomputedDepth
     from metric_hmr.generation.dto_stage import DTOStage
-    from metric_hmr.generation.estimators import UnknownAgeGender
+    from metric_hmr.generation.estimator_stages import UnknownAgeGender
     from metric_hmr.generation.records import image_record
     _, states = _states(scenes)
     states = states[:2]

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from metric_hmr.generation.estimators import (AnnotationAgeGender, FixedFoVIntrinsics,
-                                              FoVEstimatorIntrinsics, ReleaseIntrinsics,
-                                              cam_crop_to_full, focal_from_fov, square_crops)
+from metric_hmr.generation.estimator_stages import (AnnotationAgeGender, FixedFoVIntrinsics,
+                                                    FoVEstimatorIntrinsics, ReleaseIntrinsics,
+                                                    cam_crop_to_full, focal_from_fov,
+                                                    square_crops)
 from metric_hmr.generation.state import SRC_RELEASE, ImageState, Persons
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from metric_hmr.generation.release import load_camerahmr_release, load_released_annots
 from metric_hmr.generation.runner import run_generation
-from metric_hmr.generation.shards import make_shards, rank_shards, shard_path
+from metric_hmr.generation.shard_store import make_shards, rank_shards, shard_path
 
 
 def _records(work):
