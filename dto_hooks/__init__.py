@@ -17,7 +17,9 @@ from metric_hmr.dto import __all__ as _core_all
 _ALIASED = ('cdc', 'config', 'cues', 'depth', 'dto', 'priors', 'raster', 'raster_torch',
             'refine', 'solver', 'verdict')
 for _name in _ALIASED:
-    sys.modules[f'{__name__}.{_name}'] = importlib.import_module(f'metric_hmr.dto.{_name}')
+    _module = importlib.import_module(f'metric_hmr.dto.{_name}')
+    sys.modules[f'{__name__}.{_name}'] = _module
+    globals()[_name] = _module          # ``dto_hooks.solver`` attribute access too
 
 # MMEngine glue (importing registers DTORefiner in TASK_UTILS and DTOTestHook in HOOKS)
 from .hooks import DTOTestHook  # noqa: E402

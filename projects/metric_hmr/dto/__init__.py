@@ -4,20 +4,24 @@ Framework-free: this package imports numpy / scipy / torch only, never mmengine 
 ``metric_hmr`` registries (checked by ``tests/metric_hmr/dto/test_purity.py``).  The
 MMEngine glue that applies DTO inside runners lives in the top-level :mod:`dto_hooks`.
 """
-from .config import DTOConfig
-from .cues import extract_cues, is_quasi_planar, slope_and_correlation, weighted_scale
+from __future__ import annotations
+
+from .config import BoundsConfig, CueConfig, DTOConfig, PriorConfig, VerdictConfig
+from .cues import PersonCues, extract_cues, is_quasi_planar, slope_and_correlation, weighted_scale
 from .depth import prepare_depth, resize_depth, to_relative_depth
 from .dto import DTOResult, dto_bounds, run_dto
-from .priors import PAPER_GROUP_PRIORS, age_group_code, age_group_of, gender_of, height_priors
+from .fit import FitProblem, GroupFit
+from .priors import PAPER_GROUP_PRIORS, age_group_code, gender_of, height_priors
 from .raster import RasterOutput, project_points, raster_size, rasterize_persons
 from .refine import refine_shapes, refine_translation
 from .solver import DTOSolution, dto_objective, solve_dto_batch
 from .verdict import image_verdict, standardized_residuals
 
 __all__ = [
-    'DTOConfig', 'extract_cues', 'is_quasi_planar', 'slope_and_correlation', 'weighted_scale',
+    'DTOConfig', 'PriorConfig', 'CueConfig', 'BoundsConfig', 'VerdictConfig', 'PersonCues',
+    'FitProblem', 'GroupFit', 'extract_cues', 'is_quasi_planar', 'slope_and_correlation', 'weighted_scale',
     'prepare_depth', 'resize_depth', 'to_relative_depth', 'DTOResult', 'dto_bounds', 'run_dto',
-    'PAPER_GROUP_PRIORS', 'age_group_code', 'age_group_of', 'gender_of', 'height_priors',
+    'PAPER_GROUP_PRIORS', 'age_group_code', 'gender_of', 'height_priors',
     'RasterOutput', 'project_points', 'raster_size', 'rasterize_persons', 'refine_shapes',
     'refine_translation', 'DTOSolution', 'dto_objective', 'solve_dto_batch', 'image_verdict',
     'standardized_residuals',

@@ -20,14 +20,15 @@ Released-code refinements of the regression are options (``iqr_fence``,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence
+from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .config import CueConfig
 from .raster import RasterOutput, project_points, resize_mask_nearest
 
-__all__ = ['PersonCues', 'ImageCues', 'extract_cues', 'slope_and_correlation',
-           'weighted_scale', 'is_quasi_planar']
+__all__ = ['PersonCues', 'extract_cues', 'slope_and_correlation', 'weighted_scale',
+           'is_quasi_planar']
 
 
 @dataclass
@@ -44,13 +45,6 @@ class PersonCues:
     reason: List[str]          # '' when usable, else why the person has no cue
     # samples kept for the released-code feet fit: per person (rows, rel, z) of its pixels
     pixel_samples: Optional[list] = field(default=None, repr=False)
-
-
-@dataclass
-class ImageCues:
-    persons: PersonCues
-    X: float                   # weighted scale estimate, NaN if no positive weight
-    quasi_planar: bool
 
 
 def slope_and_correlation(x: np.ndarray, y: np.ndarray):
@@ -77,31 +71,42 @@ def _iqr_keep(x: np.ndarray, k: float = 1.5) -> np.ndarray:
     return (x >= q1 - k * iqr) & (x <= q3 + k * iqr)
 
 
-def _regress(rel, z, rows, iqr_fence, row_mean_removal, inlier_thresh):
+def _regress(rel, z, rows, cfg: CueConfig):
     """Slope/correlation of z on rel with the optional released-code refinements."""
-    if iqr_fence and rel.size >= 4:
+    if cfg.iqr_fence and rel.size >= 4:
         keep = _iqr_keep(rel)
         rel, z, rows = rel[keep], z[keep], rows[keep]
-    if row_mean_removal and rel.size:
+    if cfg.row_mean_removal and rel.size:
         # remove each image row's mean from both variables: the fit then only sees depth
         # changes within a row, insensitive to the top-to-bottom tilt of a standing body
         _, inv, cnt = np.unique(rows, return_inverse=True, return_counts=True)
         rel = rel - (np.bincount(inv, rel) / cnt)[inv]
         z = z - (np.bincount(inv, z) / cnt)[inv]
     slope, r = slope_and_correlation(rel, z)
-    if inlier_thresh is not None and np.isfinite(slope):
+    if cfg.inlier_thresh is not None and np.isfinite(slope):
         resid = z - (slope * rel + (z.mean() - slope * rel.mean()))
-        inl = np.abs(resid) < inlier_thresh
+        inl = np.abs(resid) < cfg.inlier_thresh
         if inl.sum() >= 3:
             slope, r = slope_and_correlation(rel[inl], z[inl])
     return slope, r
 
 
+class _OnePerson(NamedTuple):
+    """Cues of one person (see :class:`PersonCues`)."""
+    d: float = np.nan
+    var: float = np.nan
+    std: float = np.nan
+    X: float = np.nan
+    w: float = np.nan
+    n_visible: int = 0
+    reason: str = ''
+    pixel_samples: Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]] = None
+
+
 def extract_cues(vertices: Sequence[np.ndarray], raster: RasterOutput, rel_depth: np.ndarray,
                  focal, princpt, masks: Optional[np.ndarray] = None,
-                 regression_source: str = 'vertices', iqr_fence: bool = False,
-                 row_mean_removal: bool = False, inlier_thresh: Optional[float] = None,
-                 keep_pixel_samples: bool = False, edge_erosion: int = 1) -> PersonCues:
+                 config: Optional[CueConfig] = None, keep_pixel_samples: bool = False
+                 ) -> PersonCues:
     """Per-person cues of one image.
 
     Args:
@@ -111,27 +116,41 @@ def extract_cues(vertices: Sequence[np.ndarray], raster: RasterOutput, rel_depth
             (see :func:`metric_hmr.dto.depth.prepare_depth`).
         masks: optional (K, H, W) person masks (image resolution) restricting the pixels of
             ``regression_source='pixels'`` (vertex visibility already used them).
-        edge_erosion: drop samples within this many raster pixels of the person's
-            silhouette (4-neighbourhood), where depth maps mix person and background
-            (network blur, resampling).  Falls back to all samples when fewer than 3
-            remain.  0 = use every visible vertex exactly as the paper states.
+        config: :class:`~metric_hmr.dto.config.CueConfig`; reads ``regression_source``,
+            ``edge_erosion`` (drop samples within this many raster pixels of the person's
+            silhouette, 4-neighbourhood, where depth maps mix person and background; falls
+            back to all samples when fewer than 3 remain; 0 = every visible vertex, the
+            paper's letter) and the released-code regression refinements.
+        keep_pixel_samples: keep each person's (rows, rel, z) pixel samples (feet fit).
     """
+    cfg = config if config is not None else CueConfig()
+    # 1. inputs at raster resolution
     h, w = raster.person_id.shape
     if rel_depth.shape != (h, w):
         raise ValueError(f'rel_depth must have the raster shape {(h, w)}, got {rel_depth.shape}')
-    if regression_source not in ('vertices', 'pixels'):
-        raise ValueError(f"regression_source must be 'vertices' or 'pixels', got {regression_source!r}")
     K = len(vertices)
-    out = {k: np.full(K, np.nan) for k in ('d', 'X', 'w', 'var', 'std', 'zr')}
-    n_vis = np.zeros(K, np.int64)
-    n_pix = np.zeros(K, np.int64)
-    reasons = [''] * K
-    pixel_samples = [None] * K
     masks_r = resize_mask_nearest(masks, (h, w)) if masks is not None else None
+    # 2. rendered pixels per person: count and mean z-buffer depth
+    n_pix, z_render = rendered_depth_stats(raster, masks_r, K)
+    # 3. per person: depth samples at the visible vertices (and pixels), then the regression
+    need_pixels = cfg.regression_source == 'pixels' or keep_pixel_samples
+    interior = _interior(raster.person_id, cfg.edge_erosion) if need_pixels else None
+    persons = [_person_cues(k, np.asarray(vertices[k], dtype=np.float64), raster, rel_depth,
+                            focal, princpt, masks_r, interior, cfg, need_pixels)
+               for k in range(K)]
+    # 4. gather into (K,) arrays
+    col = lambda name: np.array([getattr(p, name) for p in persons], np.float64).reshape(K)  # noqa: E731
+    return PersonCues(d=col('d'), X=col('X'), w=col('w'), var_within=col('var'),
+                      std_within=col('std'),
+                      n_visible=np.array([p.n_visible for p in persons], np.int64).reshape(K),
+                      n_pixels=n_pix, z_render=z_render, reason=[p.reason for p in persons],
+                      pixel_samples=[p.pixel_samples for p in persons] if keep_pixel_samples else None)
 
-    need_pixels = regression_source == 'pixels' or keep_pixel_samples
+
+def rendered_depth_stats(raster: RasterOutput, masks_r: Optional[np.ndarray], K: int):
+    """(K,) rendered pixel counts and (K,) mean z-buffer depth (NaN without pixels), in one
+    pass (bincount); ``masks_r`` (K, h, w) restricts each person's pixels."""
     pid = raster.person_id
-    # mean rendered depth and pixel count per person in one pass (bincount)
     if masks_r is None:
         flat = pid.ravel() + 1                       # bin 0 = background
         cnt = np.bincount(flat, minlength=K + 1)[1:K + 1]
@@ -143,61 +162,74 @@ def extract_cues(vertices: Sequence[np.ndarray], raster: RasterOutput, rel_depth
         ok = masks_r[ids, rr, cc]
         cnt = np.bincount(ids[ok], minlength=K)[:K]
         sz = np.bincount(ids[ok], raster.depth[rr[ok], cc[ok]].astype(np.float64), minlength=K)[:K]
+    n_pix = np.zeros(K, np.int64)
     n_pix[:] = cnt
-    out['zr'] = np.where(cnt > 0, sz / np.maximum(cnt, 1), np.nan)
+    return n_pix, np.where(cnt > 0, sz / np.maximum(cnt, 1), np.nan)
 
-    interior = _interior(pid, edge_erosion) if need_pixels else None
-    for k in range(K):
-        v = np.asarray(vertices[k], dtype=np.float64)
-        vis = raster.vertex_visible[k]
-        if not vis.any():
-            # why: no vertex projects inside the image (or all behind the camera) vs hidden
-            p = project_points(v, focal, princpt, raster.scale)
-            with np.errstate(invalid='ignore'):
-                inside = (np.isfinite(p).all(1) & (p[:, 0] >= 0) & (p[:, 0] < w) & (p[:, 1] >= 0)
-                          & (p[:, 1] < h) & (v[:, 2] > 0))
-            reasons[k] = 'fully_occluded' if inside.any() else 'outside_image'
-            continue
-        vv = v[vis]
-        p = project_points(vv, focal, princpt, raster.scale)
-        c = p[:, 0].astype(np.int64)
-        r = p[:, 1].astype(np.int64)
-        rel = rel_depth[r, c]
-        good = np.isfinite(rel)
-        if edge_erosion > 0:
-            inner = good & _interior_at(pid, r, c, k, edge_erosion)
-            if inner.sum() >= 3:
-                good = inner
-        n_vis[k] = int(good.sum())
-        if n_vis[k] == 0:
-            reasons[k] = 'no_valid_depth'
-            continue
-        rel_g = rel[good]
-        out['d'][k] = rel_g.mean()
-        out['var'][k] = rel_g.var()
-        out['std'][k] = rel_g.std()
-        if regression_source == 'vertices':
-            s_, r_ = _regress(rel_g, vv[good, 2], r[good], iqr_fence, row_mean_removal, inlier_thresh)
-        if need_pixels:
-            sel = pid == k
-            if masks_r is not None:
-                sel &= masks_r[k]
-            rows, cols = np.nonzero(sel)
-            relp = rel_depth[rows, cols]
-            okp = np.isfinite(relp)
-            if edge_erosion > 0 and (okp & interior[rows, cols]).sum() >= 3:
-                okp &= interior[rows, cols]
-            rows, cols, relp = rows[okp], cols[okp], relp[okp]
-            zp = raster.depth[rows, cols].astype(np.float64)
-            if keep_pixel_samples:
-                pixel_samples[k] = (rows, relp, zp)
-            if regression_source == 'pixels':
-                s_, r_ = _regress(relp, zp, rows, iqr_fence, row_mean_removal, inlier_thresh)
-        out['X'][k], out['w'][k] = s_, r_
-    return PersonCues(d=out['d'], X=out['X'], w=out['w'], var_within=out['var'],
-                      std_within=out['std'], n_visible=n_vis, n_pixels=n_pix,
-                      z_render=out['zr'], reason=reasons,
-                      pixel_samples=pixel_samples if keep_pixel_samples else None)
+
+def _why_invisible(v: np.ndarray, focal, princpt, raster: RasterOutput) -> str:
+    """No visible vertex: none projects inside the image (or all behind the camera) vs hidden."""
+    h, w = raster.person_id.shape
+    p = project_points(v, focal, princpt, raster.scale)
+    with np.errstate(invalid='ignore'):
+        inside = (np.isfinite(p).all(1) & (p[:, 0] >= 0) & (p[:, 0] < w) & (p[:, 1] >= 0)
+                  & (p[:, 1] < h) & (v[:, 2] > 0))
+    return 'fully_occluded' if inside.any() else 'outside_image'
+
+
+def _vertex_samples(k: int, vv: np.ndarray, raster: RasterOutput, rel_depth: np.ndarray,
+                    focal, princpt, edge_erosion: int):
+    """Raster rows, relative depth and a 'good' mask at the visible vertices ``vv`` of k."""
+    p = project_points(vv, focal, princpt, raster.scale)
+    c = p[:, 0].astype(np.int64)
+    r = p[:, 1].astype(np.int64)
+    rel = rel_depth[r, c]
+    good = np.isfinite(rel)
+    if edge_erosion > 0:
+        inner = good & _interior_at(raster.person_id, r, c, k, edge_erosion)
+        if inner.sum() >= 3:
+            good = inner
+    return r, rel, good
+
+
+def _pixel_samples(k: int, raster: RasterOutput, rel_depth: np.ndarray,
+                   masks_r: Optional[np.ndarray], interior: np.ndarray, edge_erosion: int):
+    """(rows, rel, z) at the rendered pixels of person k with a valid relative depth."""
+    sel = raster.person_id == k
+    if masks_r is not None:
+        sel &= masks_r[k]
+    rows, cols = np.nonzero(sel)
+    relp = rel_depth[rows, cols]
+    okp = np.isfinite(relp)
+    if edge_erosion > 0 and (okp & interior[rows, cols]).sum() >= 3:
+        okp &= interior[rows, cols]
+    rows, cols, relp = rows[okp], cols[okp], relp[okp]
+    return rows, relp, raster.depth[rows, cols].astype(np.float64)
+
+
+def _person_cues(k, v, raster, rel_depth, focal, princpt, masks_r, interior, cfg: CueConfig,
+                 need_pixels: bool) -> _OnePerson:
+    """d_i, var_i and (X_i, w_i) of person k."""
+    vis = raster.vertex_visible[k]
+    if not vis.any():
+        return _OnePerson(reason=_why_invisible(v, focal, princpt, raster))
+    # inter-human cue d_i and within-person spread from the visible vertices
+    vv = v[vis]
+    r, rel, good = _vertex_samples(k, vv, raster, rel_depth, focal, princpt, cfg.edge_erosion)
+    n_vis = int(good.sum())
+    if n_vis == 0:
+        return _OnePerson(reason='no_valid_depth')
+    rel_g = rel[good]
+    d, var, std = rel_g.mean(), rel_g.var(), rel_g.std()
+    # intra-human scale X_i, w_i: regression over the vertices or the rendered pixels
+    samples = _pixel_samples(k, raster, rel_depth, masks_r, interior, cfg.edge_erosion) \
+        if need_pixels else None
+    if cfg.regression_source == 'vertices':
+        X, wr = _regress(rel_g, vv[good, 2], r[good], cfg)
+    else:
+        rows, relp, zp = samples
+        X, wr = _regress(relp, zp, rows, cfg)
+    return _OnePerson(d, var, std, X, wr, n_vis, '', samples)
 
 
 def _interior_at(pid: np.ndarray, r: np.ndarray, c: np.ndarray, k: int, n: int) -> np.ndarray:

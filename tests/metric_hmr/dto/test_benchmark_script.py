@@ -4,7 +4,7 @@ import re
 import subprocess
 import sys
 
-SCRIPT = os.path.join(os.path.dirname(__file__), '..', '..', 'tools', 'benchmarks', 'dto_solver.py')
+SCRIPT = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'tools', 'benchmarks', 'dto_solver.py')
 
 
 def test_benchmark_last_line_format():

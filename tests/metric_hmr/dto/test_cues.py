@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from metric_hmr.dto.config import CueConfig
 from metric_hmr.dto.cues import extract_cues, is_quasi_planar, slope_and_correlation, weighted_scale
 from metric_hmr.dto.raster import rasterize_persons
 
@@ -52,7 +53,7 @@ def test_cues_on_exact_affine_depth(make_person):
     np.testing.assert_allclose(cues.X, s, rtol=0.03)
     assert np.all(cues.w > 0.98)
     # d_i maps back to the mean visible-vertex depth (without erosion every visible vertex counts)
-    exact = extract_cues(verts, full, rel, f, c, edge_erosion=0)
+    exact = extract_cues(verts, full, rel, f, c, config=CueConfig(edge_erosion=0))
     for k, v in enumerate(verts):
         vis = full.vertex_visible[k]
         assert s * exact.d[k] + t == pytest.approx(v[vis, 2].mean(), abs=0.01)
@@ -65,7 +66,7 @@ def test_pixel_regression_and_released_refinements(make_person):
     s, t = 2.0, 0.5
     verts, faces, f, c, hw, rel, full = _scene(make_person, s, t)
     for kw in (dict(), dict(iqr_fence=True), dict(row_mean_removal=True), dict(inlier_thresh=0.1)):
-        cues = extract_cues(verts, full, rel, f, c, regression_source='pixels', **kw)
+        cues = extract_cues(verts, full, rel, f, c, config=CueConfig(regression_source='pixels', **kw))
         np.testing.assert_allclose(cues.X, s, rtol=0.05, err_msg=str(kw))
 
 
@@ -81,8 +82,8 @@ def test_edge_samples_excluded_by_erosion(make_person):
     edge[:-1] |= pid[1:] != pid[:-1]
     blurred[edge] = 50.0           # garbage at the silhouettes
     clean = extract_cues(verts, full, rel, f, c)
-    eroded = extract_cues(verts, full, blurred, f, c, edge_erosion=1)
-    raw = extract_cues(verts, full, blurred, f, c, edge_erosion=0)
+    eroded = extract_cues(verts, full, blurred, f, c, config=CueConfig(edge_erosion=1))
+    raw = extract_cues(verts, full, blurred, f, c, config=CueConfig(edge_erosion=0))
     np.testing.assert_allclose(eroded.d, clean.d, rtol=0.02)
     assert np.all(raw.d > clean.d * 1.1)
 

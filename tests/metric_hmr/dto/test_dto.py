@@ -241,7 +241,8 @@ def test_edge_erosion_is_configurable_and_reaches_the_cues(make_scene):
     results = {}
     for e in (0, 1):
         res = _run(sc, edge_erosion=e)
-        cues = extract_cues(sc['verts'], raster, rel, sc['focal'], sc['princpt'], edge_erosion=e)
+        cues = extract_cues(sc['verts'], raster, rel, sc['focal'], sc['princpt'],
+                            config=DTOConfig(edge_erosion=e).cues)
         np.testing.assert_allclose(res.d_i, cues.d, rtol=1e-12)
         results[e] = res.d_i
     assert not np.allclose(results[0], results[1])

@@ -2,15 +2,18 @@
 import numpy as np
 import pytest
 
-from metric_hmr.dto.priors import age_group_code, age_group_of, gender_of, height_priors
+from metric_hmr.conventions import age_group_from_years, gender_from_p_male
+from metric_hmr.dto.config import PriorConfig
+from metric_hmr.dto.priors import age_group_code, gender_of, height_priors
 
 
 def test_age_groups_and_codes():
+    """The priors read age groups and genders through metric_hmr.conventions (old names alias)."""
     ages = [0.0, 2.99, 3.0, 7.9, 8.0, 14.99, 15.0, 60.0, np.nan]
-    assert age_group_of(ages) == ['baby', 'baby', 'kid', 'kid', 'teen', 'teen', 'adult', 'adult', None]
     assert age_group_code(ages).tolist() == [3, 3, 2, 2, 1, 1, 0, 0, -1]
+    assert age_group_code is age_group_from_years and gender_of is gender_from_p_male
     with pytest.raises(ValueError, match='negative age'):
-        age_group_of([-1.0])
+        age_group_code([-1.0])
 
 
 def test_gender_thresholds():
@@ -32,7 +35,7 @@ def test_group_and_hybrid_adult_priors():
     assert pr.mu[4] == pytest.approx((1.60 + 1.647) / 2) and pr.sigma[4] == 0.071
     assert pr.mu[5] == pytest.approx((1.66 + 1.715) / 2) and pr.sigma[5] == 0.1  # neutral
     assert pr.age_group.tolist() == [3, 2, 1, 0, 0, 0]
-    no_h = height_priors(h, ages, pm, adult_hybrid=False)
+    no_h = height_priors(h, ages, pm, config=PriorConfig(adult_hybrid=False))
     assert no_h.mu[3] == 1.784
 
 
@@ -40,10 +43,10 @@ def test_fallback_for_missing_age_and_gender():
     pr = height_priors([1.8, 1.7], [np.nan, 40.0], [0.9, np.nan])
     assert pr.mu[0] == pytest.approx((1.8 + 1.715) / 2) and pr.source[0].startswith('fallback')
     assert pr.sigma[1] == 0.1
-    pr2 = height_priors([1.8], [np.nan], fallback='adult_male')
+    pr2 = height_priors([1.8], [np.nan], config=PriorConfig(fallback_prior='adult_male'))
     assert pr2.mu[0] == pytest.approx((1.8 + 1.784) / 2)
-    with pytest.raises(ValueError, match='fallback'):
-        height_priors([1.8], fallback='giant')
+    with pytest.raises(ValueError, match='fallback_prior'):
+        PriorConfig(fallback_prior='giant')
 
 
 def test_age_group_codes_used_when_age_missing():
@@ -52,11 +55,11 @@ def test_age_group_codes_used_when_age_missing():
 
 
 def test_overrides_and_cdc_mode():
-    pr = height_priors([1.0], [1.0], group_priors=dict(baby=(0.75, 0.14)))
+    pr = height_priors([1.0], [1.0], config=PriorConfig(group_priors=dict(baby=(0.75, 0.14))))
     assert pr.mu[0] == 0.75
     pytest.importorskip('rcpchgrowth')
     from metric_hmr.dto.cdc import cdc_height_prior
-    pr = height_priors([1.3, 1.3], [10.0, 10.0], [np.nan, 0.95], mode='cdc')
+    pr = height_priors([1.3, 1.3], [10.0, 10.0], [np.nan, 0.95], config=PriorConfig(prior_mode='cdc'))
     assert pr.mu[0] == pytest.approx(cdc_height_prior(10.0)[0])
     assert pr.mu[1] == pytest.approx(cdc_height_prior(10.0, True)[0])
 

@@ -5,7 +5,7 @@ import sys
 
 CODE = '''
 import sys
-import metric_hmr.dto, metric_hmr.dto.raster_torch, metric_hmr.geometry, metric_hmr.conventions
+import metric_hmr.dto, metric_hmr.dto.raster_torch, metric_hmr.dto.released, metric_hmr.geometry, metric_hmr.conventions
 from metric_hmr.dto import run_dto, solve_dto_batch, DTOConfig
 bad = sorted(m for m in sys.modules
              if m.split('.')[0] in ('mmengine', 'mmcv', 'mmdet', 'mmpose', 'dto_hooks')
