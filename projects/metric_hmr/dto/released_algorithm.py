@@ -31,7 +31,7 @@ from .raster import project_points, raster_size, rasterize_persons, resize_mask_
 __all__ = ['RELEASED_MU', 'RELEASED_SIGMA', 'released_prior_classes', 'released_priors',
            'ReleasedRaster', 'released_raster', 'PersonCuesR', 'released_person_cues',
            'split_groups', 'GroupFitR', 'fit_group', 'ReleasedOptions', 'ReleasedOutcome',
-           'released_image']
+           'released_image', 'options_from_config', 'run_released']
 
 # released class order: 0 baby, 1 kid, 2 teen, 3 female, 4 male, 5 neutral adult (dto.py 288-289)
 RELEASED_MU = np.array([0.801, 1.122, 1.477, 1.647, 1.784, 1.715])
@@ -41,18 +41,21 @@ GENDER_THRESH = 0.33
 AGNOSTIC_SIGMA = 0.073     # Table 8's D' (dto.py 307-312)
 
 
-def released_prior_classes(age, p_male, use_age_prior: bool = True) -> np.ndarray:
-    """Class per person (dto.py 428-452).  Unknown age (NaN) uses the gender classes, as
-    the released code does without the age prior; unknown gender (NaN) is neutral."""
+def released_prior_classes(age, p_male, use_age_prior: bool = True,
+                           thresholds: Tuple[float, float] = (GENDER_THRESH, 1 - GENDER_THRESH)
+                           ) -> np.ndarray:
+    """Class per person (dto.py 428-452): female when P(male) < thresholds[0], male when
+    >= thresholds[1].  Unknown age (NaN) uses the gender classes, as the released code
+    does without the age prior; unknown gender (NaN) is neutral."""
     age = np.asarray(age, np.float64).reshape(-1)
     pm = np.asarray(p_male, np.float64).reshape(-1)
     out = np.empty(len(age), np.int64)
     for i, (a, p) in enumerate(zip(age, pm)):
         if use_age_prior and np.isfinite(a) and a < AGE_SPLIT[2]:
             out[i] = 2 if a >= AGE_SPLIT[1] else 1 if a >= AGE_SPLIT[0] else 0
-        elif np.isfinite(p) and p < GENDER_THRESH:
+        elif np.isfinite(p) and p < thresholds[0]:
             out[i] = 3
-        elif np.isfinite(p) and p >= 1 - GENDER_THRESH:
+        elif np.isfinite(p) and p >= thresholds[1]:
             out[i] = 4
         else:
             out[i] = 5
@@ -345,3 +348,95 @@ def released_image(cues: List[PersonCuesR], h, mu, sigma, transl_z, focal_y: flo
     return ReleasedOutcome(status=status, shift=shift, group=group, d=d_used, z=z_used, cues=cues,
                            optimized=bool(optimized), score=score,
                            kept=bool(optimized and score < opt.score_threshold), fits=fits)
+
+
+# ------------------------------------------------------------------ run_dto(preset='released')
+_CLASS_NAMES = ('baby', 'kid', 'teen', 'adult_female', 'adult_male', 'adult_neutral')
+_CODE_YEARS = {0: 30.0, 1: 11.5, 2: 5.5, 3: 1.5}    # RH age-group code -> a representative age
+
+
+def options_from_config(cfg) -> ReleasedOptions:
+    """:class:`ReleasedOptions` from a :class:`~metric_hmr.dto.config.DTOConfig`."""
+    return ReleasedOptions(
+        use_X=cfg.use_X, feet_fit=cfg.feet_fit,
+        min_area_frac=cfg.min_mask_area_frac if cfg.min_mask_area_frac is not None else 0.0,
+        min_visible=cfg.min_visible_vertices if cfg.min_visible_vertices is not None else 0,
+        inlier_thresh=cfg.inlier_thresh if cfg.inlier_thresh is not None else np.inf,
+        far_rel_depth=cfg.far_rel_depth if cfg.far_rel_depth is not None else np.inf,
+        far_size_frac=cfg.far_size_frac,
+        max_height=cfg.max_height if cfg.max_height is not None else np.inf,
+        score_threshold=cfg.score_threshold,
+        rejected_penalty=cfg.skipped_penalty if cfg.skipped_penalty is not None else 3.0)
+
+
+def _released_demographics(K, h_init, age_years, p_male, age_group, mu, sigma, cfg):
+    """(mu, sigma, source) per person: explicit priors, else the released classes."""
+    if mu is not None and sigma is not None:
+        return (np.asarray(mu, np.float64).reshape(K), np.asarray(sigma, np.float64).reshape(K),
+                ['given'] * K)
+    age = np.full(K, np.nan) if age_years is None else np.asarray(age_years, np.float64).reshape(K).copy()
+    if age_group is not None:
+        codes = np.asarray(age_group).reshape(K)
+        for i in np.flatnonzero(~np.isfinite(age)):
+            age[i] = _CODE_YEARS.get(int(codes[i]), np.nan)
+    pm = np.full(K, np.nan) if p_male is None else np.asarray(p_male, np.float64).reshape(K)
+    cls = released_prior_classes(age, pm, thresholds=cfg.gender_thresholds)
+    mu_, sigma_ = released_priors(h_init, cls, use_gender_prior=cfg.gender_prior)
+    return mu_, sigma_, ['released:' + _CLASS_NAMES[c] for c in cls]
+
+
+def _reason(status: str, cfg) -> str:
+    if status == 'fitted':
+        return ''
+    if status == 'lone':
+        return 'lone_in_group: unchanged'
+    if status == 'rejected':
+        return f'rejected: corrected height > {cfg.max_height} m'
+    return status
+
+
+def run_released(vertices, faces, focal, princpt, image_hw: Tuple[int, int], depth_map,
+                 transl: np.ndarray, h_init: np.ndarray, age_years=None, p_male=None,
+                 age_group=None, masks=None, mu=None, sigma=None, cfg=None):
+    """:func:`metric_hmr.dto.run_dto` for ``algorithm='released'`` -> ``DTOResult``.
+
+    Persons: ``reasons`` '' (fitted), 'lone_in_group: unchanged', 'rejected: ...' (kept in
+    the output unchanged, scored 3) or 'removed: ...' (left out of the score *and* of the
+    released output).  ``optimized`` False -> the image is never written (dto_framework.py
+    505-509), whatever its score."""
+    from .depth import prepare_depth
+    from .dto import DTOResult
+    K = len(vertices)
+    H, W = image_hw
+    mu_, sigma_, source = _released_demographics(K, h_init, age_years, p_male, age_group, mu, sigma, cfg)
+    if K == 0:
+        from .dto import _empty_result
+        return _empty_result(h_init, mu_, sigma_)
+    opt = options_from_config(cfg)
+    rr = released_raster(list(vertices), faces, focal, princpt, image_hw, cfg.resolution,
+                         masks if cfg.use_masks else None)
+    rel = prepare_depth(depth_map, rr.pid.shape, cfg.depth_convention, cfg.depth_resample)
+    min_px = opt.min_area_frac * H * W * rr.scale ** 2
+    cues = [released_person_cues(k, rr, rel, min_px, opt.min_visible, opt.inlier_thresh,
+                                 cfg.feet_frac) for k in range(K)]
+    fy = float(np.broadcast_to(np.asarray(focal, np.float64), (2,))[1])
+    out = released_image(cues, h_init, mu_, sigma_, transl[:, 2], fy, image_hw, opt)
+    used = np.array([st == 'fitted' for st in out.status])
+    h_star = h_init * out.shift
+    residual = np.where(used, np.abs(h_star - mu_) / sigma_, np.nan)
+    first = out.fits[0][1] if out.fits else None
+    flags = ['released_algorithm'] + (['near_far_split'] if len(out.fits) == 2 else [])
+    reason = '' if out.kept else ('not optimized (no group fitted >= 2 persons)' if not out.optimized
+                                  else f'mean deviation {out.score:.3f} >= {cfg.score_threshold}')
+    nan = np.full(K, np.nan)
+    return DTOResult(
+        s_d=first.s if first else np.nan, t_d=first.t if first else np.nan, d_i=out.d,
+        X_i=np.array([c.X for c in cues]), w_i=np.array([c.r for c in cues]),
+        X=first.X if first else np.nan, quasi_planar=bool(first.quasi_planar) if first else False,
+        x_min=first.X if first else np.nan, x_max=np.inf, active=-1 if (first and first.forced_X) else 0,
+        z_init=out.z, z_star=out.z * out.shift, transl_star=transl * out.shift[:, None],
+        h_init=h_init, h_star=h_star, mu=mu_, sigma=sigma_, std_z=nan, std_h=nan.copy(),
+        residual=residual, image_score=out.score, kept=out.kept,
+        reasons=[_reason(st, cfg) for st in out.status], used=used, optimized=out.optimized,
+        flags=flags, image_reason=reason, prior_source=source, group=out.group,
+        group_params=[(f.s, f.t, -1 if f.forced_X else 0) for _, f in out.fits])
