@@ -202,6 +202,8 @@ def scale_and_bounds(cues: PersonCues, usable: np.ndarray, z_init: np.ndarray,
                      cfg: DTOConfig) -> ScaleCue:
     """X = sum w_i X_i / sum w_i over usable persons, quasi-planar test, bounds."""
     X = weighted_scale(cues.X, cues.w, use=usable, min_corr=cfg.min_corr)
+    if not cfg.use_X:    # Table 6's "+D without X": no scale cue from the persons' depth
+        X = float('nan')
     quasi = is_quasi_planar(cues.d, cues.var_within, use=usable, test=cfg.quasi_planar_test)
     x_min, x_max, bflag = dto_bounds(X, quasi, cfg.bounds)
     flags = [bflag] if bflag else []

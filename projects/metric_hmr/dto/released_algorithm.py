@@ -31,7 +31,7 @@ from .raster import project_points, raster_size, rasterize_persons, resize_mask_
 __all__ = ['RELEASED_MU', 'RELEASED_SIGMA', 'released_prior_classes', 'released_priors',
            'ReleasedRaster', 'released_raster', 'PersonCuesR', 'released_person_cues',
            'split_groups', 'GroupFitR', 'fit_group', 'ReleasedOptions', 'ReleasedOutcome',
-           'released_image', 'options_from_config', 'run_released']
+           'released_image', 'options_from_config', 'run_released', 'released_shape_step']
 
 # released class order: 0 baby, 1 kid, 2 teen, 3 female, 4 male, 5 neutral adult (dto.py 288-289)
 RELEASED_MU = np.array([0.801, 1.122, 1.477, 1.647, 1.784, 1.715])
@@ -440,3 +440,47 @@ def run_released(vertices, faces, focal, princpt, image_hw: Tuple[int, int], dep
         reasons=[_reason(st, cfg) for st in out.status], used=used, optimized=out.optimized,
         flags=flags, image_reason=reason, prior_source=source, group=out.group,
         group_params=[(f.s, f.t, -1 if f.forced_X else 0) for _, f in out.fits])
+
+
+# ------------------------------------------------------------------ step 24: the shape edit
+def released_shape_step(betas: np.ndarray, transl: np.ndarray, global_orient: np.ndarray,
+                        body_pose: np.ndarray, shift: np.ndarray, minor: np.ndarray,
+                        height_fn, joints_fn, smpla: bool = True
+                        ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The released shape update of moved persons (dto.py 606-646, 688-726), batched.
+
+    Per person with z*/z = ``shift``: one linear step on one coefficient,
+    b_j += h (shift - 1) / (h - h(b with b_j - 1)), where j is the SMPL-A age blend (last)
+    when ``smpla`` and ((``minor`` and shift < 1) or h shift < 1.45 m), else beta_0; the
+    translation is T shift; after an age-blend step x, y of T move by the mean over the
+    24 joints of (shift x input joints - new joints).
+
+    Args:
+        betas (N,nb), transl (N,3), global_orient (N,3), body_pose (N,69), shift (N,),
+        minor (N,) bool (released classes baby / kid / teen);
+        height_fn: betas (M,nb) -> (M,) T-pose heights;
+        joints_fn: (betas, global_orient, body_pose, transl) -> (M,J>=24,3) posed joints.
+    Returns:
+        (new betas, new transl, age_blend_used (N,) bool).
+    """
+    betas = np.array(betas, np.float64)
+    transl = np.asarray(transl, np.float64)
+    shift = np.asarray(shift, np.float64)
+    h = np.asarray(height_fn(betas), np.float64)
+    blend = np.asarray(smpla & (((np.asarray(minor, bool)) & (shift < 1)) | (h * shift < 1.45)), bool)
+    col = np.where(blend, betas.shape[1] - 1, 0)
+    rows = np.arange(len(betas))
+    minus = betas.copy()
+    minus[rows, col] -= 1.0
+    h_minus = np.asarray(height_fn(minus), np.float64)
+    with np.errstate(divide='ignore', invalid='ignore'):
+        step = h * (shift - 1.0) / (h - h_minus)
+    new = betas.copy()
+    new[rows, col] += np.where(np.isfinite(step), step, 0.0)
+    new_t = transl * shift[:, None]
+    if blend.any():
+        b = np.flatnonzero(blend)
+        j_in = np.asarray(joints_fn(betas[b], global_orient[b], body_pose[b], transl[b]))[:, :24]
+        j_new = np.asarray(joints_fn(new[b], global_orient[b], body_pose[b], new_t[b]))[:, :24]
+        new_t[b, :2] += (j_in[..., :2] * shift[b, None, None] - j_new[..., :2]).mean(1)
+    return new, new_t, blend

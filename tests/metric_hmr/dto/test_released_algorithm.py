@@ -139,3 +139,41 @@ def test_prior_classes_known_gender_without_age_and_agnostic_prior():
     assert mu[4] == 1.122 and sigma[4] == 0.12
     mu2, sigma2 = released_priors(np.full(8, 1.8), cls, use_gender_prior=False)
     assert mu2[0] == 1.8 and sigma2[0] == 0.073 and mu2[3] == 1.477
+
+
+def test_released_shape_step_age_blend_only_when_shrinking_minors_or_short(tmp_path):
+    """Mirrors dto.py 606-646: one linear step on beta_0, or on the SMPL-A age blend when
+    (minor and shift < 1) or the new height < 1.45 m; after an age-blend step x, y of T
+    move so the mean 2D-relevant joint position equals shift x the input one."""
+    import torch
+    from metric_hmr.body_models import SMPLBodyModel
+    from metric_hmr.dto.released_algorithm import released_shape_step
+    from metric_hmr.testing import make_smpl_model_file
+    from metric_hmr.testing.smpl_fixture import kid_template_path
+    path = make_smpl_model_file(str(tmp_path), seed=0, with_kid_template=True)
+    bm = SMPLBodyModel(model_path=path, kid_template_path=kid_template_path(str(tmp_path)))
+    t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32)  # noqa: E731
+    height = lambda b: bm.tpose_height(t(b)).double().numpy()  # noqa: E731
+    joints = lambda b, go, bp, tr: bm(betas=t(b), global_orient=t(go), body_pose=t(bp),  # noqa: E731
+                                      transl=t(tr)).joints.double().numpy()
+    rng = np.random.default_rng(0)
+    n = 4
+    betas = np.concatenate([rng.normal(scale=0.3, size=(n, 10)), np.zeros((n, 1))], 1)
+    go, bp = rng.normal(scale=0.1, size=(n, 3)), rng.normal(scale=0.1, size=(n, 69))
+    tr = np.array([[0.3, 0.2, 5.0], [-0.4, 0.1, 6.0], [0.0, 0.3, 4.0], [0.2, 0.0, 7.0]])
+    h = height(betas)
+    # adult shrinking; minor shrinking; minor growing; adult ending below 1.45 m
+    shift = np.array([0.95, 0.9, 1.1, 1.40 / h[3]])
+    minor = np.array([False, True, True, False])
+    new_b, new_t, blend = released_shape_step(betas, tr, go, bp, shift, minor, height, joints)
+    assert blend.tolist() == [False, True, (h[2] * 1.1 < 1.45), True]
+    assert new_b[0, 0] != betas[0, 0] and new_b[0, -1] == 0.0
+    assert new_b[1, -1] != 0.0 and new_b[1, 0] == betas[1, 0]
+    np.testing.assert_allclose(new_t[~blend], tr[~blend] * shift[~blend, None])
+    np.testing.assert_allclose(new_t[blend, 2], tr[blend, 2] * shift[blend])
+    j_in = joints(betas, go, bp, tr)[:, :24]
+    j_new = joints(new_b, go, bp, new_t)[:, :24]
+    for i in np.flatnonzero(blend):
+        np.testing.assert_allclose(j_new[i, :, :2].mean(0), shift[i] * j_in[i, :, :2].mean(0), atol=1e-5)
+    # one linear step reaches the target height closely for beta_0 (height is near linear)
+    assert abs(height(new_b[:1])[0] - h[0] * shift[0]) < 0.01
