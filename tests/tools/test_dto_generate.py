@@ -73,14 +73,14 @@ def test_sigkill_and_resume_equals_uninterrupted(scene_cfg, tmp_path):
     proc = subprocess.Popen([sys.executable, TOOL, str(scene_cfg), '--work-dir', str(work),
                              '--cfg-options', 'generation.debug_delay_per_shard=2.0'],
                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    first = work / 'shards' / 'shard_000000.pkl'
+    first = work / 'shards' / 'shard_000000.npz'
     deadline = time.time() + 240
     while not first.exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
     assert first.exists(), proc.communicate()[1].decode()[-2000:]
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    done = sorted(p.name for p in (work / 'shards').glob('shard_*.pkl'))
+    done = sorted(p.name for p in (work / 'shards').glob('shard_*.npz'))
     assert 1 <= len(done) < 6                     # killed mid-way
     assert not (work / 'demo_records.jsonl').exists()
     mtime = first.stat().st_mtime_ns
@@ -99,7 +99,7 @@ def test_torchrun_two_ranks(scene_cfg, tmp_path):
     ref = tmp_path / 'ref'
     assert _run([str(scene_cfg), '--work-dir', str(ref)]).returncode == 0
     work = tmp_path / 'dist'
-    env = dict(os.environ, PORT=str(29600 + os.getpid() % 300))
+    env = dict(os.environ, PORT=str(29600 + os.getpid() % 300), PYTHON=sys.executable)
     r = subprocess.run(['bash', str(REPO / 'tools' / 'dist_dto_generate.sh'), str(scene_cfg), '2',
                         '--work-dir', str(work)], cwd=REPO, env=env, capture_output=True, text=True,
                        timeout=300)

@@ -93,21 +93,60 @@ class DepthAnythingDepth(BaseStage):
                     s.depth_kind = 'disparity'
 
 
+def aspect_mismatch(map_hw, image_hw, tolerance: float) -> bool:
+    """True when an (h, w) map cannot be resampled to the (H, W) image: their aspect ratios
+    differ by more than ``tolerance`` (relative).  Depth Anything's network-size maps
+    (sides rounded to multiples of 14 around 518) stay within 14/518 = 2.7%."""
+    if image_hw is None:
+        return False
+    (h, w), (H, W) = map_hw, image_hw
+    if min(h, w, H, W) <= 0:
+        return True
+    return abs((w / h) / (W / H) - 1.0) > tolerance
+
+
+def load_depth_file(path: str, key: Optional[str], image_hw, tolerance: float):
+    """(depth (H,W) float32, '') from an ``.npy`` / ``.npz`` file, or (None, reason) for a
+    missing, unreadable or wrong-shape file (the reason names the file and the shape)."""
+    if not os.path.isfile(path):
+        return None, f'missing_depth: {path}'
+    try:
+        if path.endswith('.npz'):
+            with np.load(path, allow_pickle=False) as z:
+                d = z[key or z.files[0]]
+        else:
+            d = np.load(path, allow_pickle=False)
+        d = np.asarray(d, np.float32)
+    except Exception as e:  # noqa: BLE001  (any decoder error: this image's file is bad)
+        return None, f'corrupt_depth: {path}: {type(e).__name__}: {e}'
+    shape = d.shape
+    d = d.squeeze()
+    if d.ndim != 2:
+        return None, f'bad_depth_shape: {path}: shape {shape}, expected an (H, W) map'
+    if aspect_mismatch(d.shape, image_hw, tolerance):
+        return None, (f'bad_depth_shape: {path}: shape {shape} has another aspect ratio than the '
+                      f'image {tuple(image_hw)} (tolerance {tolerance:.0%})')
+    return d, ''
+
+
 @DTO_STAGES.register_module()
 class PrecomputedDepth(BaseStage):
     """Depth maps from files ``<depth_root>/<img_id without extension><suffix>``.
 
     ``.npy`` holds an (H,W) float array; ``.npz`` its first array (or ``key``).  ``kind`` is
-    'disparity' (Depth Anything output) or 'depth'.  A missing file skips the image with
-    reason ``missing_depth``; a wrong shape raises naming the file.
+    'disparity' (Depth Anything output) or 'depth'.  A missing, unreadable or wrong-shape
+    file skips the image (reason ``missing_depth`` / ``corrupt_depth`` / ``bad_depth_shape``
+    with the file and shape); maps are resampled only when their aspect ratio is within
+    ``aspect_tolerance`` of the image's.
     """
     name = 'depth'
 
     def __init__(self, depth_root: str, suffix: str = '.npy', kind: str = 'disparity',
-                 key: Optional[str] = None):
+                 key: Optional[str] = None, aspect_tolerance: float = 0.03):
         if kind not in ('disparity', 'depth'):
             raise ValueError(f"PrecomputedDepth.kind must be 'disparity' or 'depth', got {kind!r}")
         self.root, self.suffix, self.kind, self.key = depth_root, suffix, kind, key
+        self.aspect_tolerance = float(aspect_tolerance)
 
     def needs(self, state: ImageState) -> bool:
         return state.depth is None
@@ -115,21 +154,14 @@ class PrecomputedDepth(BaseStage):
     def path(self, img_id: str) -> str:
         return os.path.join(self.root, os.path.splitext(img_id)[0] + self.suffix)
 
+    def input_files(self, img_id: str) -> List[str]:
+        return [self.path(img_id)]
+
     def process(self, states: List[ImageState]) -> None:
         for s in states:
-            p = self.path(s.img_id)
-            if not os.path.isfile(p):
-                s.skip('missing_depth')
+            d, reason = load_depth_file(self.path(s.img_id), self.key, s.ori_shape,
+                                        self.aspect_tolerance)
+            if d is None:
+                s.skip(reason)
                 continue
-            try:
-                if p.endswith('.npz'):
-                    with np.load(p, allow_pickle=False) as z:
-                        d = z[self.key or z.files[0]]
-                else:
-                    d = np.load(p, allow_pickle=False)
-            except Exception as e:  # noqa: BLE001
-                raise ValueError(f'corrupt depth file {p}: {e}') from e
-            d = np.asarray(d, np.float32).squeeze()
-            if d.ndim != 2:
-                raise ValueError(f'depth file {p}: expected an (H, W) map, got shape {d.shape}')
             s.depth, s.depth_kind = d, self.kind

@@ -21,13 +21,18 @@ import torch.nn.functional as F
 
 from ..registry import DTO_STAGES
 from .base import BaseStage, resolve_device
-from .state import SRC_HMR, ImageState, Persons
+from .state import SRC_HMR, ImageState, Persons, check_age_gender
 
 
 def _load_script(path: str, device) -> torch.jit.ScriptModule:
+    """A TorchScript model; a missing or corrupt file is one clear error naming it."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f'TorchScript model not found: {path}')
-    return torch.jit.load(path, map_location=device).eval()
+    try:
+        return torch.jit.load(path, map_location=device).eval()
+    except Exception as e:  # noqa: BLE001  (torch reports a bad archive as a long RuntimeError)
+        first = next((ln.strip() for ln in str(e).splitlines() if ln.strip()), type(e).__name__)
+        raise ValueError(f'corrupt or unreadable TorchScript file {path}: {first}') from e
 
 
 def square_crops(image: np.ndarray, boxes: np.ndarray, size: int,
@@ -176,8 +181,11 @@ class AnnotationAgeGender(BaseStage):
         try:
             with open(ann_file) as f:
                 self.ann = json.load(f)
-        except json.JSONDecodeError as e:
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise ValueError(f'corrupt age/gender annotation file {ann_file}: {e}') from e
+        if not isinstance(self.ann, dict):
+            raise ValueError(f'age/gender annotation file {ann_file}: expected a JSON object '
+                             f'{{img_id: [...]}}, got {type(self.ann).__name__}')
         self.ann_file = ann_file
 
     def needs(self, state: ImageState) -> bool:
@@ -193,12 +201,23 @@ class AnnotationAgeGender(BaseStage):
                 s.count('age_gender_unannotated', k)
                 continue
             n_in = sum(src != SRC_HMR for src in s.persons.source)
-            if len(entries) != n_in:
-                raise ValueError(f'{self.ann_file}: image {s.img_id} has {len(entries)} entries '
-                                 f'for {n_in} input persons')
-            for i, e in enumerate(entries):
-                s.age[i] = np.nan if e.get('age') is None else float(e['age'])
-                s.p_male[i] = np.nan if e.get('p_male') is None else float(e['p_male'])
+            if not isinstance(entries, list) or len(entries) != n_in:
+                n = len(entries) if isinstance(entries, list) else type(entries).__name__
+                s.skip(f'bad_age_gender_annotation: {self.ann_file}: image {s.img_id} has {n} '
+                       f'entries for {n_in} input persons')
+                continue
+            try:
+                for i, e in enumerate(entries):
+                    s.age[i] = np.nan if e.get('age') is None else float(e['age'])
+                    s.p_male[i] = np.nan if e.get('p_male') is None else float(e['p_male'])
+            except (AttributeError, TypeError, ValueError) as err:
+                s.skip(f'bad_age_gender_annotation: {self.ann_file}: image {s.img_id}, person '
+                       f'{i}: {err}')
+                continue
+            check_age_gender(s, self.ann_file)
+
+    def input_signature(self, img_id: str) -> str:
+        return json.dumps(self.ann.get(img_id), sort_keys=True)
 
 
 @DTO_STAGES.register_module()

@@ -6,6 +6,7 @@ from typing import List, Optional
 
 import numpy as np
 
+from ..geometry import focal_to_vfov
 from .release import pad_betas_smpla, released_person
 from .state import ImageState
 
@@ -38,10 +39,49 @@ def _clean(v):
 
 
 def vertical_fov(focal, ori_shape) -> Optional[float]:
-    """Vertical FoV in degrees, v = 2 atan(H / (2 fy))."""
+    """Vertical FoV in degrees, v = 2 atan(H / (2 fy)); None when unknown or invalid
+    (fy <= 0 is reported by the reader as ``invalid_intrinsics``)."""
     if focal is None or ori_shape is None:
         return None
-    return math.degrees(2 * math.atan(ori_shape[0] / (2 * float(focal[1]))))
+    try:
+        return math.degrees(focal_to_vfov(float(focal[1]), float(ori_shape[0])))
+    except ValueError:
+        return None
+
+
+# plausible T-pose heights (m) of a body-model person; outside: a degenerate shape
+HEIGHT_RANGE = (0.2, 3.0)
+# DTO verdicts that publish a person unchanged by design (method.md §1: an image with one
+# usable person is kept as is, not counted as optimized)
+PASS_THROUGH = ('single_person_pass_through',)
+
+
+def unpublished_reason(s: ImageState, i: int) -> str:
+    """'' when person ``i`` of a kept image is published (DTO corrected it), else why not:
+    ``behind_camera`` (input or corrected z <= 0), ``degenerate_shape`` (non-finite shape
+    or a T-pose height outside ``HEIGHT_RANGE``) or ``not_in_fit: <DTO's reason>`` (a person
+    DTO neither fitted nor passed through, see ``PASS_THROUGH``)."""
+    final = s.refined if s.refined is not None else s.persons
+    for name, t in (('input', s.persons.transl[i]), ('corrected', final.transl[i])):
+        if not np.all(np.isfinite(t)) or t[2] <= 0:
+            return f'behind_camera: person {i} has {name} z = {float(t[2]):.4g} m'
+    dto = s.dto or {}
+    h = (dto.get('h_init') or [None] * (i + 1))[i]
+    if not np.all(np.isfinite(final.betas[i])) or h is None or not np.isfinite(h) \
+            or not HEIGHT_RANGE[0] <= h <= HEIGHT_RANGE[1]:
+        return f'degenerate_shape: person {i} has T-pose height {h} m (outside {HEIGHT_RANGE})'
+    used = dto.get('used')
+    why = (dto.get('reasons') or [''] * (i + 1))[i] or ''
+    if (used is None or not used[i]) and why not in PASS_THROUGH:
+        return f'not_in_fit: person {i}: {why or "unused"}'
+    return ''
+
+
+def _publication(s: ImageState) -> List[str]:
+    """Per person: '' (published) or the reason it is left out of the released file."""
+    if s.status != 'kept':
+        return [f'image_{s.status}'] * len(s.persons)
+    return [unpublished_reason(s, i) for i in range(len(s.persons))]
 
 
 def image_record(s: ImageState) -> dict:
@@ -50,6 +90,7 @@ def image_record(s: ImageState) -> dict:
     k = len(s.persons)
     persons = []
     final = s.refined if s.refined is not None else s.persons
+    why_not = _publication(s)
     for i in range(k):
         p = {'source': s.persons.source[i], 'source_index': int(s.persons.source_index[i]),
              'det_index': None if s.person_det is None else int(s.person_det[i]),
@@ -59,7 +100,8 @@ def image_record(s: ImageState) -> dict:
              'betas_in': _clean(np.asarray(s.persons.betas[i]).tolist()),
              'transl_in': _clean(np.asarray(s.persons.transl[i]).tolist()),
              'betas': _clean(pad_betas_smpla(np.asarray(final.betas[i])[None])[0].tolist()),
-             'transl': _clean(np.asarray(final.transl[i]).tolist())}
+             'transl': _clean(np.asarray(final.transl[i]).tolist()),
+             'published': not why_not[i], 'unpublished_reason': why_not[i] or None}
         if s.dto is not None:
             for key in _PERSON_DTO_FIELDS:
                 if key in s.dto:
@@ -75,6 +117,7 @@ def image_record(s: ImageState) -> dict:
            'depth_kind': s.depth_kind if s.depth is not None else None,
            'depth_invalid_frac': None if s.depth is None else _f(np.mean(~np.isfinite(s.depth))),
            'persons': persons,
+           'notes': list(s.notes),
            'events': dict(sorted(s.events.items())),
            'timings': {key: round(v, 6) for key, v in s.timings.items()}}
     if 'vis' in s.extra:
@@ -85,8 +128,11 @@ def image_record(s: ImageState) -> dict:
 
 
 def released_entry(s: ImageState) -> List[dict]:
-    """The released-layout list of one *kept* image: every person, input order."""
+    """The released-layout list of one *kept* image: its published persons (those DTO
+    corrected, see :func:`unpublished_reason`), in input order."""
     final = s.refined if s.refined is not None else s.persons
     betas11 = pad_betas_smpla(final.betas)
+    why_not = _publication(s)
     return [released_person(betas11[i], final.global_orient[i], final.body_pose[i],
-                            final.transl[i], s.focal, s.princpt) for i in range(len(final))]
+                            final.transl[i], s.focal, s.princpt)
+            for i in range(len(final)) if not why_not[i]]

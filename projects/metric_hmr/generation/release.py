@@ -16,7 +16,6 @@ with 0 (adult template).
 """
 from __future__ import annotations
 
-import pickle
 import zipfile
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -54,6 +53,7 @@ class ReleaseImage:
         focal: (2,) fx, fy; princpt: (2,) cx, cy (from the first person's ``cam_int``).
         kpts2d: (N,44,3) ``gtkps`` [x, y, confidence] or None.
         boxes: (N,4) xyxy from center/scale or None.
+        problem: '' or why the image cannot be used (a bad row; names file, field, person).
     """
     imgname: str
     rows: np.ndarray
@@ -65,41 +65,83 @@ class ReleaseImage:
     princpt: np.ndarray
     kpts2d: Optional[np.ndarray] = None
     boxes: Optional[np.ndarray] = None
+    problem: str = ''
 
 
-def _open_npz(path: Path):
-    """``np.load`` without pickle; retried with pickle only for object arrays (old files)."""
+# Every field the loader uses; nothing else of a release file is ever read.
+RELEASE_FIELDS = ('imgname', 'center', 'scale', 'pose_cam', 'pose', 'shape', 'cam_int', 'gtkps',
+                  'trans_cam', 'cam_t')
+
+
+def _open_npz(path: Path) -> Dict[str, np.ndarray]:
+    """The known fields of a release npz, read without ``allow_pickle``.
+
+    Numeric fields must be plain arrays.  ``imgname`` may be an object array of strings
+    (some releases store it so): it is rebuilt by the safe reader of
+    :func:`metric_hmr.utils.io.read_npz_member`, which accepts arrays and strings only, so a
+    planted payload is refused instead of run.  Unknown fields are never opened.
+    """
+    from ..utils.io import UnsafeContentError, read_npz_member
     if not path.is_file():
         raise FileNotFoundError(f'CameraHMR release file not found: {path}')
     if not zipfile.is_zipfile(path):
         raise ValueError(f'corrupt or unreadable CameraHMR release file {path}: not an npz archive')
+    out = {}
     try:
-        with np.load(path, allow_pickle=False) as z:
-            try:
-                return {k: z[k] for k in z.files}
-            except ValueError as e:
-                if 'allow_pickle' not in str(e):
-                    raise
-        # some releases store imgname as an object array: the only case that needs pickle
-        with np.load(path, allow_pickle=True) as z:
-            return {k: z[k] for k in z.files}
-    except (OSError, EOFError, ValueError, zipfile.BadZipFile, KeyError,
-            pickle.UnpicklingError) as e:
+        with zipfile.ZipFile(path) as zf:
+            members = {n[:-4] for n in zf.namelist() if n.endswith('.npy')}
+        for key in RELEASE_FIELDS:
+            if key in members:
+                out[key] = read_npz_member(path, key, allow_objects=(key == 'imgname'))
+    except UnsafeContentError as e:
+        raise ValueError(f'refused CameraHMR release file: {e}') from e
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile, KeyError) as e:
         raise ValueError(f'corrupt or unreadable CameraHMR release file {path}: {e}') from e
+    if 'imgname' in out and out['imgname'].dtype == object:
+        bad = [type(x).__name__ for x in out['imgname'].ravel() if not isinstance(x, (str, bytes))]
+        if bad:
+            raise ValueError(f'{path}: field imgname holds {bad[0]} values, expected strings')
+    return out
 
 
 def load_camerahmr_release(path) -> List[ReleaseImage]:
     """Read a CameraHMR release npz and group its rows per image.
 
     Images are returned in order of first appearance; persons inside an image keep the
-    file's row order (method.md §7: output order must equal input order).
+    file's row order (method.md §7: output order must equal input order).  A row with
+    non-finite values or a non-positive focal length belongs to one image: that image
+    carries the problem (``ReleaseImage.problem``, naming file, field, row and person) and
+    is skipped by the reader; the other images are unaffected.
 
     Raises:
-        FileNotFoundError: missing file.  ValueError: corrupt file, missing or misshaped
-        field (the message names file and field).
+        FileNotFoundError: missing file.  ValueError: corrupt or empty file, missing or
+        misshaped field (the message names file and field).
     """
     path = Path(path)
-    data = _open_npz(path)
+    a = _release_arrays(path, _open_npz(path))
+    names, n = a['imgname'], len(a['imgname'])
+    problems = _row_problems(path, a)
+    groups: Dict[str, List[int]] = OrderedDict()
+    for i, name in enumerate(names):
+        groups.setdefault(name, []).append(i)
+    images = []
+    for name, rows in groups.items():
+        r = np.asarray(rows)
+        k = a['cam_int'][r[0]]
+        bad = [(p, i) for p, i in ((problems.get(int(j)), i) for i, j in enumerate(r)) if p]
+        images.append(ReleaseImage(
+            imgname=name, rows=r, global_orient=a['pose'][r, :3], body_pose=a['pose'][r, 3:],
+            betas=a['shape'][r], transl=a['transl'][r],
+            focal=np.array([k[0, 0], k[1, 1]]), princpt=np.array([k[0, 2], k[1, 2]]),
+            kpts2d=None if a['gtkps'] is None else a['gtkps'][r],
+            boxes=None if a['boxes'] is None else a['boxes'][r],
+            problem=f'{bad[0][0]} (person {bad[0][1]})' if bad else ''))
+    assert sum(len(im.rows) for im in images) == n
+    return images
+
+
+def _release_arrays(path: Path, data: dict) -> dict:
+    """Validated float64 arrays of a release (shapes checked against the row count)."""
     for key in RELEASE_REQUIRED:
         if key not in data:
             raise ValueError(f'{path}: missing field {key!r} (fields: {sorted(data)})')
@@ -110,56 +152,58 @@ def load_camerahmr_release(path) -> List[ReleaseImage]:
             raise ValueError(f'{path}: missing field {name!r} (looked for {aliases}; '
                              f'fields: {sorted(data)})')
         fields[name] = data[key]
-    names = np.asarray(data['imgname']).astype(str)
+    names = [x.decode() if isinstance(x, bytes) else str(x) for x in np.ravel(data['imgname'])]
     n = len(names)
-    pose = np.asarray(fields['pose'], np.float64).reshape(n, -1) if n else np.zeros((0, 72))
-    shape = np.asarray(data['shape'], np.float64)
-    transl = np.asarray(fields['transl'], np.float64)
-    cam_int = np.asarray(data['cam_int'], np.float64)
-    _check(path, 'pose', pose, (n, 72))
-    if shape.ndim != 2 or shape.shape[0] != n or shape.shape[1] not in (10, 11):
-        raise ValueError(f'{path}: field shape has shape {shape.shape}, expected ({n}, 10|11)')
-    _check(path, 'transl', transl, (n, 3))
-    _check(path, 'cam_int', cam_int, (n, 3, 3))
-    kps = data.get('gtkps')
-    if kps is not None:
-        kps = np.asarray(kps, np.float64)
-        if kps.ndim != 3 or kps.shape[0] != n or kps.shape[1:] != (44, 3):
-            # matching indexes the 44-joint layout (J19 neck 37 / head-top 38)
-            raise ValueError(f'{path}: field gtkps has shape {kps.shape}, expected ({n}, 44, 3)')
-    boxes = None
+    if n == 0:
+        raise ValueError(f'{path}: the release has 0 rows (field imgname is empty)')
+    out = {'imgname': names,
+           'pose': _check(path, 'pose', fields['pose'], (n, 72), flat=True),
+           'shape': np.asarray(data['shape'], np.float64),
+           'transl': _check(path, 'transl', fields['transl'], (n, 3)),
+           'cam_int': _check(path, 'cam_int', data['cam_int'], (n, 3, 3)),
+           'gtkps': None, 'boxes': None}
+    if out['shape'].ndim != 2 or out['shape'].shape[0] != n or out['shape'].shape[1] not in (10, 11):
+        raise ValueError(f'{path}: field shape has shape {out["shape"].shape}, expected ({n}, 10|11)')
+    if 'gtkps' in data:   # matching indexes the 44-joint layout (J19 neck 37 / head-top 38)
+        out['gtkps'] = _check(path, 'gtkps', data['gtkps'], (n, 44, 3))
     if 'center' in data and 'scale' in data:
         c_shape, s_shape = np.shape(data['center']), np.shape(data['scale'])
-        if n and (c_shape != (n, 2) or s_shape[:1] != (n,)):
+        if c_shape != (n, 2) or s_shape[:1] != (n,):
             raise ValueError(f'{path}: fields center {c_shape} / scale {s_shape} do not match '
                              f'{n} rows (expected ({n}, 2) and ({n},))')
         center = np.asarray(data['center'], np.float64).reshape(n, 2)
         size = np.asarray(data['scale'], np.float64).reshape(n, -1)[:, :1] * 200.0
-        boxes = np.concatenate([center - size / 2, center + size / 2], axis=1)
-    for field, arr in (('pose', pose), ('shape', shape), ('transl', transl), ('cam_int', cam_int)):
-        bad = ~np.isfinite(arr.reshape(n, -1)).all(axis=1)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise ValueError(f'{path}: field {field} is not finite for row {i} (imgname {names[i]})')
-
-    groups: Dict[str, List[int]] = OrderedDict()
-    for i, name in enumerate(names):
-        groups.setdefault(name, []).append(i)
-    images = []
-    for name, rows in groups.items():
-        r = np.asarray(rows)
-        k = cam_int[r[0]]
-        images.append(ReleaseImage(
-            imgname=name, rows=r, global_orient=pose[r, :3], body_pose=pose[r, 3:],
-            betas=shape[r], transl=transl[r],
-            focal=np.array([k[0, 0], k[1, 1]]), princpt=np.array([k[0, 2], k[1, 2]]),
-            kpts2d=None if kps is None else kps[r], boxes=None if boxes is None else boxes[r]))
-    return images
+        out['boxes'] = np.concatenate([center - size / 2, center + size / 2], axis=1)
+    return out
 
 
-def _check(path, field, arr, shape):
+def _row_problems(path: Path, a: dict) -> Dict[int, str]:
+    """{row: reason} for rows with non-finite values or a non-positive focal length."""
+    n = len(a['imgname'])
+    problems: Dict[int, str] = {}
+    for field in ('pose', 'shape', 'transl', 'cam_int'):
+        bad = ~np.isfinite(a[field].reshape(n, -1)).all(axis=1)
+        for i in np.flatnonzero(bad):
+            problems.setdefault(int(i), f'invalid_release_row: {path}: field {field} is not '
+                                        f'finite in row {int(i)}')
+    fx, fy = a['cam_int'][:, 0, 0], a['cam_int'][:, 1, 1]
+    for i in np.flatnonzero(~((fx > 0) & (fy > 0))):
+        problems.setdefault(int(i), f'invalid_intrinsics: {path}: field cam_int of row {int(i)} '
+                                    f'has focal fx={fx[i]:.6g}, fy={fy[i]:.6g} (must be > 0)')
+    return problems
+
+
+def _check(path, field, arr, shape, flat: bool = False) -> np.ndarray:
+    """``arr`` as float64 of ``shape`` (``flat``: any array of that many values per row)."""
+    try:
+        arr = np.asarray(arr, np.float64)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f'{path}: field {field} is not numeric ({arr.dtype})') from e
+    if flat and arr.ndim >= 1 and arr.size == int(np.prod(shape)) and len(arr) == shape[0]:
+        arr = arr.reshape(shape)
     if arr.shape != shape:
         raise ValueError(f'{path}: field {field} has shape {arr.shape}, expected {shape}')
+    return arr
 
 
 def write_camerahmr_release(path, images: Sequence[ReleaseImage], pose_key: str = 'pose_cam',

@@ -6,7 +6,8 @@ Config keys (see ``configs/dto/dto_demo.py``)::
     reader = dict(type=...)              # DTO_STAGES reader
     stages = [dict(type=...), ...]       # DTO_STAGES stages, in order
     generation = dict(shard_size=64, batch_size=8, progress=True, vis_every=0,
-                      report=True, debug_delay_per_shard=0.0, torch_threads=1)
+                      report=True, debug_delay_per_shard=0.0, torch_threads=1,
+                      check_inputs=True)   # unknown keys are an error
     procedural_smpl = dict(seed=0, with_kid_template=False)   # optional: demo body model
 
 ``procedural_smpl`` writes the procedural SMPL-format stand-in
@@ -16,6 +17,7 @@ for every ``body_model`` whose ``model_path`` is None.
 from __future__ import annotations
 
 import copy
+import json
 import os
 import sys
 import time
@@ -23,14 +25,17 @@ from datetime import timedelta
 from pathlib import Path
 from typing import List, Optional
 
+from .config_check import (DEFAULT_GENERATION, ConfigError, check_components,
+                           check_generation_keys, component_list, resolved_run_config)
 from .pipeline import GenerationPipeline, build_component
-from .shard_store import (fingerprint, format_summary, load_shard, make_shards, merge_shards,
-                          rank_shards, remove_stale_tmp, shard_done, shard_path, summarize,
-                          write_shard)
+from .shard_store import (INPUT_SKIP_REASONS, Summary, fingerprint, format_summary, load_shard,
+                          make_shards, merge_shards, rank_shards, read_shard_header,
+                          remove_stale_tmp, shard_path, shard_record_lines, write_shard)
 
-DEFAULT_GENERATION = dict(shard_size=64, batch_size=8, progress=True, vis_every=0, report=True,
-                          debug_delay_per_shard=0.0, dist_timeout_s=7 * 24 * 3600,
-                          torch_threads=1)
+__all__ = ['DEFAULT_GENERATION', 'run_generation', 'finalize', 'shard_records', 'dist_info']
+
+# report rows kept in memory at merge: every image with visuals, others up to this many
+REPORT_MAX_PLAIN_RECORDS = 5000
 
 
 def _plain(cfg):
@@ -112,15 +117,33 @@ class _Progress:
             self.bar.close()
 
 
-def run_generation(cfg, launcher: str = 'none', merge_only: bool = False) -> Optional[dict]:
+def prepare_work_dir(path) -> Path:
+    """Create ``work_dir``; a path that is a file or not writable is a one-line error."""
+    work_dir = Path(path)
+    if work_dir.exists() and not work_dir.is_dir():
+        raise ConfigError(f'work_dir {work_dir} exists and is not a folder')
+    try:
+        work_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f'cannot create work_dir {work_dir}: {e.strerror or e}') from e
+    if not os.access(work_dir, os.W_OK | os.X_OK):
+        raise ConfigError(f'work_dir {work_dir} is not writable')
+    return work_dir
+
+
+def run_generation(cfg, launcher: str = 'none', merge_only: bool = False,
+                   retry_skipped: bool = False) -> Optional[dict]:
     """Process this rank's unfinished shards, then (rank 0, after a barrier) merge them.
 
-    Returns the summary dict on the merging rank, else None.
+    The config is checked first (unknown ``generation`` keys, unknown constructor keywords).
+    ``retry_skipped`` also reruns finished shards holding images skipped for a missing or
+    unreadable input (:data:`INPUT_SKIP_REASONS`).  Returns the summary dict on the merging
+    rank, else None.
     """
     cfg = _plain(cfg)
-    gen = {**DEFAULT_GENERATION, **(cfg.get('generation') or {})}
-    work_dir = Path(cfg['work_dir'])
-    work_dir.mkdir(parents=True, exist_ok=True)
+    gen = check_generation_keys(cfg.get('generation'))
+    check_components(component_list(cfg))
+    work_dir = prepare_work_dir(cfg['work_dir'])
     init_distributed(launcher, gen['dist_timeout_s'])
     if gen['torch_threads']:
         # CPU float32 results depend on the number of threads that split a reduction; a fixed
@@ -129,52 +152,120 @@ def run_generation(cfg, launcher: str = 'none', merge_only: bool = False) -> Opt
         torch.set_num_threads(int(gen['torch_threads']))
     rank, world = dist_info()
 
-    # the run's identity: what determines the outputs (not work_dir, batch size, progress)
-    run_cfg = {'reader': cfg['reader'], 'stages': cfg['stages'], 'shard_size': gen['shard_size'],
-               'procedural_smpl': cfg.get('procedural_smpl')}
+    # the run's identity: what determines the outputs (resolved config, image ids)
+    run_cfg = resolved_run_config(cfg, gen)
     reader = build_component(cfg['reader'])
     shards = make_shards(reader.image_ids(), int(gen['shard_size']))
     fps = [fingerprint(run_cfg, ids) for ids in shards]
-    mine = rank_shards(len(shards), rank, world)
-
     if not merge_only:
+        mine = rank_shards(len(shards), rank, world)
         remove_stale_tmp(work_dir, mine)
-        todo = [j for j in mine if not shard_done(work_dir, j, fps[j])]
+        sig = _input_signer(cfg, reader) if gen['check_inputs'] else None
+        todo = [j for j in mine if _needs_run(work_dir, j, fps[j], shards[j], sig, retry_skipped)]
         if todo:
-            run_cfg_built = prepare_body_models(cfg, work_dir)
-            on_image = _visualizer(cfg, gen, work_dir)
-            pipe = GenerationPipeline(reader, run_cfg_built['stages'], gen['batch_size'], on_image)
-            if on_image is not None:   # meshes for the visuals come from the DTO stage's model
-                on_image.body_model = next((getattr(st, 'body_model', None) for st in pipe.stages
-                                            if getattr(st, 'body_model', None) is not None), None)
-            prog = _Progress(sum(len(shards[j]) for j in todo), rank, gen['progress'])
-            try:
-                for j in todo:
-                    t0 = time.perf_counter()
-                    records, annots = pipe.run(shards[j], prog)
-                    if gen['debug_delay_per_shard']:
-                        time.sleep(max(0.0, gen['debug_delay_per_shard'] - (time.perf_counter() - t0)))
-                    write_shard(work_dir, j, fps[j], shards[j], records, annots)
-            finally:
-                prog.close()
+            _process(cfg, gen, work_dir, reader, shards, fps, todo, sig, rank)
         barrier()
     if rank != 0:   # rank 0 merges (also with --merge under a launcher)
         return None
-    return finalize(cfg, gen, work_dir, reader.name, len(shards))
+    return finalize(cfg, gen, work_dir, reader.name, fps)
 
 
-def finalize(cfg: dict, gen: dict, work_dir: Path, name: str, num_shards: int) -> dict:
-    """Merge all shards, write stats/plots, summary and (optionally) the HTML report."""
+def _input_signer(cfg: dict, reader):
+    """img_id -> signature of its input files (reader + stages reading per-image files;
+    only those cheap stages are built here)."""
+    from ..registry import DTO_STAGES
+    stages = [build_component(s) for s in cfg['stages']
+              if isinstance(s, dict) and isinstance(s.get('type'), str)
+              and hasattr(DTO_STAGES.get(s['type']), 'input_signature')]
+
+    def sign(img_id: str) -> str:
+        return '|'.join([reader.input_signature(img_id)] + [st.input_signature(img_id) for st in stages])
+    return sign
+
+
+def _needs_run(work_dir: Path, j: int, fp: str, ids, sig, retry_skipped: bool) -> bool:
+    """Does shard j need (re)computing?  Missing or corrupt: yes; another configuration:
+    error; changed inputs or (``retry_skipped``) input-skipped images: yes."""
+    p = shard_path(work_dir, j)
+    if not p.is_file():
+        return True
+    try:
+        header = read_shard_header(p)
+    except ValueError as e:
+        print(f'note: {e}; recomputing shard {j}', file=sys.stderr)
+        return True
+    if header.get('fingerprint') != fp:
+        raise ConfigError(f'{p} was written by a run with another configuration or image list; '
+                          'use a fresh work_dir (or delete its shards/ folder)')
+    if sig is not None and header.get('inputs') != [sig(i) for i in ids]:
+        print(f'note: inputs of shard {j} changed since it was written; recomputing it',
+              file=sys.stderr)
+        return True
+    if retry_skipped:
+        for line in shard_record_lines(p):
+            r = json.loads(line)
+            if r['status'] == 'skipped' and r['reason'].split(':')[0] in INPUT_SKIP_REASONS:
+                return True
+    return False
+
+
+def check_kid_template(reader, stages) -> None:
+    """An 11-D input shape with a non-zero age blend needs a body model with a kid
+    template (11 betas): checked before any image is processed."""
+    hit = reader.first_age_blend() if hasattr(reader, 'first_age_blend') else None
+    if hit is None:
+        return
+    for st in stages:
+        nb = getattr(st, 'nb', None)
+        if nb is not None and nb < 11:
+            raise ConfigError(f'input image {hit[0]}, person {hit[1]}: 11-D shape with a non-zero '
+                              f'age blend, but the body model of {type(st).__name__} takes {nb} '
+                              'betas; configure a kid template (SMPL-A: kid_template_path, '
+                              'num_betas=11)')
+
+
+def _process(cfg, gen, work_dir: Path, reader, shards, fps, todo, sig, rank) -> None:
+    """Build the pipeline once and run the shards ``todo`` of this rank."""
+    built = prepare_body_models(cfg, work_dir)
+    on_image = _visualizer(cfg, gen, work_dir)
+    pipe = GenerationPipeline(reader, built['stages'], gen['batch_size'], on_image)
+    check_kid_template(reader, pipe.stages)
+    if on_image is not None:   # meshes for the visuals come from the DTO stage's model
+        on_image.body_model = next((getattr(st, 'body_model', None) for st in pipe.stages
+                                    if getattr(st, 'body_model', None) is not None), None)
+    prog = _Progress(sum(len(shards[j]) for j in todo), rank, gen['progress'])
+    try:
+        for j in todo:
+            t0 = time.perf_counter()
+            sigs = None if sig is None else [sig(i) for i in shards[j]]
+            records, annots = pipe.run(shards[j], prog)
+            if gen['debug_delay_per_shard']:
+                time.sleep(max(0.0, gen['debug_delay_per_shard'] - (time.perf_counter() - t0)))
+            write_shard(work_dir, j, fps[j], shards[j], records, annots, sigs)
+    finally:
+        prog.close()
+
+
+def finalize(cfg: dict, gen: dict, work_dir: Path, name: str, fps) -> dict:
+    """Check and stream-merge all shards, then write stats/plots, summary and (optionally)
+    the HTML report.  Nothing is written when a shard is missing or foreign."""
     from ..utils.io import atomic_save_json
-    from .stats import write_stats
-    npz, jsonl, records = merge_shards(work_dir, num_shards, name)
-    summary = summarize(records)
+    from .stats import StatsCollector, write_stats
+    acc, stats, report_recs = Summary(), StatsCollector(), []
+
+    def on_record(r: dict) -> None:
+        acc.add(r)
+        stats.add(r)
+        if gen.get('report') and ('vis' in r or len(report_recs) < REPORT_MAX_PLAIN_RECORDS):
+            report_recs.append(r)
+    npz, jsonl = merge_shards(work_dir, fps, name, on_record)
+    summary = acc.result()
     summary['outputs'] = {'released': str(npz), 'records': str(jsonl)}
-    write_stats(records, work_dir / 'stats', name)
+    write_stats(stats, work_dir / 'stats', name)
     summary['outputs']['stats'] = str(work_dir / 'stats')
     if gen.get('report'):
         try:
-            rep = _write_report(work_dir, name, summary, records)
+            rep = _write_report(work_dir, name, summary, report_recs)
             summary['outputs']['report'] = str(rep)
         except ImportError as e:  # visualization package unavailable: say so, keep the data
             summary['outputs']['report'] = f'not written: {e}'

@@ -78,6 +78,8 @@ class ImageState:
             (affine-invariant inverse depth, e.g. Depth Anything) or 'depth'.
         age: (K,) years (NaN unknown); p_male: (K,) in [0,1] (NaN unknown).
         status: 'pending' -> 'kept' | 'rejected' | 'skipped'; reason: why (or '').
+        notes: things noticed about the inputs that did not stop the image (each also
+            counted in ``events`` under its head, e.g. 'mask_file_missing').
         events: counters of everything dropped or noted (e.g. 'unmatched_detections_dropped').
         timings: seconds per stage.
         dto: per-image DTO record (JSON-able dict) once DTO ran.
@@ -98,6 +100,7 @@ class ImageState:
     p_male: Optional[np.ndarray] = None
     status: str = 'pending'
     reason: str = ''
+    notes: List[str] = field(default_factory=list)
     events: Dict[str, int] = field(default_factory=dict)
     timings: Dict[str, float] = field(default_factory=dict)
     dto: Optional[dict] = None
@@ -116,6 +119,11 @@ class ImageState:
     def count(self, event: str, n: int = 1) -> None:
         self.events[event] = self.events.get(event, 0) + int(n)
 
+    def note(self, text: str) -> None:
+        """Record something odd about the inputs (``'<event>: details'``) and count it."""
+        self.notes.append(text)
+        self.count(text.split(':')[0].strip())
+
     def image(self) -> np.ndarray:
         """(H,W,3) uint8 RGB pixels, loaded on first use."""
         if self._image is None:
@@ -130,3 +138,21 @@ class ImageState:
     def release_pixels(self) -> None:
         """Free the decoded image (called once all network stages are done)."""
         self._image = None
+
+
+# plausible ranges of the age / gender inputs (years; probability)
+AGE_RANGE = (0.0, 120.0)
+
+
+def check_age_gender(s: ImageState, source: str) -> None:
+    """Out-of-range age (outside ``AGE_RANGE``) or P(male) (outside [0, 1]) values become
+    unknown (NaN, DTO's fallback prior) and are noted per person; NaN stays unknown."""
+    for i in range(len(s.persons)):
+        if s.age is not None and not np.isnan(s.age[i]) and not AGE_RANGE[0] <= s.age[i] <= AGE_RANGE[1]:
+            s.note(f'age_out_of_range: {source}: person {i} has age {s.age[i]:.6g} '
+                   f'(outside {AGE_RANGE}); used as unknown')
+            s.age[i] = np.nan
+        if s.p_male is not None and not np.isnan(s.p_male[i]) and not 0.0 <= s.p_male[i] <= 1.0:
+            s.note(f'p_male_out_of_range: {source}: person {i} has p_male {s.p_male[i]:.6g} '
+                   '(outside [0, 1]); used as unknown')
+            s.p_male[i] = np.nan

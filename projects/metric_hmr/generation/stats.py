@@ -7,26 +7,48 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List
+from typing import Iterable, List, Union
 
 import numpy as np
 
 from ..utils.io import atomic_save_json, atomic_write
 
 
-def collect(records: List[dict]) -> dict:
-    """Arrays of the statistics from the records (kept images only)."""
-    kept = [r for r in records if r['status'] == 'kept']
-    persons = np.array([r['num_persons'] for r in kept], dtype=np.int64)
-    fov = np.array([r['fov_v_deg'] for r in kept if r['fov_v_deg'] is not None], dtype=np.float64)
-    h_in, h_out = [], []
-    for r in kept:
+class StatsCollector:
+    """The statistics' numbers, gathered one record at a time (kept images, published
+    persons), so a merge never holds all records."""
+
+    def __init__(self):
+        self.persons: List[int] = []
+        self.fov: List[float] = []
+        self.h_in: List[float] = []
+        self.h_out: List[float] = []
+
+    def add(self, r: dict) -> None:
+        if r['status'] != 'kept':
+            return
+        self.persons.append(r['num_persons'])
+        if r['fov_v_deg'] is not None:
+            self.fov.append(r['fov_v_deg'])
         for p in r['persons']:
-            if p.get('h_init') is not None and p.get('h_star') is not None:
-                h_in.append(p['h_init'])
-                h_out.append(p['h_star'])
-    return {'persons_per_image': persons, 'fov_v_deg': fov,
-            'height_input': np.array(h_in), 'height_dto': np.array(h_out)}
+            if p.get('published', True) and p.get('h_init') is not None \
+                    and p.get('h_star') is not None:
+                self.h_in.append(p['h_init'])
+                self.h_out.append(p['h_star'])
+
+    def arrays(self) -> dict:
+        return {'persons_per_image': np.array(self.persons, dtype=np.int64),
+                'fov_v_deg': np.array(self.fov, dtype=np.float64),
+                'height_input': np.array(self.h_in, dtype=np.float64),
+                'height_dto': np.array(self.h_out, dtype=np.float64)}
+
+
+def collect(records: Iterable[dict]) -> dict:
+    """Arrays of the statistics from the records (kept images only)."""
+    c = StatsCollector()
+    for r in records:
+        c.add(r)
+    return c.arrays()
 
 
 def _describe(x: np.ndarray) -> dict:
@@ -36,11 +58,12 @@ def _describe(x: np.ndarray) -> dict:
             'min': float(x.min()), 'median': float(np.median(x)), 'max': float(x.max())}
 
 
-def write_stats(records: List[dict], out_dir, name: str = 'dto') -> dict:
-    """Write ``stats.json`` and three PNG plots into ``out_dir``; returns the stats dict."""
+def write_stats(records: Union[Iterable[dict], StatsCollector], out_dir, name: str = 'dto') -> dict:
+    """Write ``stats.json`` and three PNG plots into ``out_dir`` from records or a filled
+    :class:`StatsCollector`; returns the stats dict."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    c = collect(records)
+    c = records.arrays() if isinstance(records, StatsCollector) else collect(records)
     stats = {k: _describe(v.astype(np.float64)) for k, v in c.items()}
     hist = np.bincount(c['persons_per_image']) if c['persons_per_image'].size else np.zeros(0, int)
     stats['persons_per_image']['histogram'] = hist.tolist()

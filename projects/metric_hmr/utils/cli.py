@@ -122,17 +122,40 @@ def check_checkpoint_matches(model: torch.nn.Module, ckpt_path: str) -> None:
                         f'{type(model).__name__}: ' + '; '.join(parts))
 
 
+def error_line(e: BaseException) -> str:
+    """One line for an exception: its message (MMEngine's wrapped build errors: the
+    original message, the last line), else the type name; quotes are kept as written."""
+    if isinstance(e, KeyError) and len(e.args) == 1:
+        text = str(e.args[0])             # str(KeyError) adds quotes of its own
+    else:
+        text = str(e)
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    if not lines:
+        return type(e).__name__
+    # MMEngine re-raises build errors as 'class `X` in module: <original message>'; an
+    # unpickling error's first line is the useful one
+    msg = lines[0] if isinstance(e, pickle.UnpicklingError) else lines[-1]
+    known = (ToolError, FileNotFoundError, NotADirectoryError, KeyError, ValueError,
+             pickle.UnpicklingError, PermissionError, FileExistsError)
+    return msg if isinstance(e, known) else f'{type(e).__name__}: {msg}'
+
+
 @contextmanager
 def one_line_errors(debug: bool = False) -> Iterator[None]:
-    """Print user-fixable errors as one ``error:`` line and exit 1 (``--debug``: traceback)."""
+    """Print any error as one ``error:`` line and exit 1 (``--debug``: the traceback).
+
+    Every exception type is caught (a tool's user should never need a traceback to know
+    what failed); Ctrl-C exits 130 with one line.
+    """
     try:
         yield
-    except (ToolError, FileNotFoundError, NotADirectoryError, KeyError, ValueError,
-            pickle.UnpicklingError) as e:
+    except KeyboardInterrupt:
         if debug:
             raise
-        lines = [ln for ln in str(e).strip().strip('"\'').splitlines() if ln.strip()]
-        # MMEngine re-raises build errors as 'class `X` in module: <original message>'
-        msg = lines[0] if isinstance(e, pickle.UnpicklingError) and lines else (lines[-1] if lines else '')
-        print(f'error: {msg or type(e).__name__}', file=sys.stderr)
+        print('error: interrupted', file=sys.stderr)
+        sys.exit(130)
+    except Exception as e:  # noqa: BLE001
+        if debug:
+            raise
+        print(f'error: {error_line(e)}', file=sys.stderr)
         sys.exit(1)

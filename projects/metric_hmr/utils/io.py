@@ -1,4 +1,7 @@
-"""Small I/O helpers shared by every writer: atomic files and clear load errors."""
+"""Small I/O helpers shared by every writer: atomic files, clear load errors, and a safe
+reader for the object arrays of npz annotation files (no code runs while loading them)."""
+from __future__ import annotations
+
 import json
 import os
 import pickle
@@ -9,7 +12,95 @@ from typing import Any, Callable, Union
 
 import numpy as np
 
+__all__ = ['atomic_write', 'atomic_save_npz', 'atomic_save_json', 'load_annots_npz',
+           'SafeUnpickler', 'read_npz_member', 'UnsafeContentError']
+
 PathLike = Union[str, os.PathLike]
+
+# The only globals a pickled object array of numbers, strings, lists and dicts refers to
+# (numpy moved ``numpy.core`` to ``numpy._core`` in 2.0: both spellings).  None of them can
+# run code: they rebuild arrays, dtypes and numpy scalars from plain data.
+_SAFE_GLOBALS = frozenset({
+    ('numpy.core.multiarray', '_reconstruct'), ('numpy._core.multiarray', '_reconstruct'),
+    ('numpy.core.multiarray', 'scalar'), ('numpy._core.multiarray', 'scalar'),
+    ('numpy', 'ndarray'), ('numpy', 'dtype'), ('collections', 'OrderedDict'),
+    ('builtins', 'dict'), ('builtins', 'list'),
+})
+
+
+class UnsafeContentError(ValueError):
+    """An input file wanted to run code (a pickled global outside the allow-list)."""
+
+
+class SafeUnpickler(pickle.Unpickler):
+    """Unpickler that only rebuilds numpy arrays / scalars / dtypes and Python containers.
+
+    Any other global (``os.system``, ``builtins.eval``, a class of some package, ...) raises
+    :class:`UnsafeContentError` *before* it is called, so a planted payload never runs.
+    """
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in _SAFE_GLOBALS or (module == 'numpy.dtypes' and name.endswith('DType')
+                                              and name.isidentifier()):
+            return super().find_class(module, name)
+        raise UnsafeContentError(f'refusing to load {module}.{name}: only numpy arrays, numbers, '
+                                 'strings, lists and dicts are accepted')
+
+
+def _read_npy(f, where: str, allow_objects: bool) -> np.ndarray:
+    """One ``.npy`` stream: plain arrays as numpy reads them, object arrays through
+    :class:`SafeUnpickler` (``allow_objects``) or refused."""
+    from numpy.lib import format as npf
+    version = npf.read_magic(f)
+    if version == (1, 0):
+        shape, fortran, dtype = npf.read_array_header_1_0(f)
+    elif version == (2, 0):
+        shape, fortran, dtype = npf.read_array_header_2_0(f)
+    else:  # (3, 0): utf8 header, same layout
+        shape, fortran, dtype = npf._read_array_header(f, version)  # noqa: SLF001
+    if not dtype.hasobject:
+        count = int(np.prod(shape, dtype=np.int64))
+        buf = np.empty(count * dtype.itemsize, np.uint8)   # writable, like np.load's arrays
+        view, got = memoryview(buf), 0
+        while got < buf.size:
+            n = f.readinto(view[got:])
+            if not n:
+                raise ValueError(f'{where}: truncated array data')
+            got += n
+        arr = buf.view(dtype)
+        return arr.reshape(shape[::-1]).transpose() if fortran else arr.reshape(shape)
+    if not allow_objects:
+        raise UnsafeContentError(f'{where}: object array (pickled Python objects) not accepted')
+    arr = SafeUnpickler(f).load()
+    if not isinstance(arr, np.ndarray):
+        raise ValueError(f'{where}: expected an array, got {type(arr).__name__}')
+    return arr
+
+
+def read_npz_member(path: PathLike, key: str, allow_objects: bool = False) -> np.ndarray:
+    """Array ``key`` of the npz ``path`` without ``allow_pickle``: numbers and strings as
+    numpy stores them; an object array only with ``allow_objects`` and then through
+    :class:`SafeUnpickler` (containers of arrays, numbers and strings; nothing callable).
+    Other members of the archive are never read.
+
+    Raises:
+        KeyError: no member ``key``.  UnsafeContentError / ValueError: refused or corrupt
+        content (the message names file and member).
+    """
+    path = Path(path)
+    where = f'{path} [{key}]'
+    with zipfile.ZipFile(path) as zf:
+        name = key + '.npy'
+        if name not in zf.namelist():
+            raise KeyError(key)
+        with zf.open(name) as f:
+            try:
+                return _read_npy(f, where, allow_objects)
+            except (UnsafeContentError, KeyError):
+                raise
+            except (ValueError, EOFError, OSError, pickle.UnpicklingError, TypeError,
+                    AttributeError, IndexError, zipfile.BadZipFile) as e:
+                raise ValueError(f'{where}: corrupt array: {e}') from e
 
 
 def atomic_write(path: PathLike, data: Union[bytes, str, Callable[[str], None]]) -> Path:
@@ -63,22 +154,36 @@ def _to_builtin(o: Any) -> Any:
     raise TypeError(f'cannot serialise {type(o).__name__} to JSON')
 
 
-def load_annots_npz(path: PathLike, key: str = 'annots') -> Any:
-    """Load ``np.load(path, allow_pickle=True)[key][()]`` of the known release formats.
+def load_annots_npz(path: PathLike, key: str = 'annots', allow_unsafe_pickle: bool = False) -> Any:
+    """``np.load(path, allow_pickle=True)[key][()]`` of the known release formats, safely.
 
-    Pickle is only allowed here, for the documented annotation/release files
-    (method.md §6); a missing file, a missing key or a corrupt file raises an error that
-    names the file.
+    The documented annotation/release files (method.md §6) store a pickled dict of arrays;
+    it is rebuilt by :class:`SafeUnpickler` (numpy arrays, numbers, strings, lists, dicts:
+    a planted payload is refused, never run).  ``allow_unsafe_pickle=True`` is the explicit
+    opt-in for a trusted file that needs other Python classes.  A missing file, a missing key
+    or a corrupt file raises an error that names the file.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f'annotation file not found: {path}')
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f'corrupt or unreadable npz file {path}: not an npz archive')
+    if allow_unsafe_pickle:
+        try:
+            with np.load(path, allow_pickle=True) as z:
+                files = list(z.files)
+                value = z[key][()] if key in files else None
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError) as e:
+            raise ValueError(f'corrupt or unreadable npz file {path}: {e}') from e
+        if key not in files:
+            raise ValueError(f'{path}: expected an npz with an {key!r} entry, got {sorted(files)}')
+        return value
     try:
-        with np.load(path, allow_pickle=True) as z:
-            files = list(z.files)
-            value = z[key][()] if key in files else None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError) as e:
+        arr = read_npz_member(path, key, allow_objects=True)
+    except KeyError:
+        with zipfile.ZipFile(path) as zf:
+            files = sorted(n[:-4] for n in zf.namelist() if n.endswith('.npy'))
+        raise ValueError(f'{path}: expected an npz with an {key!r} entry, got {files}') from None
+    except (OSError, zipfile.BadZipFile) as e:
         raise ValueError(f'corrupt or unreadable npz file {path}: {e}') from e
-    if key not in files:
-        raise ValueError(f'{path}: expected an npz with an {key!r} entry, got {sorted(files)}')
-    return value
+    return arr[()]

@@ -54,9 +54,17 @@ def test_annotation_age_gender(tmp_path):
     AnnotationAgeGender(str(f))([s, other])
     assert s.age[0] == 6 and np.isnan(s.age[1]) and s.p_male[0] == 0.2
     assert np.isnan(other.age).all() and other.events['age_gender_unannotated'] == 2
-    bad = _state('a.png', k=3)
-    with pytest.raises(ValueError, match='a.png has 2 entries for 3 input persons'):
-        AnnotationAgeGender(str(f))([bad])
+    bad = _state('a.png', k=3)       # a count mismatch is that image's problem: a skip
+    AnnotationAgeGender(str(f))([bad])
+    assert bad.status == 'skipped'
+    assert bad.reason == f'bad_age_gender_annotation: {f}: image a.png has 2 entries for 3 input persons'
+    # out-of-range values become unknown, noted per person
+    f.write_text(json.dumps({'a.png': [{'age': 500, 'p_male': 0.2}, {'age': 7, 'p_male': 1.5}]}))
+    odd = _state('a.png')
+    AnnotationAgeGender(str(f))([odd])
+    assert np.isnan(odd.age[0]) and odd.age[1] == 7 and odd.p_male[0] == 0.2 and np.isnan(odd.p_male[1])
+    assert odd.events['age_out_of_range'] == 1 and odd.events['p_male_out_of_range'] == 1
+    assert 'person 0 has age 500' in odd.notes[0] and 'person 1 has p_male 1.5' in odd.notes[1]
     (tmp_path / 'broken.json').write_text('{')
     with pytest.raises(ValueError, match='broken.json'):
         AnnotationAgeGender(str(tmp_path / 'broken.json'))

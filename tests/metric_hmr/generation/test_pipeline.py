@@ -52,8 +52,13 @@ def test_run_outputs_released_layout(gen_cfg, scenes):
     for img, persons in annots.items():
         rel = release[img]
         rec = next(r for r in recs if r['img_id'] == img)
-        assert len(persons) == len(rel.rows)
-        for i, p in enumerate(persons):
+        # published: the persons DTO corrected, in input order; the others are flagged
+        pub = [i for i, p in enumerate(rec['persons']) if p['published']]
+        assert len(persons) == len(pub) >= 1
+        for p in rec['persons']:
+            fitted = p['used'] is True or p['reasons'] == 'single_person_pass_through'
+            assert p['published'] == fitted and p['published'] == (p['unpublished_reason'] is None)
+        for i, p in zip(pub, persons):
             assert p['smpl_param']['shape'].shape == (11,) and p['smpl_param']['shape'][10] == 0
             np.testing.assert_allclose(p['smpl_param']['pose'][:3], rel.global_orient[i], rtol=1e-6)
             np.testing.assert_allclose(p['cam_param']['focal'], rel.focal, rtol=1e-6)
@@ -81,9 +86,11 @@ def test_bad_inputs_recorded(gen_cfg, scenes, tmp_path):
     summary = run_generation(gen_cfg)
     recs = {r['img_id']: r for r in _records(gen_cfg['work_dir'])}
     assert len(recs) == 4
-    assert recs[ids[0]]['status'] == 'skipped' and recs[ids[0]]['reason'] == 'missing_image'
+    assert recs[ids[0]]['status'] == 'skipped'
+    assert recs[ids[0]]['reason'] == f"missing_image: {data / 'images' / ids[0]}"
     assert recs[ids[0]]['num_persons'] > 0          # its persons are still listed
-    assert recs[ids[2]]['status'] == 'skipped' and recs[ids[2]]['reason'] == 'missing_depth'
+    assert recs[ids[2]]['status'] == 'skipped'
+    assert recs[ids[2]]['reason'] == f"missing_depth: {data / 'depth' / ids[2][:-4]}.npy"
     nan_rec = recs[ids[1]]
     assert nan_rec['status'] in ('kept', 'rejected')
     assert nan_rec['depth_invalid_frac'] == pytest.approx(1 / 3, abs=0.02)

@@ -68,8 +68,25 @@ def test_corrupt_and_incomplete_release(tmp_path):
         load_camerahmr_release(tmp_path / 'badshape.npz')
     d3 = dict(d, trans_cam=np.full((5, 3), np.nan))
     np.savez(tmp_path / 'nan.npz', **d3)
-    with pytest.raises(ValueError, match='transl is not finite for row 0'):
-        load_camerahmr_release(tmp_path / 'nan.npz')
+    # a bad row belongs to its image: that image carries the problem, the others load
+    transl = np.zeros((5, 3)) + [0, 0, 5]
+    transl[3] = np.nan
+    np.savez(tmp_path / 'nan.npz', **dict(d, trans_cam=transl))
+    images = load_camerahmr_release(tmp_path / 'nan.npz')
+    bad_img = next(im for im in images if 3 in im.rows.tolist())
+    person = bad_img.rows.tolist().index(3)
+    assert bad_img.problem == (f'invalid_release_row: {tmp_path / "nan.npz"}: field transl is not '
+                               f'finite in row 3 (person {person})')
+    assert all(im.problem == '' for im in images if im is not bad_img)
+    cam = d['cam_int'].copy()
+    cam[0, 0, 0] = 0.0
+    np.savez(tmp_path / 'f0.npz', **dict(d, trans_cam=np.zeros((5, 3)) + [0, 0, 5], cam_int=cam))
+    im0 = next(im for im in load_camerahmr_release(tmp_path / 'f0.npz') if 0 in im.rows.tolist())
+    assert im0.problem.startswith(f'invalid_intrinsics: {tmp_path / "f0.npz"}: field cam_int of '
+                                  'row 0 has focal fx=0')
+    np.savez(tmp_path / 'empty.npz', **{k: v[:0] for k, v in d.items()}, trans_cam=np.zeros((0, 3)))
+    with pytest.raises(ValueError, match='empty.npz: the release has 0 rows'):
+        load_camerahmr_release(tmp_path / 'empty.npz')
 
 
 def test_released_layout_exact(tmp_path):
