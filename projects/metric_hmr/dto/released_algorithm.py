@@ -151,9 +151,10 @@ def released_person_cues(k: int, rr: ReleasedRaster, rel: np.ndarray, min_pixels
                          feet_frac: float = 0.1) -> PersonCuesR:
     """Filters and cues of person ``k`` from the composed raster and relative depth ``rel``."""
     mask = rr.pid == k
-    if mask.sum() < min_pixels or rr.n_visible[k] < min_visible:
-        return PersonCuesR(removed=f'removed: pixels {int(mask.sum())} < {min_pixels:.0f} or '
-                                   f'visible vertices {int(rr.n_visible[k])} < {min_visible}')
+    if mask.sum() < min_pixels:
+        return PersonCuesR(removed=f'removed: {int(mask.sum())} raster pixels < {min_pixels:.0f}')
+    if rr.n_visible[k] < min_visible:
+        return PersonCuesR(removed=f'removed: {int(rr.n_visible[k])} visible vertices < {min_visible}')
     vals = rel[mask]
     q1, q3 = np.nanpercentile(vals, 25), np.nanpercentile(vals, 75)
     lo, hi = max(q1 - 1.5 * (q3 - q1), 0.0), q3 + 1.5 * (q3 - q1)
@@ -388,10 +389,10 @@ def _released_demographics(K, h_init, age_years, p_male, age_group, mu, sigma, c
 def _reason(status: str, cfg) -> str:
     if status == 'fitted':
         return ''
-    if status == 'lone':
-        return 'lone_in_group: unchanged'
-    if status == 'rejected':
-        return f'rejected: corrected height > {cfg.max_height} m'
+    if status == 'lone':      # written unchanged (dto.py 572-579, 652-657, 730-747)
+        return 'unchanged: lone in its group'
+    if status == 'rejected':  # written unchanged, scored 3
+        return f'unchanged: rejected, corrected height > {cfg.max_height} m'
     return status
 
 
@@ -400,9 +401,9 @@ def run_released(vertices, faces, focal, princpt, image_hw: Tuple[int, int], dep
                  age_group=None, masks=None, mu=None, sigma=None, cfg=None):
     """:func:`metric_hmr.dto.run_dto` for ``algorithm='released'`` -> ``DTOResult``.
 
-    Persons: ``reasons`` '' (fitted), 'lone_in_group: unchanged', 'rejected: ...' (kept in
-    the output unchanged, scored 3) or 'removed: ...' (left out of the score *and* of the
-    released output).  ``optimized`` False -> the image is never written (dto_framework.py
+    Persons: ``reasons`` '' (fitted), 'unchanged: lone in its group', 'unchanged:
+    rejected, ...' (both written with their input parameters; rejected ones scored 3) or
+    'removed: ...' (left out of the score *and* of the released output).  ``optimized`` False -> the image is never written (dto_framework.py
     505-509), whatever its score."""
     from .depth import prepare_depth
     from .dto import DTOResult
@@ -426,6 +427,12 @@ def run_released(vertices, faces, focal, princpt, image_hw: Tuple[int, int], dep
     residual = np.where(used, np.abs(h_star - mu_) / sigma_, np.nan)
     first = out.fits[0][1] if out.fits else None
     flags = ['released_algorithm'] + (['near_far_split'] if len(out.fits) == 2 else [])
+    for name, f in out.fits:     # why a group did not count as an optimization
+        if f.count < 2:
+            flags.append(f'{name}_group_abandoned' if f.s == 0.0 and f.rejected
+                         else f'{name}_group_exact_fit' if not f.forced_X else f'{name}_group_too_small')
+    if not out.fits:
+        flags.append('no_group_of_two')
     reason = '' if out.kept else ('not optimized (no group fitted >= 2 persons)' if not out.optimized
                                   else f'mean deviation {out.score:.3f} >= {cfg.score_threshold}')
     nan = np.full(K, np.nan)
@@ -436,7 +443,7 @@ def run_released(vertices, faces, focal, princpt, image_hw: Tuple[int, int], dep
         x_min=first.X if first else np.nan, x_max=np.inf, active=-1 if (first and first.forced_X) else 0,
         z_init=out.z, z_star=out.z * out.shift, transl_star=transl * out.shift[:, None],
         h_init=h_init, h_star=h_star, mu=mu_, sigma=sigma_, std_z=nan, std_h=nan.copy(),
-        residual=residual, image_score=out.score, kept=out.kept,
+        residual=residual, image_score=out.score if out.fits else np.nan, kept=out.kept,
         reasons=[_reason(st, cfg) for st in out.status], used=used, optimized=out.optimized,
         flags=flags, image_reason=reason, prior_source=source, group=out.group,
         group_params=[(f.s, f.t, -1 if f.forced_X else 0) for _, f in out.fits])

@@ -9,7 +9,7 @@ input parameters and carry the reason in the record.
 from __future__ import annotations
 
 import dataclasses
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -137,14 +137,24 @@ class DTOStage(BaseStage):
             rec = res.to_record()
             rec['refit_flags'] = fit_flags[a:b]
             s.dto = rec
-            if not res.kept and not np.isfinite(res.image_score):
-                # nothing was scored: DTO could use none of the persons -> skipped (with the
-                # persons' reasons), not a rejection by the residual filter
-                why = sorted({r for r in res.reasons if r}) or res.flags
-                s.skip('no_usable_person: ' + ', '.join(why))
-                continue
-            s.status = 'kept' if res.kept else 'rejected'
-            s.reason = '' if res.kept else (res.image_reason or 'dto_filter')
+            s.status, s.reason = image_status(res)
+
+
+def image_status(res) -> Tuple[str, str]:
+    """(status, reason) of an image from its DTO result (issue 12, finding 1).
+
+    A kept image is always an optimized one: an image DTO did not optimize (one usable
+    person, two persons fitting exactly, groups of one, all persons filtered; released
+    ``dto_framework.py`` 505-509) is ``skipped`` with the reason, never ``kept``, whatever
+    its score; an optimized one is ``kept`` or ``rejected`` by the residual filter.
+    """
+    if res.optimized:
+        return ('kept', '') if res.kept else ('rejected', res.image_reason or 'dto_filter')
+    why = sorted({r.split(':')[0] for r in res.reasons if r}) or list(res.flags)
+    if not np.isfinite(res.image_score):
+        return 'skipped', 'no_usable_person: ' + ', '.join(why)
+    return 'skipped', 'not_optimized: ' + ', '.join(
+        [f for f in res.flags if f not in ('released_algorithm',)] or why)
 
 
 def _person_masks(s: ImageState) -> Optional[np.ndarray]:

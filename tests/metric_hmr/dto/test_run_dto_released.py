@@ -30,7 +30,7 @@ def test_five_persons_with_a_2p2m_person():
     sc = _scene([1.71, 1.72, 1.74, 1.75, 2.2], [3.0, 4.0, 5.0, 6.0, 4.5])
     r = _run(sc)
     assert r.kept and r.optimized
-    assert r.reasons[4].startswith('rejected') and r.reasons[:4] == [''] * 4
+    assert r.reasons[4].startswith('unchanged: rejected') and r.reasons[:4] == [''] * 4
     np.testing.assert_allclose(r.transl_star[4], sc['transl'][4])        # unchanged
     np.testing.assert_allclose(r.h_star[:4], sc['H_true'][:4], atol=0.05)
     dev = np.mean(np.abs(r.h_star[:4] - r.mu[:4]) / r.sigma[:4])
@@ -45,7 +45,7 @@ def test_one_person_images_are_never_optimized():
     sc = _scene([1.72], [4.0])
     r = _run(sc)
     assert not r.optimized and not r.kept and 'not optimized' in r.image_reason
-    assert r.reasons == ['lone_in_group: unchanged']
+    assert r.reasons == ['unchanged: lone in its group']
     np.testing.assert_allclose(r.transl_star, sc['transl'])
 
 
