@@ -51,15 +51,18 @@ LOOPS = Registry('loop', parent=MMENGINE_LOOPS, scope=SCOPE)
 FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS, scope=SCOPE,
                      locations=['metric_hmr.datasets'])
 
-HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope=SCOPE, locations=['dto_hooks'])
+# (the test-time DTO hook / loops live in the top-level ``dto_hooks`` package, which imports
+# metric_hmr and never the reverse: configs that use them add
+# ``custom_imports = dict(imports=['dto_hooks'])``)
+HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope=SCOPE)
 VISUALIZERS = Registry('visualizer', parent=MMENGINE_VISUALIZERS, scope=SCOPE,
                        locations=['metric_hmr.visualization'])
 VISBACKENDS = Registry('vis_backend', parent=MMENGINE_VISBACKENDS, scope=SCOPE,
                        locations=['metric_hmr.visualization'])
 
-# matchers, coders, the DTORefiner, scene generators
+# matchers, coders, scene generators (and dto_hooks.DTORefiner once dto_hooks is imported)
 TASK_UTILS = Registry('task util', parent=MMENGINE_TASK_UTILS, scope=SCOPE,
-                      locations=['metric_hmr.models', 'dto_hooks', 'metric_hmr.synthetic'])
+                      locations=['metric_hmr.models', 'metric_hmr.synthetic'])
 # DTO-Humans generation: input readers and pipeline stages (detector, keypoints, depth, ...)
 DTO_STAGES = Registry('dto stage', scope=SCOPE, locations=['metric_hmr.generation'])
 

@@ -24,5 +24,17 @@ __all__ = [
     'PAPER_GROUP_PRIORS', 'age_group_code', 'gender_of', 'height_priors',
     'RasterOutput', 'project_points', 'raster_size', 'rasterize_persons', 'refine_shapes',
     'refine_translation', 'DTOSolution', 'dto_objective', 'solve_dto_batch', 'image_verdict',
-    'standardized_residuals',
+    'standardized_residuals', 'BatchDTORefiner', 'ImageInput', 'ImageOutput', 'SampleOutcome',
 ]
+
+# The batched refiner poses persons with a torch body model: loaded on first use, so that
+# ``import metric_hmr.dto`` stays numpy-only.
+_LAZY = {'BatchDTORefiner': 'batch_refiner', 'ImageInput': 'batch_refiner',
+         'ImageOutput': 'batch_refiner', 'SampleOutcome': 'batch_refiner'}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+        return getattr(importlib.import_module(f'{__name__}.{_LAZY[name]}'), name)
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

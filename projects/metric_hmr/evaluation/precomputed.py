@@ -15,10 +15,13 @@ pose, trans}, 'cam_param': {focal, princpt}}]}}``, method.md §2/§6) is read as
 needs pickle and is only opened after its key was checked.
 
 :class:`PrecomputedPredictor` is a parameter-free MMEngine model whose ``test_step``
-returns the stored predictions of each image of the batch (optionally refined by
-``dto_hooks.DTORefiner`` with per-image depth maps), so any benchmark config can score
-them through ``tools/test.py``.
+returns the stored predictions of each image of the batch (optionally refined by DTO with
+per-image depth maps, through :class:`metric_hmr.dto.BatchDTORefiner`, the refiner that
+generation and ``dto_hooks.DTORefiner`` use too), so any benchmark config can score them
+through ``tools/test.py``.
 """
+from __future__ import annotations
+
 import logging
 import os
 from typing import Dict, List, Optional
@@ -28,8 +31,11 @@ import torch
 from mmengine.logging import print_log
 from mmengine.model import BaseModel
 
-from metric_hmr.registry import MODELS, TASK_UTILS
+from metric_hmr.registry import BODY_MODELS, MODELS
 from metric_hmr.utils.io import atomic_write, load_annots_npz
+
+__all__ = ['PrecomputedPredictor', 'save_predictions', 'load_predictions', 'load_depth_map',
+           'build_refiner', 'PERSON_KEYS', 'REQUIRED']
 
 PERSON_KEYS = ('global_orient', 'body_pose', 'betas', 'transl', 'scores', 'boxes', 'age',
                'p_male')
@@ -149,8 +155,11 @@ class PrecomputedPredictor(BaseModel):
 
     Args:
         pred_file: prediction file (see module docstring).
-        dto: optional ``DTORefiner`` config (TASK_UTILS); when given, each image's
-            predictions are refined with its depth map from ``depth_dir``.
+        dto: optional DTO refiner options (the keys of ``dto_hooks.DTORefiner``: ``dto``,
+            ``body_model``, ``refit_shape``, ``faces``, ``use_gt_demographics``; a
+            ``type='DTORefiner'`` key is accepted); when given, the predictions of each
+            batch are refined with the images' depth maps from ``depth_dir``.  An image
+            DTO cannot refine keeps its predictions, with the error in ``dto_records``.
         depth_dir: folder of per-image depth maps (``<img_key stem>.npy``).
         missing: what to do for an image absent from the file: ``'empty'`` (no
             persons: every gt person is a miss; counted and logged) or ``'error'``.
@@ -167,12 +176,11 @@ class PrecomputedPredictor(BaseModel):
         self.missing = missing
         self.num_missing = 0
         self.num_seen = 0
-        self.refiner = None
+        self.refiner, self.use_gt_demographics = None, False
         if dto is not None:
-            import dto_hooks  # noqa: F401  (registers DTORefiner)
             if depth_dir is None:
                 raise ValueError('dto refinement needs `depth_dir` (per-image depth maps)')
-            self.refiner = TASK_UTILS.build(dto)
+            self.refiner, self.use_gt_demographics = build_refiner(dto)
         self.depth_dir = depth_dir
         self.dto_records: List[dict] = []
         # one placeholder parameter: device bookkeeping of the runner, and DDP (multi-GPU
@@ -202,42 +210,58 @@ class PrecomputedPredictor(BaseModel):
             self.num_seen += 1
             pred = self.predictions.get(key)
             if pred is None:
-                if self.missing == 'error':
-                    raise KeyError(f'{self.pred_file}: no predictions for image {key!r}')
-                self.num_missing += 1
-                if self.num_missing == self.num_seen and self.num_seen >= 20:
-                    raise KeyError(f'{self.pred_file}: none of the first {self.num_seen} '
-                                   f'images (e.g. {key!r}) has predictions: image keys '
-                                   'of the file and the annotation do not match')
-                if self.num_missing <= 5:
-                    print_log(f'{self.pred_file}: no predictions for image {key!r}; scored '
-                              'as an image without detections', logger='current',
-                              level=logging.WARNING)
-                pred = _empty_pred()
-                pred['focal'] = pred['princpt'] = None
+                pred = self._missing(key)
             else:
                 pred = {k: (v.copy() if isinstance(v, np.ndarray) else v)
                         for k, v in pred.items()}
-                if self.refiner is not None and len(pred['transl']):
-                    pred = self._refine(pred, key, item)
             outputs.append(dict(img_path=item.get('img_path'), img_key=key,
                                 ori_shape=item.get('ori_shape'), pred=pred,
-                                gt=item.get('gt')))
+                                gt=item.get('gt'), _has_pred=key in self.predictions))
+        if self.refiner is not None:
+            self._refine(outputs)
+        for out in outputs:
+            out.pop('_has_pred')
         return outputs
 
-    def _refine(self, pred: dict, key: str, item: dict) -> dict:
-        """DTO refinement of one image's predictions (``dto_hooks.DTORefiner``)."""
-        if item.get('ori_shape') is None:
-            raise ValueError(f'{key}: DTO needs the image size; set read_image_size=True on '
-                             'the dataset (or use annotations that carry it)')
-        depth = load_depth_map(self.depth_dir, key)
-        sample = dict(img_path=item.get('img_path'), ori_shape=tuple(item['ori_shape']),
-                      pred=pred, gt=item.get('gt'))
-        refined, _ = self.refiner(sample, depth)
-        record = dict(refined.get('dto') or {})
-        record['img_key'] = key
-        self.dto_records.append(record)
-        return refined['pred']
+    def _missing(self, key: str) -> dict:
+        """Prediction of an image absent from the file (or an error, see ``missing``)."""
+        if self.missing == 'error':
+            raise KeyError(f'{self.pred_file}: no predictions for image {key!r}')
+        self.num_missing += 1
+        if self.num_missing == self.num_seen and self.num_seen >= 20:
+            raise KeyError(f'{self.pred_file}: none of the first {self.num_seen} '
+                           f'images (e.g. {key!r}) has predictions: image keys '
+                           'of the file and the annotation do not match')
+        if self.num_missing <= 5:
+            print_log(f'{self.pred_file}: no predictions for image {key!r}; scored '
+                      'as an image without detections', logger='current',
+                      level=logging.WARNING)
+        pred = _empty_pred()
+        pred['focal'] = pred['princpt'] = None
+        return pred
+
+    def _refine(self, outputs: List[dict]) -> None:
+        """DTO of the batch's images with persons, in one batched refiner call."""
+        todo = [o for o in outputs if o['_has_pred'] and len(o['pred']['transl'])]
+        for o in todo:
+            if o.get('ori_shape') is None:
+                raise ValueError(f"{o['img_key']}: DTO needs the image size; set "
+                                 'read_image_size=True on the dataset (or use annotations '
+                                 'that carry it)')
+        samples = [dict(img_path=o['img_path'], ori_shape=tuple(o['ori_shape']), pred=o['pred'],
+                        gt=o['gt']) for o in todo]
+        depths = [load_depth_map(self.depth_dir, o['img_key']) for o in todo]
+        results = self.refiner.refine_samples(samples, depths, self.use_gt_demographics)
+        for o, res in zip(todo, results):
+            if res.result is None:
+                print_log(f"{o['img_key']}: DTO failed, predictions kept: {res.error}",
+                          logger='current', level=logging.WARNING)
+                self.dto_records.append(dict(img_key=o['img_key'], error=res.error))
+                continue
+            record = dict(res.sample.get('dto') or {})
+            record['img_key'] = o['img_key']
+            self.dto_records.append(record)
+            o['pred'] = res.sample['pred']
 
     def test_step(self, data) -> List[dict]:
         return self._predict(data)
@@ -251,3 +275,20 @@ class PrecomputedPredictor(BaseModel):
     def report(self) -> str:
         return (f'{self.num_seen} images, {self.num_missing} without stored predictions '
                 f'({self.pred_file})')
+
+
+def build_refiner(dto: dict):
+    """(:class:`metric_hmr.dto.BatchDTORefiner`, use_gt_demographics) from refiner options."""
+    from metric_hmr.dto import BatchDTORefiner
+    opts = dict(dto)
+    kind = opts.pop('type', 'DTORefiner')
+    if kind != 'DTORefiner':
+        raise ValueError(f"dto: only the DTO refiner's options are accepted, got type={kind!r}")
+    unknown = sorted(set(opts) - {'dto', 'body_model', 'refit_shape', 'faces', 'use_gt_demographics'})
+    if unknown:
+        raise ValueError(f'dto: unknown refiner option(s) {unknown}')
+    body_model = opts.pop('body_model', None)
+    if isinstance(body_model, dict):
+        body_model = BODY_MODELS.build(body_model)
+    use_gt = bool(opts.pop('use_gt_demographics', False))
+    return BatchDTORefiner(opts.pop('dto', None), body_model=body_model, **opts), use_gt

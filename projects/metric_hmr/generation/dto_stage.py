@@ -1,14 +1,14 @@
 """Stage: DTO (paper Sec. 3.2) + the DTO-Humans image filter (mean residual <= 1.5).
 
-This is :class:`dto_hooks.DTORefiner` batched across images (a test checks both give the
-same result): body-model work is batched over all persons of all images of a chunk (one
-forward pass for posed meshes and T-pose heights, one batched height refit); the per-image
-solve is :func:`metric_hmr.dto.run_dto`.  Persons are never dropped: persons DTO could not use keep their
-input parameters and carry the reason in the record.
+The stage hands its images to :class:`metric_hmr.dto.BatchDTORefiner`, the one way DTO is
+applied (also behind ``dto_hooks.DTORefiner`` and the precomputed evaluator): body-model
+work is batched over all persons of all images of a chunk (one forward pass for posed
+meshes and T-pose heights, one batched height refit); the per-image solve is
+:func:`metric_hmr.dto.run_dto`.  Persons are never dropped: persons DTO could not use keep
+their input parameters and carry the reason in the record.
 """
 from __future__ import annotations
 
-import dataclasses
 from typing import List, Optional, Tuple
 
 import numpy as np
@@ -18,21 +18,7 @@ from ..registry import BODY_MODELS, DTO_STAGES
 from .base import BaseStage, resolve_device
 from .state import ImageState, Persons
 
-
-def fit_betas_width(betas: np.ndarray, nb: int, img_id: str) -> np.ndarray:
-    """(K,10|11) -> (K,nb): pad with the adult age blend 0, or drop a zero 11th value."""
-    betas = np.asarray(betas, np.float64)
-    if betas.shape[1] == nb:
-        return betas
-    if betas.shape[1] < nb:
-        return np.concatenate([betas, np.zeros((len(betas), nb - betas.shape[1]))], 1)
-    extra = betas[:, nb:]
-    if np.any(extra != 0):
-        k = int(np.flatnonzero(np.any(extra != 0, axis=1))[0])
-        raise ValueError(f'image {img_id}, person {k}: shape has {betas.shape[1]} values with a '
-                         f'non-zero age blend, but the body model takes {nb}; configure a '
-                         'kid template (SMPL-A)')
-    return betas[:, :nb]
+__all__ = ['DTOStage', 'image_status']
 
 
 @DTO_STAGES.register_module()
@@ -50,14 +36,14 @@ class DTOStage(BaseStage):
 
     def __init__(self, body_model: dict, dto: Optional[dict] = None, refit_shape: bool = True,
                  device: Optional[str] = None):
-        from metric_hmr.dto.config import DTOConfig
+        from metric_hmr.dto import BatchDTORefiner
         self.device = resolve_device(device)
         self.body_model = BODY_MODELS.build(dict(body_model)).to(self.device) \
             if isinstance(body_model, dict) else body_model
-        self.dto_cfg = DTOConfig.from_dict(dict(dto or {}))
+        self.refiner = BatchDTORefiner(dict(dto or {}), body_model=self.body_model,
+                                       refit_shape=refit_shape)
+        self.dto_cfg = self.refiner.cfg
         self.refit_shape = refit_shape
-        self.faces = np.asarray(self.body_model.faces)
-        self.nb = int(getattr(self.body_model, 'num_betas', 10))
 
     def needs(self, state: ImageState) -> bool:
         return True
@@ -76,68 +62,31 @@ class DTOStage(BaseStage):
 
     @torch.no_grad()
     def process(self, states: List[ImageState]) -> None:
-        from metric_hmr.dto import run_dto
+        from metric_hmr.dto import ImageInput
         todo = [s for s in states if self._check_inputs(s)]
-        if not todo:
-            return
-        # one batched body-model pass over all persons of the chunk
-        betas = np.concatenate([fit_betas_width(s.persons.betas, self.nb, s.img_id) for s in todo])
-        go = np.concatenate([s.persons.global_orient for s in todo])
-        bp = np.concatenate([s.persons.body_pose for s in todo])
-        tr = np.concatenate([s.persons.transl for s in todo])
-        t = lambda a: torch.as_tensor(a, dtype=torch.float32, device=self.device)  # noqa: E731
-        out = self.body_model(betas=t(betas), global_orient=t(go), body_pose=t(bp), transl=t(tr))
-        verts = out.vertices.double().cpu().numpy()
-        h_all = np.asarray(torch.as_tensor(self.body_model.tpose_height(t(betas))).double().cpu())
-        bounds = np.cumsum([0] + [len(s.persons) for s in todo])
-        results = []
-        for n, s in enumerate(todo):
-            a, b = bounds[n], bounds[n + 1]
-            cfg = dataclasses.replace(self.dto_cfg, depth_convention=s.depth_kind)
-            masks = _person_masks(s)
-            try:
-                res = run_dto(list(verts[a:b]), self.faces, s.focal, s.princpt, tuple(s.ori_shape),
-                              s.depth, tr[a:b], h_all[a:b], age_years=s.age, p_male=s.p_male,
-                              masks=masks, config=cfg)
-            except ValueError as e:  # invalid person data: record the image, keep going
-                s.skip(f'dto_error: {e}')
-                res = None
-            results.append(res)
-        keep = [n for n, r in enumerate(results) if r is not None]
-        if len(keep) < len(todo):
-            sel = np.concatenate([np.arange(bounds[n], bounds[n + 1]) for n in keep]) if keep \
-                else np.zeros(0, np.int64)
-            todo, results = [todo[n] for n in keep], [results[n] for n in keep]
-            betas = betas[sel]
-            bounds = np.cumsum([0] + [len(s.persons) for s in todo])
-        # batched shape refit to the corrected heights h_i * z*/z
-        new_betas = betas.copy()
-        fit_flags = [''] * len(betas)
-        if self.refit_shape:
-            target = np.concatenate([r.h_star for r in results])
-            # as dto_hooks.DTORefiner: refit the persons DTO moved (z*/z != 1)
-            used = np.concatenate([r.used & (np.abs(r.depth_ratio - 1.0) > 0) for r in results])
-            ok = used & np.isfinite(target) & (target > 0)
-            for j in np.flatnonzero(used & ~ok):   # a degenerate fit: keep the input shape
-                fit_flags[j] = f'not_refit: corrected height {target[j]:.4g} m'
-            if ok.any():
-                idx = np.flatnonzero(ok)
-                age = np.concatenate([s.age if s.age is not None else np.full(len(s.persons), np.nan)
-                                      for s in todo])
-                fit = self.body_model.fit_height(t(betas[idx]), t(target[idx]),
-                                                 is_minor=np.nan_to_num(age[idx], nan=99.0) < 15)
-                new_betas[idx] = np.asarray(torch.as_tensor(fit.betas).double().cpu())
-                for j, f in zip(idx, fit.flags):
-                    fit_flags[j] = f
-        for n, (s, res) in enumerate(zip(todo, results)):
-            a, b = bounds[n], bounds[n + 1]
-            s.refined = Persons(global_orient=s.persons.global_orient, body_pose=s.persons.body_pose,
-                                betas=new_betas[a:b], transl=np.asarray(res.transl_star),
-                                source=s.persons.source, source_index=s.persons.source_index)
-            rec = res.to_record()
-            rec['refit_flags'] = fit_flags[a:b]
-            s.dto = rec
-            s.status, s.reason = image_status(res)
+        inputs = [ImageInput(name=s.img_id, image_hw=tuple(s.ori_shape), focal=s.focal,
+                             princpt=s.princpt, depth=s.depth, transl=s.persons.transl,
+                             betas=s.persons.betas, global_orient=s.persons.global_orient,
+                             body_pose=s.persons.body_pose, age=s.age, p_male=s.p_male,
+                             masks=_person_masks(s), depth_convention=s.depth_kind)
+                  for s in todo]
+        for s, out in zip(todo, self.refiner(inputs)):
+            _apply(s, out)
+
+
+def _apply(s: ImageState, out) -> None:
+    """Write one image's DTO outcome into its state (refined persons, record, status)."""
+    if out.result is None:          # invalid person data: record the image, keep going
+        s.skip(f'dto_error: {out.error}')
+        return
+    res = out.result
+    s.refined = Persons(global_orient=s.persons.global_orient, body_pose=s.persons.body_pose,
+                        betas=out.betas, transl=np.asarray(out.transl),
+                        source=s.persons.source, source_index=s.persons.source_index)
+    rec = res.to_record()
+    rec['refit_flags'] = out.refit_flags
+    s.dto = rec
+    s.status, s.reason = image_status(res)
 
 
 def image_status(res) -> Tuple[str, str]:
@@ -146,15 +95,16 @@ def image_status(res) -> Tuple[str, str]:
     A kept image is always an optimized one: an image DTO did not optimize (one usable
     person, two persons fitting exactly, groups of one, all persons filtered; released
     ``dto_framework.py`` 505-509) is ``skipped`` with the reason, never ``kept``, whatever
-    its score; an optimized one is ``kept`` or ``rejected`` by the residual filter.
+    its score; an optimized one is ``kept`` or ``rejected`` by the residual filter.  An
+    image where nothing was scored is ``no_usable_person`` (with the persons' reasons).
     """
     if res.optimized:
         return ('kept', '') if res.kept else ('rejected', res.image_reason or 'dto_filter')
-    why = sorted({r.split(':')[0] for r in res.reasons if r}) or list(res.flags)
+    why = sorted({r.split(':')[0] for r in res.reasons if r})
     if not np.isfinite(res.image_score):
-        return 'skipped', 'no_usable_person: ' + ', '.join(why)
+        return 'skipped', 'no_usable_person: ' + ', '.join(why or list(res.flags))
     return 'skipped', 'not_optimized: ' + ', '.join(
-        [f for f in res.flags if f not in ('released_algorithm',)] or why)
+        [f for f in res.flags if f != 'released_algorithm'] or why or ['unknown'])
 
 
 def _person_masks(s: ImageState) -> Optional[np.ndarray]:

@@ -16,8 +16,9 @@ _MODULES = (
     'metric_hmr.synthetic',
     'metric_hmr.generation',
     'metric_hmr.smoke',
-    'dto_hooks',
 )
+# ``dto_hooks`` (the MMEngine glue of DTO) depends on metric_hmr, never the reverse: it
+# registers DTORefiner / DTOTestHook / the DTO loops when imported (custom_imports).
 
 
 def register_all_modules(init_default_scope: bool = True) -> None:
