@@ -51,6 +51,7 @@ def test_released_persons_written_fitted_or_unchanged_never_removed(gen_cfg):
         assert all(p['reasons'].startswith('removed') for p in r['persons'])
         assert not any(p['published'] for p in r['persons'])
     _, recs, annots = _run(gen_cfg, RELEASED, 'b')
+    checked = 0
     for r in recs:
         if r['status'] != 'kept':
             continue
@@ -60,3 +61,10 @@ def test_released_persons_written_fitted_or_unchanged_never_removed(gen_cfg):
             assert p['published'] == (not p['reasons'].startswith('removed'))
             if p['reasons'].startswith('unchanged'):
                 np.testing.assert_allclose(p['transl'], p['transl_in'])
+            elif p['reasons'] == '' and p['h_star'] != p['h_init']:
+                # dto.py 606-620: the released one-step shape edit, T scaled by z*/z
+                assert p['refit_flags'] == 'released_step:beta0'      # adults, >= 1.45 m
+                shift = p['h_star'] / p['h_init']
+                np.testing.assert_allclose(p['transl'], np.array(p['transl_in']) * shift, rtol=1e-6)
+                checked += 1
+    assert checked > 0
