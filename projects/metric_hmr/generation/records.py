@@ -120,6 +120,7 @@ def image_record(s: ImageState) -> dict:
            'depth_invalid_frac': None if s.depth is None else _f(np.mean(~np.isfinite(s.depth))),
            'persons': persons,
            'notes': list(s.notes),
+           'age_gender_source': s.extra.get('age_gender_source'),
            'events': dict(sorted(s.events.items())),
            'timings': {key: round(v, 6) for key, v in s.timings.items()}}
     if 'vis' in s.extra:

@@ -68,3 +68,13 @@ def test_released_persons_written_fitted_or_unchanged_never_removed(gen_cfg):
                 np.testing.assert_allclose(p['transl'], np.array(p['transl_in']) * shift, rtol=1e-6)
                 checked += 1
     assert checked > 0
+
+
+def test_age_gender_source_in_every_record_and_the_summary(gen_cfg):
+    """A run without an age model says so in every record and in the summary (one line)."""
+    from metric_hmr.generation.estimator_stages import NO_AGE_MODEL
+    from metric_hmr.generation.shard_store import format_summary
+    summary, recs, _ = _run(gen_cfg, dict(resolution=128), 'c')
+    assert all(r['age_gender_source'] == NO_AGE_MODEL for r in recs)
+    assert summary['age_gender_sources'] == {NO_AGE_MODEL: len(recs)}
+    assert f'{NO_AGE_MODEL} ({len(recs)} images)' in format_summary(summary).splitlines()
