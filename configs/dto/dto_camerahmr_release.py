@@ -43,6 +43,9 @@ stages = [
          unmatched_persons='drop'),
     # unmatched detections need a fresh HMR estimate; none configured -> dropped and counted.
     # dict(type='TorchScriptInitialHMR', model_path=ckpt + '/hmr.pt'),
+    # with an HMR, its persons pass the released second-stage keypoint check:
+    # dict(type='HMRKeypointCheck', body_model=dict(type='SMPLBodyModel',
+    #                                               model_path='data/body_models/smpl')),
     dict(type='NoInitialHMR'),
     dict(type='HFAgeGender', model_dir=ckpt + '/mivolo_v2', kind='mivolo', trust_remote_code=True,
          flip_average=True, missing_face='none', batch_size=64),

@@ -18,7 +18,7 @@ stage (``extra['unmatched_dets']``).
 """
 from __future__ import annotations
 
-from typing import List
+from typing import List, Optional
 
 import numpy as np
 
@@ -28,7 +28,8 @@ from .matching import enough_keypoints, head_size, keypoint_nms, match_detection
 from .release import COCO_TO_OPENPOSE
 from .state import ImageState, Persons
 
-__all__ = ['KeypointMatching', 'COCO_TO_GTKPS', 'match_in_detection_order', 'distance_nms',
+__all__ = ['KeypointMatching', 'HMRKeypointCheck', 'hmr_keypoints', 'COCO_TO_GTKPS',
+           'match_in_detection_order', 'distance_nms',
            'select_persons', 'box_iou']
 
 # gtkps index of each COCO-17 keypoint: face from the OpenPose block (0-24); body from the
@@ -214,3 +215,90 @@ def _match_boxes(iou: np.ndarray, thr: float):
         if d2p[i] < 0 and p2d[j] < 0:
             d2p[i], p2d[j] = j, i
     return d2p, p2d
+
+
+# ----------------------------------------------------------------------------- HMR persons
+# SMPL-24 joint of each COCO body keypoint (5..16) and SMPL vertices of the face keypoints
+# (nose, left eye, right eye, left ear, right ear; the usual SMPL vertex ids), head top
+SMPL_COCO_BODY = np.array([16, 17, 18, 19, 20, 21, 1, 2, 4, 5, 7, 8])
+SMPL_FACE_VERTS = np.array([332, 2800, 6260, 583, 4071])
+SMPL_HEAD_TOP, SMPL_NECK = 411, 12
+
+
+def hmr_keypoints(vertices: np.ndarray, joints: np.ndarray, focal, princpt) -> np.ndarray:
+    """(N,44,3) gtkps-layout projections of body-model persons: COCO-17 at their
+    ``COCO_TO_GTKPS['j19']`` places, neck (37) and head top (38); score 1 where defined.
+    Face keypoints need the SMPL topology (6890 vertices); otherwise they stay empty."""
+    from ..geometry import project_points
+    n = len(joints)
+    out = np.zeros((n, 44, 3))
+    idx = COCO_TO_GTKPS['j19']
+    smpl_topology = vertices.shape[1] == 6890
+    for i in range(n):
+        pts = {k: joints[i, j] for k, j in zip(range(5, 17), SMPL_COCO_BODY)}
+        if smpl_topology:
+            pts.update({k: vertices[i, v] for k, v in zip(range(5), SMPL_FACE_VERTS)})
+        for k, p in pts.items():
+            out[i, idx[k], :2] = project_points(p[None], focal, princpt)[0]
+            out[i, idx[k], 2] = 1.0
+        top = vertices[i, SMPL_HEAD_TOP] if smpl_topology else \
+            joints[i, 15] + (joints[i, 15] - joints[i, SMPL_NECK])
+        out[i, 38, :2] = project_points(top[None], focal, princpt)[0]
+        out[i, 37, :2] = project_points(joints[i, SMPL_NECK][None], focal, princpt)[0]
+        out[i, 37:39, 2] = 1.0
+    return out
+
+
+@DTO_STAGES.register_module()
+class HMRKeypointCheck(BaseStage):
+    """Second-stage keypoint check of fresh HMR persons (released dto_framework.py 358-381).
+
+    The detections left unmatched by the release persons are matched, in their order and
+    with the same rule as :class:`KeypointMatching` (detection order, J19 body joints), to
+    the projected keypoints of the HMR persons (:func:`hmr_keypoints`); an HMR person no
+    detection confirms is dropped and counted (``hmr_persons_failed_keypoint_check``).
+
+    Args:
+        body_model: BODY_MODELS config (the HMR persons' model).
+        kpt_thr, head_factor: as :class:`KeypointMatching`.
+    """
+    name = 'hmr_check'
+
+    def __init__(self, body_model: dict, kpt_thr: float = 0.5, head_factor: float = 0.6,
+                 device: Optional[str] = None):
+        from ..registry import BODY_MODELS
+        from .base import resolve_device
+        self.device = resolve_device(device)
+        self.body_model = BODY_MODELS.build(dict(body_model)).to(self.device) \
+            if isinstance(body_model, dict) else body_model
+        self.kpt_thr, self.head_factor = kpt_thr, head_factor
+
+    def needs(self, state: ImageState) -> bool:
+        from .state import SRC_HMR
+        return state.focal is not None and any(src == SRC_HMR for src in state.persons.source)
+
+    def process(self, states: List[ImageState]) -> None:
+        for s in states:
+            self._check(s)
+
+    def _check(self, s: ImageState) -> None:
+        import torch
+        from metric_hmr.conventions import adapt_betas
+        from .state import SRC_HMR
+        p = s.persons
+        hmr = np.array([i for i, src in enumerate(p.source) if src == SRC_HMR])
+        nb = int(getattr(self.body_model, 'num_betas', 10))
+        t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32, device=self.device)  # noqa: E731
+        with torch.no_grad():
+            out = self.body_model(betas=t(adapt_betas(p.betas[hmr], nb)), global_orient=t(p.global_orient[hmr]),
+                                  body_pose=t(p.body_pose[hmr]), transl=t(p.transl[hmr]))
+        ref = hmr_keypoints(out.vertices.double().cpu().numpy(), out.joints.double().cpu().numpy(),
+                            s.focal, s.princpt)
+        dets = np.sort(p.source_index[hmr])       # the unmatched detections, in their order
+        kp = s.detections.kpts[dets]
+        _, ref_to_det = match_in_detection_order(kp, ref, head_size(ref), self.head_factor,
+                                                 self.kpt_thr)
+        failed = hmr[ref_to_det < 0]
+        s.count('hmr_persons_failed_keypoint_check', len(failed))
+        if len(failed):
+            select_persons(s, np.array([i for i in range(len(p)) if i not in set(failed.tolist())]))

@@ -103,3 +103,35 @@ def test_distance_nms_as_released():
 def test_bad_option_is_named():
     with pytest.raises(ValueError, match='unmatched_persons must be one of'):
         KeypointMatching(unmatched_persons='maybe')
+
+
+def test_hmr_person_needs_a_confirming_detection(gen_smpl_file):
+    """Mirrors dto_framework.py 358-381: a fresh HMR person enters DTO only when one of
+    the detections left unmatched by the release persons agrees with its projected
+    keypoints (same > half rule); the other is dropped and counted."""
+    import torch
+    from metric_hmr.generation.match_stage import HMRKeypointCheck, hmr_keypoints
+    from metric_hmr.registry import BODY_MODELS
+    stage = HMRKeypointCheck(dict(type='SMPLBodyModel', model_path=str(gen_smpl_file)), device='cpu')
+    go = np.array([[np.pi, 0, 0], [np.pi, 0, 0], [np.pi, 0, 0]])
+    tr = np.array([[-1.0, 0.2, 6.0], [0.0, 0.2, 5.0], [1.0, 0.2, 5.0]])
+    focal, princpt = np.array([500.0, 500.0]), np.array([200.0, 150.0])
+    bm = BODY_MODELS.build(dict(type='SMPLBodyModel', model_path=str(gen_smpl_file)))
+    with torch.no_grad():
+        out = bm(betas=torch.zeros(3, 10), global_orient=torch.as_tensor(go, dtype=torch.float32),
+                 body_pose=torch.zeros(3, 69), transl=torch.as_tensor(tr, dtype=torch.float32))
+    ref = hmr_keypoints(out.vertices.double().numpy(), out.joints.double().numpy(), focal, princpt)
+    det_ok = np.concatenate([ref[1, COCO_TO_GTKPS['j19'], :2], np.full((17, 1), 0.9)], 1)
+    det_bad = det_ok.copy()
+    det_bad[:, 0] += 150.0                                   # agrees with nobody
+    p = Persons(go, np.zeros((3, 69)), np.zeros((3, 10)), tr, ['release', 'hmr', 'hmr'],
+                np.array([7, 0, 1]), np.zeros((3, 44, 3)), None)
+    s = ImageState('im', None, (300, 400), p)
+    s.focal, s.princpt = focal, princpt
+    s.detections = Detections(np.tile([0.0, 0.0, 100.0, 200.0], (2, 1)), np.array([0.9, 0.8]),
+                              None, np.stack([det_ok, det_bad]))
+    stage([s])
+    assert s.persons.source == ['release', 'hmr'] and s.persons.source_index.tolist() == [7, 0]
+    assert s.events['hmr_persons_failed_keypoint_check'] == 1
+    # visible face keypoints need the SMPL topology; body + head size always exist
+    assert (ref[:, COCO_TO_GTKPS['j19'][5:], 2] == 1).all() and (ref[:, [37, 38], 2] == 1).all()
