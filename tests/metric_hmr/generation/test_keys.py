@@ -123,3 +123,31 @@ def test_authors_layout_fixture_is_read_by_dto_humans_dataset(tmp_path, smpl_mod
         assert s['img_path'].startswith(str(root / 'images' / 'insta-train'))
         np.testing.assert_allclose(s['focal'], [1000.0, 1001.0])
         assert s['gt']['betas'].shape[1] == 11
+
+
+def test_tool_renames_and_merges_generated_files(tmp_path):
+    """tools/dto_authors_keys.py: generated insta1 / insta2 files (keys = release imgname)
+    -> one file with the authors' keys; a repeated key is an error unless --overwrite."""
+    import importlib.util
+    import os
+    from metric_hmr.generation.release import load_released_annots, save_released_annots
+    spec = importlib.util.spec_from_file_location(
+        'dto_authors_keys', os.path.join(os.path.dirname(__file__), '..', '..', '..', 'tools',
+                                         'dto_authors_keys.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    rng = np.random.default_rng(3)
+    a = run_annots_to_released({'images/insta-train/1/2/a.jpg': _run_annots(rng, 2)}, 'coco')
+    b = run_annots_to_released({'images/insta-train/1/3/b.jpg': _run_annots(rng, 3),
+                                'images/insta-train/1/2/a.jpg': _run_annots(rng, 1)}, 'coco')
+    save_released_annots(tmp_path / 'a.npz', a)
+    save_released_annots(tmp_path / 'b.npz', b)
+    out = tmp_path / 'INSTA_CHMR_SMPL_OPT.npz'
+    with pytest.raises(ValueError, match='more than one part'):
+        tool.main(['--dataset', 'insta1', str(tmp_path / 'a.npz'), '--dataset', 'insta2',
+                   str(tmp_path / 'b.npz'), '--out', str(out)])
+    tool.main(['--dataset', 'insta1', str(tmp_path / 'a.npz'), '--dataset', 'insta2',
+               str(tmp_path / 'b.npz'), '--out', str(out), '--overwrite'])
+    got = load_released_annots(out)
+    assert sorted(got) == ['insta-train/1/2/a.jpg', 'insta-train/1/3/b.jpg']
+    assert len(got['insta-train/1/2/a.jpg']) == 1          # the later file wins
