@@ -206,3 +206,20 @@ def test_unknown_age_gender_stage_states_it(tmp_path):
     s, _ = _state(tmp_path)
     UnknownAgeGender()([s])
     assert s.extra['age_gender_source'].startswith('age/gender: no model')
+
+
+@pytest.mark.gpu
+def test_gpu_float16_matches_cpu(tmp_path, mivolo_dir, classifier_dirs):
+    """On a GPU the stage runs batched in float16 (dtype='auto') and agrees with CPU."""
+    assert torch.cuda.is_available()
+    face = np.array([[30, 20], [26, 17], [34, 17], [22, 19], [38, 19]], float)
+    for kw in (dict(model_dir=mivolo_dir, missing_face='zeros'),
+               dict(model_dir=classifier_dirs[0], gender_model_dir=classifier_dirs[1])):
+        s_cpu, _ = _state(tmp_path, _gtkps(face))
+        s_gpu, _ = _state(tmp_path, _gtkps(face))
+        HFAgeGender(device='cpu', **kw)([s_cpu])
+        stage = HFAgeGender(device='cuda', **kw)
+        assert next(stage.model.parameters()).dtype == torch.float16
+        stage([s_gpu])
+        np.testing.assert_allclose(s_gpu.age[:2], s_cpu.age[:2], rtol=2e-2, atol=0.2)
+        np.testing.assert_allclose(s_gpu.p_male[:2], s_cpu.p_male[:2], atol=2e-2)
