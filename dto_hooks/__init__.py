@@ -1,12 +1,15 @@
 """dto_hooks: the MMEngine glue that applies DTO inside runners.
 
 The DTO math itself is the framework-free :mod:`metric_hmr.dto`; this package only adds
-the registered :class:`DTORefiner` (TASK_UTILS) and the test-time hook.  Dependencies run
-one way: ``dto_hooks -> metric_hmr``.
+the registered :class:`DTORefiner` (TASK_UTILS) and the test-time loops
+:class:`DTOTestLoop` / :class:`DTOValLoop` (LOOPS).  Dependencies run one way:
+``dto_hooks -> metric_hmr``; configs load it with ``custom_imports=dict(imports=['dto_hooks'])``.
 
 The old import paths ``dto_hooks.<module>`` (``solver``, ``cues``, ...) stay valid for one
 release as aliases of ``metric_hmr.dto.<module>``.
 """
+from __future__ import annotations
+
 import importlib
 import sys
 
@@ -21,8 +24,9 @@ for _name in _ALIASED:
     sys.modules[f'{__name__}.{_name}'] = _module
     globals()[_name] = _module          # ``dto_hooks.solver`` attribute access too
 
-# MMEngine glue (importing registers DTORefiner in TASK_UTILS and DTOTestHook in HOOKS)
-from .hooks import DTOTestHook  # noqa: E402
+# MMEngine glue (importing registers DTORefiner in TASK_UTILS and the loops in LOOPS)
+from .hooks import DTOTestHook  # noqa: E402  (deprecated: raises, naming the loops)
+from .loops import DTOTestLoop, DTOValLoop  # noqa: E402
 from .refiner import DTORefiner  # noqa: E402
 
-__all__ = list(_core_all) + ['DTORefiner', 'DTOTestHook']
+__all__ = list(_core_all) + ['DTORefiner', 'DTOTestLoop', 'DTOValLoop', 'DTOTestHook']

@@ -1,4 +1,4 @@
-# DTO default options (paper behaviour).  Every key is a field of dto_hooks.DTOConfig;
+# DTO default options (paper behaviour).  Every key is a field of metric_hmr.dto.DTOConfig;
 # `dto_released` lists the released-code behaviour as named overrides
 # (use `dict(preset='released')` or merge `dto_released` into `dto_cfg`).
 dto_cfg = dict(
@@ -72,3 +72,8 @@ dto_released = dict(
 )
 
 dto_refiner = dict(type='DTORefiner', dto=dto_cfg, body_model=None, refit_shape=True)
+
+# Test-time DTO inside an MMEngine runner ("any HMR model + DTO"): use as test_cfg / val_cfg
+# (type 'DTOValLoop' for validation) together with custom_imports = dict(imports=['dto_hooks']).
+# Each output sample needs a depth map ('depth' array or 'depth_path' in the output or input sample).
+dto_test_cfg = dict(type='DTOTestLoop', refiner=dto_refiner, on_missing_depth='error')

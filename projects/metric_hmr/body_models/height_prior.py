@@ -4,20 +4,28 @@
   ``rcpchgrowth``), read through the DTO engine's :func:`metric_hmr.dto.cdc.lms_at_age`
   (infant table below 2 years, 2-20 table above, L/M/S linear in age).  A height at
   z-score ``z`` is ``M (1 + L S z)^(1/L)`` (``M exp(S z)`` when L = 0), in cm.
-* age >= 20 years: the paper's adult priors (supplement 6.4): male N(1.784, 0.076^2),
-  female N(1.647, 0.071^2).
+* age >= 20 years: the paper's adult priors (supplement 6.4, ``metric_hmr.conventions``):
+  male N(1.784, 0.076^2), female N(1.647, 0.071^2).
 """
+from __future__ import annotations
+
 from typing import Dict, Tuple
 
 import numpy as np
 
-ADULT_PRIORS: Dict[bool, Tuple[float, float]] = {True: (1.784, 0.076), False: (1.647, 0.071)}
+from ..conventions import ADULT_PRIORS as _ADULT_BY_NAME
+from ..dto.cdc import lms_at_age
+
+__all__ = ['ADULT_PRIORS', 'CDC_MAX_AGE', 'cdc_height_quantile', 'sample_heights']
+
+# keyed by is_male, as the samplers use it
+ADULT_PRIORS: Dict[bool, Tuple[float, float]] = {True: _ADULT_BY_NAME['male'],
+                                                 False: _ADULT_BY_NAME['female']}
 CDC_MAX_AGE = 20.0
 
 
 def cdc_height_quantile(age_years, is_male, z) -> np.ndarray:
     """Height (metres) at z-score ``z`` for each age (years, 0-20) and sex; arrays (B,)."""
-    from metric_hmr.dto.cdc import lms_at_age  # the DTO core is framework-free
     age = np.atleast_1d(np.asarray(age_years, dtype=np.float64))
     male = np.broadcast_to(np.asarray(is_male, bool), age.shape)
     z = np.broadcast_to(np.asarray(z, np.float64), age.shape)

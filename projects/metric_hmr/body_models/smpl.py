@@ -31,6 +31,8 @@ from torch import nn
 
 from metric_hmr.registry import BODY_MODELS
 
+from ..conventions import is_minor as minor_by_age
+
 from .common import as_like, check_targets, fit_flags, to_torch
 from .height_prior import sample_heights
 from .root_find import find_root_bracketed
@@ -347,6 +349,6 @@ class SMPLBodyModel(nn.Module):
         betas = np.zeros((len(age), self.num_betas))
         n_girth = self.num_betas - (1 if self.is_smpla else 0)
         betas[:, 1:n_girth] = self.girth_std * rng.standard_normal((len(age), n_girth - 1))
-        fit = self.fit_height(betas, heights, is_minor=age < 15.0)
+        fit = self.fit_height(betas, heights, is_minor=minor_by_age(age))
         out = np.asarray(fit.betas, dtype=np.float32)
         return (out, fit) if return_fit else out

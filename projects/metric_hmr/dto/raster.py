@@ -35,6 +35,8 @@ from typing import List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ..geometry.camera import project_points_raster
+
 try:  # numba is optional: the numpy path below gives identical results, only slower
     import numba
     _HAVE_NUMBA = True
@@ -74,19 +76,9 @@ def raster_size(image_size: Tuple[int, int], resolution: Optional[int]) -> Tuple
     return (max(1, int(round(H * scale))), max(1, int(round(W * scale)))), scale
 
 
-def project_points(points: np.ndarray, focal, princpt, scale: float = 1.0) -> np.ndarray:
-    """Project camera-space points (..., 3) to raster coordinates (..., 2) ``(x, y)``.
-
-    Raster pixel ``j`` covers ``[j, j+1)``; ``scale=1`` gives image pixel coordinates + 0.5.
-    """
-    points = np.asarray(points, dtype=np.float64)
-    fx, fy = np.broadcast_to(np.asarray(focal, dtype=np.float64), (2,))
-    cx, cy = np.broadcast_to(np.asarray(princpt, dtype=np.float64), (2,))
-    z = points[..., 2]
-    with np.errstate(divide='ignore', invalid='ignore'):
-        u = fx * points[..., 0] / z + cx
-        v = fy * points[..., 1] / z + cy
-    return np.stack([(u + 0.5) * scale, (v + 0.5) * scale], axis=-1)
+# Raster coordinates (pixel j covers [j, j + 1), times the raster scale): the one
+# definition lives in metric_hmr.geometry; ``raster.project_points`` is its old name.
+project_points = project_points_raster
 
 
 def resize_mask_nearest(mask: np.ndarray, out_hw: Tuple[int, int]) -> np.ndarray:

@@ -44,8 +44,8 @@ def focal_to_vfov(focal_y: Number, image_height: Number) -> Number:
     _check_positive('focal_y', focal_y)
     if isinstance(focal_y, torch.Tensor) or isinstance(image_height, torch.Tensor):
         return 2 * torch.atan(torch.as_tensor(image_height) / (2 * focal_y))
-    if np.ndim(focal_y) == 0 and np.ndim(image_height) == 0:
-        return 2.0 * math.atan(float(image_height) / (2.0 * float(focal_y)))
+    if np.ndim(focal_y) == 0 and np.ndim(image_height) == 0:   # numpy's atan: same bits as arrays
+        return float(2.0 * np.arctan(float(image_height) / (2.0 * float(focal_y))))
     return 2.0 * np.arctan(np.asarray(image_height, np.float64) / (2.0 * np.asarray(focal_y, np.float64)))
 
 
@@ -57,8 +57,8 @@ def vfov_to_focal(vfov: Number, image_height: Number) -> Number:
             raise ValueError(f'vertical FoV must be in (0, pi) radians, got {vfov}')
     if isinstance(vfov, torch.Tensor) or isinstance(image_height, torch.Tensor):
         return torch.as_tensor(image_height) / (2 * torch.tan(vfov / 2))
-    if np.ndim(vfov) == 0 and np.ndim(image_height) == 0:
-        return float(image_height) / (2.0 * math.tan(float(vfov) / 2.0))
+    if np.ndim(vfov) == 0 and np.ndim(image_height) == 0:      # numpy's tan: same bits as arrays
+        return float(float(image_height) / (2.0 * np.tan(float(vfov) / 2.0)))
     return np.asarray(image_height, np.float64) / (2.0 * np.tan(np.asarray(vfov, np.float64) / 2.0))
 
 
@@ -84,8 +84,17 @@ def project_points_raster(points, focal, princpt, scale: float = 1.0) -> np.ndar
     """Projection to raster coordinates: pixel ``j`` covers ``[j, j + 1)``.
 
     ``(project_points(points) + 0.5) * scale``; ``scale`` is raster pixels per image pixel.
+    Evaluated as ``(f x / z + c + 0.5) * scale``, the DTO z-buffer's arithmetic, so that
+    rasters (and every DTO output) stay bit-identical to the released DTO-Humans runs.
     """
-    return (project_points(points, focal, princpt) + 0.5) * float(scale)
+    points = np.asarray(points, dtype=np.float64)
+    fx, fy = np.broadcast_to(np.asarray(focal, dtype=np.float64), (2,))
+    cx, cy = np.broadcast_to(np.asarray(princpt, dtype=np.float64), (2,))
+    z = points[..., 2]
+    with np.errstate(divide='ignore', invalid='ignore'):
+        u = fx * points[..., 0] / z + cx
+        v = fy * points[..., 1] / z + cy
+    return np.stack([(u + 0.5) * scale, (v + 0.5) * scale], axis=-1)
 
 
 def project_points_torch(points: torch.Tensor, focal: torch.Tensor,

@@ -11,7 +11,9 @@ from typing import Tuple
 
 import numpy as np
 
-__all__ = ['SceneCamera', 'camera_rotation', 'sample_camera', 'focal_from_vfov']
+from ..geometry.camera import vfov_to_focal
+
+__all__ = ['SceneCamera', 'camera_rotation', 'sample_camera']
 
 
 @dataclass
@@ -52,11 +54,6 @@ class SceneCamera:
         return p_cam[..., :2] / z * self.focal + self.princpt
 
 
-def focal_from_vfov(image_height: float, vfov: float) -> float:
-    """f = H / (2 tan(v/2)) (ARCHITECTURE.md shared conventions)."""
-    return float(image_height) / (2.0 * np.tan(vfov / 2.0))
-
-
 def camera_rotation(pitch: float) -> np.ndarray:
     """World (y up, look along +z) -> OpenCV camera rotation for a camera tilted down by pitch.
 
@@ -77,7 +74,7 @@ def sample_camera(rng: np.random.Generator, image_size: Tuple[int, int],
     height = float(rng.uniform(*height_range))
     pitch = float(np.deg2rad(rng.uniform(*pitch_deg_range)))
     vfov = float(np.deg2rad(rng.uniform(*vfov_deg_range)))
-    f = focal_from_vfov(H, vfov)
+    f = vfov_to_focal(vfov, H)
     return SceneCamera(image_size=(H, W), focal=np.array([f, f]),
                        princpt=np.array([W / 2.0, H / 2.0]), vfov=vfov, height=height,
                        pitch=pitch, R=camera_rotation(pitch), C=np.array([0.0, height, 0.0]))

@@ -25,21 +25,21 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..conventions import AGE_GROUP_SPLITS, AgeGroup, age_group_from_years, is_minor
+
 __all__ = ['EstimateParams', 'InitialEstimates', 'sample_initial_estimates',
            'apply_estimate', 'age_group_of', 'AGE_GROUP_NAMES', 'AGE_GROUP_EDGES',
            'rotation_from_axis_angle']
 
 # Relative Human codes: 0 adult, 1 teen, 2 kid, 3 baby (ARCHITECTURE.md conventions)
-AGE_GROUP_NAMES = ('adult', 'teen', 'kid', 'baby')
-AGE_GROUP_EDGES = (3.0, 8.0, 15.0)       # baby [0,3), kid [3,8), teen [8,15), adult >= 15
+AGE_GROUP_NAMES = tuple(AgeGroup(c).label for c in range(4))   # indexed by code
+AGE_GROUP_EDGES = AGE_GROUP_SPLITS      # baby [0,3), kid [3,8), teen [8,15), adult >= 15
 # order along age: baby(3) kid(2) teen(1) adult(0); neighbours differ by one code
 _GROUP_MID_AGE = {3: 1.5, 2: 5.5, 1: 11.5, 0: 35.0}
 
 
-def age_group_of(age_years) -> np.ndarray:
-    """(N,) ages in years -> (N,) Relative-Human group codes (0 adult ... 3 baby)."""
-    a = np.asarray(age_years, np.float64)
-    return np.where(a < 3, 3, np.where(a < 8, 2, np.where(a < 15, 1, 0))).astype(np.int64)
+# (N,) ages in years -> (N,) Relative-Human group codes (0 adult ... 3 baby): the one rule
+age_group_of = age_group_from_years
 
 
 def rotation_from_axis_angle(aa: np.ndarray) -> np.ndarray:
@@ -135,7 +135,7 @@ def sample_initial_estimates(rng: np.random.Generator, height: np.ndarray, age: 
         group[i] = g
         age_est[i] = _GROUP_MID_AGE[g]
     # gender: right side of 0.5 unless flipped; minors are harder
-    flip_p = np.where(age < 15, p.gender_flip_minor, p.gender_flip_adult)
+    flip_p = np.where(is_minor(age), p.gender_flip_minor, p.gender_flip_adult)
     wrong = rng.uniform(size=K) < flip_p
     confidence = rng.uniform(0.1, 0.45, size=K)
     sign = np.where(is_male ^ wrong, 1.0, -1.0)

@@ -24,6 +24,8 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
+from ..geometry.camera import focal_to_vfov
+
 from metric_hmr.utils.io import atomic_save_json, atomic_save_npz, atomic_write
 from .glb import GLBCamera, GLBLines, GLBMesh, glb_bytes
 from .labels import AGE_GROUP_NAMES, age_group_code, age_group_from_years, person_colors
@@ -44,9 +46,10 @@ def opencv_to_gltf(points: np.ndarray) -> np.ndarray:
 
 
 def vertical_fov(focal, image_size: Tuple[int, int]) -> float:
-    """Vertical field of view (radians) ``2 atan(H / (2 fy))``."""
+    """Vertical field of view (radians) of intrinsics ``focal`` (2,) and an image (H, W):
+    :func:`metric_hmr.geometry.focal_to_vfov` of fy and H."""
     fy = float(np.broadcast_to(np.asarray(focal, float), (2,))[1])
-    return 2.0 * math.atan(float(image_size[0]) / (2.0 * fy))
+    return focal_to_vfov(fy, float(image_size[0]))
 
 
 def frustum_points(focal, princpt, image_size: Tuple[int, int],

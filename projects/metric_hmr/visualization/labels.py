@@ -11,6 +11,9 @@ from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
+from ..conventions import AgeGroup
+from ..conventions import age_group_from_years as _codes_from_years
+
 # Distinct, saturated colours (RGB 0-255) that stay readable on photos and on white.
 PALETTE = np.array([
     [230, 25, 75], [60, 180, 75], [0, 130, 200], [245, 130, 48], [145, 30, 180],
@@ -18,8 +21,8 @@ PALETTE = np.array([
     [128, 0, 0], [0, 0, 128],
 ], dtype=np.uint8)
 
-# Age groups (docs/ARCHITECTURE.md): integer codes of Relative Human and names.
-AGE_GROUP_NAMES = {0: 'adult', 1: 'teen', 2: 'kid', 3: 'baby'}
+# Age groups (metric_hmr.conventions.AgeGroup): integer codes of Relative Human and names.
+AGE_GROUP_NAMES = {int(g): g.label for g in AgeGroup if g != AgeGroup.UNKNOWN}
 AGE_GROUP_CODES = {v: k for k, v in AGE_GROUP_NAMES.items()}
 
 
@@ -46,7 +49,7 @@ def age_group_code(value: Any) -> int:
             return -1
         if name not in AGE_GROUP_CODES:
             raise ValueError(f'unknown age group {value!r} (expected one of {sorted(AGE_GROUP_CODES)})')
-        return AGE_GROUP_CODES[name]
+        return int(AgeGroup.from_label(name))
     v = float(value)
     if not math.isfinite(v) or int(v) not in (-1, 0, 1, 2, 3):
         return -1
@@ -59,17 +62,8 @@ def age_group_name(value: Any) -> str:
 
 
 def age_group_from_years(age: Any) -> int:
-    """Integer age group code of an age in years (splits at 3, 8, 15 years; NaN -> -1)."""
-    a = float(age)
-    if not math.isfinite(a):
-        return -1
-    if a < 3:
-        return 3
-    if a < 8:
-        return 2
-    if a < 15:
-        return 1
-    return 0
+    """Integer age group code of one age in years (``conventions.age_group_from_years``)."""
+    return int(_codes_from_years(float(age))[0])
 
 
 @dataclass

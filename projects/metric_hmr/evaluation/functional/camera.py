@@ -1,25 +1,30 @@
-"""Camera helpers: projection and FoV / focal-length errors."""
+"""Camera helpers of the metrics: projection and FoV / focal-length errors.
+
+The conventions live in :mod:`metric_hmr.geometry` (OpenCV pixel centres, vertical FoV in
+radians); ``vertical_fov`` / ``focal_from_fov`` are its ``focal_to_vfov`` /
+``vfov_to_focal`` under their old names.
+"""
+from __future__ import annotations
+
 import numpy as np
+
+from metric_hmr.geometry.camera import focal_to_vfov, vfov_to_focal
+from metric_hmr.geometry.camera import project_points as _project_points
+
+__all__ = ['project_points', 'vertical_fov', 'focal_from_fov', 'fov_errors']
+
+vertical_fov = focal_to_vfov        # (focal_y, height) -> radians
+focal_from_fov = vfov_to_focal      # (fov_v radians, height) -> px
 
 
 def project_points(points: np.ndarray, focal, princpt) -> np.ndarray:
-    """Pinhole projection (OpenCV camera). (..., 3) metres -> (..., 2) px."""
-    points = np.asarray(points, dtype=np.float64)
-    focal = np.asarray(focal, dtype=np.float64).reshape(2)
-    princpt = np.asarray(princpt, dtype=np.float64).reshape(2)
-    z = points[..., 2:3]
-    z = np.where(np.abs(z) < 1e-9, 1e-9, z)   # points on the camera plane: avoid inf
-    return points[..., :2] / z * focal + princpt
-
-
-def vertical_fov(focal_y, height) -> np.ndarray:
-    """Vertical field of view (radians) from fy and image height: v = 2 atan(H / 2fy)."""
-    return 2.0 * np.arctan(np.asarray(height, np.float64) / (2.0 * np.asarray(focal_y, np.float64)))
-
-
-def focal_from_fov(fov_v, height) -> np.ndarray:
-    """fy = H / (2 tan(v / 2))."""
-    return np.asarray(height, np.float64) / (2.0 * np.tan(np.asarray(fov_v, np.float64) / 2.0))
+    """:func:`metric_hmr.geometry.project_points` with points on the camera plane
+    (|z| < 1e-9) moved to z = 1e-9, so that every projection is finite.  (..., 3) -> (..., 2) px."""
+    points = np.array(points, dtype=np.float64)
+    z = points[..., 2]
+    points[..., 2] = np.where(np.abs(z) < 1e-9, 1e-9, z)
+    return _project_points(points, np.asarray(focal, np.float64).reshape(2),
+                           np.asarray(princpt, np.float64).reshape(2))
 
 
 def fov_errors(pred_focal_y, gt_focal_y, height) -> dict:

@@ -2,6 +2,8 @@
 from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
+
+from metric_hmr.geometry.camera import vfov_to_focal
 from mmengine.evaluator import BaseMetric
 
 from ..geometry import Meshes, SMPLGeometry
@@ -131,7 +133,7 @@ def focal_y_of(pred: dict, shape) -> Optional[float]:
     if pred.get('focal') is not None:
         return float(np.ravel(pred['focal'])[1])
     if pred.get('fov') is not None and shape is not None:
-        return float(shape[0] / (2.0 * np.tan(float(np.ravel(pred['fov'])[0]) / 2.0)))
+        return float(vfov_to_focal(float(np.ravel(pred['fov'])[0]), float(shape[0])))
     return None
 
 

@@ -1,4 +1,4 @@
-"""DTOTestHook inside a real MMEngine Runner test / val loop with a tiny fake model."""
+"""DTOTestLoop / DTOValLoop inside a real MMEngine Runner with a tiny fake model."""
 import copy
 
 import numpy as np
@@ -8,7 +8,8 @@ from mmengine.evaluator import BaseMetric, Evaluator
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
 
-from dto_hooks.hooks import DTOTestHook, load_depth_map
+from dto_hooks.hooks import DTOTestHook
+from dto_hooks.loops import DTOTestLoop, DTOValLoop, load_depth_map
 
 
 class FakeHMR(BaseModel):
@@ -77,17 +78,19 @@ def _samples(bm, make_smpl_scene, tmp_path, n=3):
 _RUNNERS = iter(range(10 ** 6))
 
 
-def _runner(tmp_path, samples, hooks, mode='test'):
+def _runner(tmp_path, samples, dto=None, mode='test'):
+    """A Runner whose test (or val) loop is MMEngine's, or the DTO loop with options ``dto``."""
     loader = dict(dataset=SceneSet(samples), batch_size=2, num_workers=0,
                   sampler=dict(type='DefaultSampler', shuffle=False), collate_fn=collate)
     kw = dict(model=FakeHMR(), work_dir=str(tmp_path / 'work'), default_scope='metric_hmr',
-              custom_hooks=hooks, log_level='WARNING', experiment_name=f'dto_hook_{next(_RUNNERS)}',
+              log_level='WARNING', experiment_name=f'dto_loop_{next(_RUNNERS)}',
               default_hooks=dict(logger=None, checkpoint=None, timer=None, param_scheduler=None,
                                  sampler_seed=None))
+    loop = dict() if dto is None else dict(type='DTOTestLoop' if mode == 'test' else 'DTOValLoop', **dto)
     if mode == 'test':
-        kw.update(test_dataloader=loader, test_cfg=dict(), test_evaluator=Evaluator([DepthErrorMetric()]))
+        kw.update(test_dataloader=loader, test_cfg=loop, test_evaluator=Evaluator([DepthErrorMetric()]))
     else:
-        kw.update(val_dataloader=loader, val_cfg=dict(), val_evaluator=Evaluator([DepthErrorMetric()]))
+        kw.update(val_dataloader=loader, val_cfg=loop, val_evaluator=Evaluator([DepthErrorMetric()]))
     return Runner(**kw)
 
 
@@ -96,23 +99,23 @@ def base_metric(runner, mode):
 
 
 @pytest.mark.parametrize('mode', ['test', 'val'])
-def test_hook_applies_dto_before_metrics(smpl_body_model, make_smpl_scene, tmp_path, mode):
+def test_loop_applies_dto_before_metrics(smpl_body_model, make_smpl_scene, tmp_path, mode):
     bm, path = smpl_body_model
     samples = _samples(bm, make_smpl_scene, tmp_path)
-    base = _runner(tmp_path / 'a', samples, [], mode)
+    base = _runner(tmp_path / 'a', samples, None, mode)
     plain = (base.test() if mode == 'test' else base.val())['fake/depth_rel_err']
-    hook = dict(type='DTOTestHook', refiner=dict(type='DTORefiner',
-                                                 body_model=dict(type='SMPLBodyModel', model_path=path)))
-    runner = _runner(tmp_path / 'b', samples, [hook], mode)
+    dto = dict(refiner=dict(type='DTORefiner', body_model=dict(type='SMPLBodyModel', model_path=path)))
+    runner = _runner(tmp_path / 'b', samples, dto, mode)
     with_dto = (runner.test() if mode == 'test' else runner.val())['fake/depth_rel_err']
     assert plain > 0.05                # wrongly scaled predictions
     assert with_dto < 0.6 * plain      # DTO brings persons closer to their metric depths
-    h = [x for x in runner.hooks if isinstance(x, DTOTestHook)][0]
-    assert h.num_refined == len(samples)
+    loop = runner.test_loop if mode == 'test' else runner.val_loop
+    assert isinstance(loop, DTOTestLoop if mode == 'test' else DTOValLoop)
+    assert loop.dto.num_refined == len(samples)
     evaluator = runner.test_evaluator if mode == 'test' else runner.val_evaluator
     assert evaluator.metrics[0].with_record == len(samples)     # metrics saw refined samples
     assert base_metric(base, mode).with_record == 0
-    # the wrapper is removed after the epoch
+    # nothing is patched on the model
     assert 'test_step' not in runner.model.__dict__ and 'val_step' not in runner.model.__dict__
 
 
@@ -122,13 +125,13 @@ def test_missing_depth_error_and_skip(smpl_body_model, make_smpl_scene, tmp_path
     for s in samples:
         s.pop('depth', None)
         s.pop('depth_path', None)
-    hook = DTOTestHook(refiner=dict(type='DTORefiner', body_model=bm))
+    runner = _runner(tmp_path / 'err', samples, dict(refiner=dict(type='DTORefiner', body_model=bm)))
     with pytest.raises(ValueError, match="scene_10.jpg: no 'depth'"):
-        hook.refine_sample(dict(img_path='scene_10.jpg', pred={}), samples[0])
-    skip = DTOTestHook(refiner=dict(type='DTORefiner', body_model=bm), on_missing_depth='skip')
-    runner = _runner(tmp_path, samples, [skip])
+        runner.test()
+    runner = _runner(tmp_path / 'skip', samples, dict(refiner=dict(type='DTORefiner', body_model=bm),
+                                                      on_missing_depth='skip'))
     runner.test()
-    assert skip.num_skipped == 2 and skip.num_refined == 0
+    assert runner.test_loop.dto.num_skipped == 2 and runner.test_loop.dto.num_refined == 0
 
 
 def test_load_depth_map_formats(tmp_path):
@@ -145,5 +148,9 @@ def test_load_depth_map_formats(tmp_path):
     np.savez(tmp_path / 'e.npz', a=a, b=a)
     with pytest.raises(ValueError, match="no array 'depth'"):
         load_depth_map(str(tmp_path / 'e.npz'))
-    with pytest.raises(ValueError, match='apply_to'):
-        DTOTestHook(refiner=dict(type='DTORefiner', faces=np.zeros((1, 3), int)), apply_to=('train',))
+
+
+
+def test_old_hook_names_the_loops():
+    with pytest.raises(ValueError, match='DTOTestLoop'):
+        DTOTestHook(refiner=dict(type='DTORefiner', faces=np.zeros((1, 3), int)))
