@@ -19,8 +19,12 @@ imports, model construction and a 2-image warm-up are not timed):
 Workers start together once all are warm (file barrier); each rank count runs ``--repeats``
 times, alternating, and the fastest run counts.
 
-The last line is ``images_per_s_per_core=<x> scaling_2_ranks=<y>``.  The machine's load is
-printed too: a busy machine lowers both numbers.
+The shard file format is timed too: writing and reading the shards of the 1-rank run in
+today's npz format (no pickle) against the pickle format it replaced (per shard).
+
+The last line is ``images_per_s_per_core=<x> scaling_2_ranks=<y> shard_npz_write_ms=...
+shard_npz_read_ms=... shard_pickle_write_ms=... shard_pickle_read_ms=...``.  The machine's
+load is printed too: a busy machine lowers the numbers.
 """
 import argparse
 import json
@@ -83,16 +87,16 @@ def worker(args) -> None:
         records, annots = pipe.run(shards[j])
         for r in records:
             status[r['status']] = status.get(r['status'], 0) + 1
-        write_shard(args.out, j, fingerprint({}, shards[j]),
-                    shards[j], records, annots)
+        write_shard(args.out, j, fingerprint({}, shards[j]), shards[j], records, annots,
+                    [pipe.reader.input_signature(i) for i in shards[j]])
         n += len(shards[j])
     print(json.dumps({'rank': args.rank, 'images': n, 'start': t0, 'end': time.time(),
                       'status': status}))
 
 
-def launch(args, world: int) -> float:
-    """Run ``world`` workers concurrently; wall seconds from 'go' (all ranks warm) to the
-    last rank's end."""
+def launch(args, world: int):
+    """Run ``world`` workers concurrently; (wall seconds from 'go' (all ranks warm) to the
+    last rank's end, the folder the shards were written to)."""
     sync = tempfile.mkdtemp(dir=args.out_root)
     procs = [subprocess.Popen([sys.executable, __file__, '--worker', '--rank', str(r), '--world',
                                str(world), '--sync', sync, '--data', args.data, '--smpl',
@@ -118,7 +122,55 @@ def launch(args, world: int) -> float:
     print(f'  {world} rank(s): ' + ', '.join(f"rank {r['rank']} {r['images']} images in "
                                              f"{r['end'] - r['start']:.2f} s {r['status']}"
                                              for r in reports))
-    return max(r['end'] for r in reports) - start
+    return max(r['end'] for r in reports) - start, os.path.join(sync, 'out')
+
+
+def shard_format_cost(out_dir, repeats: int = 5) -> dict:
+    """Write / read time and size per shard: today's npz shard format against the pickle
+    format it replaced (same records and released entries; best of ``repeats``)."""
+    import glob
+    import pickle
+
+    from metric_hmr.generation.shard_store import load_shard, write_shard
+    from metric_hmr.utils.io import atomic_write
+    files = sorted(glob.glob(os.path.join(out_dir, 'shards', 'shard_*.npz')))
+    shards = [load_shard(f) for f in files]
+    tmp = tempfile.mkdtemp(dir=os.path.dirname(out_dir))
+
+    def best(fn):
+        ts = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t)
+        return min(ts) / len(shards) * 1000.0
+
+    def w_npz():
+        for d in shards:
+            write_shard(tmp, d['shard'], d['fingerprint'], d['img_ids'], d['records'], d['annots'],
+                        d['inputs'])
+
+    def w_pkl():
+        for d in shards:
+            atomic_write(os.path.join(tmp, 'pkl', f"shard_{d['shard']:06d}.pkl"),
+                         pickle.dumps(d, protocol=4))
+
+    def r_npz():
+        for d in shards:
+            load_shard(os.path.join(tmp, 'shards', f"shard_{d['shard']:06d}.npz"))
+
+    def r_pkl():
+        for d in shards:
+            with open(os.path.join(tmp, 'pkl', f"shard_{d['shard']:06d}.pkl"), 'rb') as f:
+                pickle.load(f)
+    out = {'npz_write_ms': best(w_npz), 'pickle_write_ms': best(w_pkl),
+           'npz_read_ms': best(r_npz), 'pickle_read_ms': best(r_pkl)}
+
+    def size(pat):
+        return sum(os.path.getsize(f) for f in glob.glob(os.path.join(tmp, pat))) / len(shards)
+    out['npz_kb'] = size('shards/*.npz') / 1024
+    out['pickle_kb'] = size('pkl/*.pkl') / 1024
+    return out
 
 
 def main():
@@ -154,15 +206,24 @@ def main():
         # alternate 1 and 2 ranks so drifting machine load affects both alike
         t1s, t2s = [], []
         for _ in range(args.repeats):
-            t1s.append(launch(args, 1))
-            t2s.append(launch(args, 2))
+            t, out1 = launch(args, 1)
+            t1s.append(t)
+            t2s.append(launch(args, 2)[0])
         t1, t2 = min(t1s), min(t2s)
         print(f'load average after: {os.getloadavg()}')
+        fmt = shard_format_cost(out1)
+        print(f"shard file ({args.shard_size} images): npz write {fmt['npz_write_ms']:.2f} ms, "
+              f"read {fmt['npz_read_ms']:.2f} ms, {fmt['npz_kb']:.0f} KB; pickle (before) write "
+              f"{fmt['pickle_write_ms']:.2f} ms, read {fmt['pickle_read_ms']:.2f} ms, "
+              f"{fmt['pickle_kb']:.0f} KB")
     x = args.images / t1
     y = t1 / t2
     print(f'1 rank: {t1:.2f} s for {args.images} images ({1000 * t1 / args.images:.1f} ms/image); '
           f'2 ranks: {t2:.2f} s; DTO raster resolution {args.resolution}')
-    print(f'images_per_s_per_core={x:.1f} scaling_2_ranks={y:.2f}')
+    print(f'images_per_s_per_core={x:.1f} scaling_2_ranks={y:.2f} '
+          f"shard_npz_write_ms={fmt['npz_write_ms']:.2f} shard_npz_read_ms={fmt['npz_read_ms']:.2f} "
+          f"shard_pickle_write_ms={fmt['pickle_write_ms']:.2f} "
+          f"shard_pickle_read_ms={fmt['pickle_read_ms']:.2f}")
 
 
 if __name__ == '__main__':

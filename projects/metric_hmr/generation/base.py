@@ -2,11 +2,36 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import List, Optional
+from contextlib import contextmanager
+from typing import Iterator, List, Optional
 
 import torch
 
 from .state import ImageState
+
+__all__ = ['resolve_device', 'weights_only_loads', 'BaseStage']
+
+
+@contextmanager
+def weights_only_loads(enabled: bool = True) -> Iterator[None]:
+    """Inside, ``torch.load`` calls that do not choose ``weights_only`` themselves (MMEngine's
+    checkpoint loader, used by mmdet / mmpose model builders) load with ``weights_only=True``:
+    tensors and allow-listed types only, whatever the installed torch's default or the
+    ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` variable says.  ``enabled=False`` (a config's explicit
+    choice for a trusted checkpoint) leaves torch's default."""
+    if not enabled:
+        yield
+        return
+    real = torch.load
+
+    def load(*args, **kwargs):
+        kwargs.setdefault('weights_only', True)
+        return real(*args, **kwargs)
+    torch.load = load
+    try:
+        yield
+    finally:
+        torch.load = real
 
 
 def resolve_device(device: Optional[str] = None) -> torch.device:

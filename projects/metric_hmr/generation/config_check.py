@@ -111,11 +111,13 @@ def resolved_component(cfg, registry=None):
 
 
 def resolved_run_config(cfg: dict, gen: dict) -> dict:
-    """What determines the outputs (not work_dir, batch size, progress): reader, stages and
-    body models with all defaults, DTO options, shard size, procedural body model."""
+    """What determines the outputs (not work_dir, progress): reader, stages and body models
+    with all defaults, DTO options, shard and batch size (the body model runs batched over
+    a chunk's persons: float32 results depend on the batch in the last bits), procedural
+    body model."""
     return {'reader': resolved_component(cfg['reader']),
             'stages': [resolved_component(s) for s in cfg['stages']],
-            'shard_size': gen['shard_size'],
+            'shard_size': gen['shard_size'], 'batch_size': gen['batch_size'],
             'procedural_smpl': cfg.get('procedural_smpl')}
 
 

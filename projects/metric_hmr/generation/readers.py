@@ -228,7 +228,8 @@ class SyntheticScenesReader(BaseReader):
                 self.mask_dir / (stem + '.npz')]
 
     def input_signature(self, img_id: str) -> str:
-        parts = [self._release.input_signature(img_id)] + [file_signature(str(p)) for p in self._files(img_id)]
+        parts = [self._release.input_signature(img_id)]
+        parts += [file_signature(str(p)) for p in self._files(img_id)]
         if self.est is not None:
             rows = self._release._images[img_id].rows
             ok = rows[rows < min(map(len, self.est))]

@@ -81,9 +81,11 @@ def unpublished_reason(s: ImageState, i: int) -> str:
 
 def _publication(s: ImageState) -> List[str]:
     """Per person: '' (published) or the reason it is left out of the released file."""
-    if s.status != 'kept':
+    if s.status == 'kept':
+        return [unpublished_reason(s, i) for i in range(len(s.persons))]
+    if s.dto is None or s.refined is None:
         return [f'image_{s.status}'] * len(s.persons)
-    return [unpublished_reason(s, i) for i in range(len(s.persons))]
+    return [unpublished_reason(s, i) or f'image_{s.status}' for i in range(len(s.persons))]
 
 
 def image_record(s: ImageState) -> dict:

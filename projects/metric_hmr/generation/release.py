@@ -94,7 +94,7 @@ def _open_npz(path: Path) -> Dict[str, np.ndarray]:
             if key in members:
                 out[key] = read_npz_member(path, key, allow_objects=(key == 'imgname'))
     except UnsafeContentError as e:
-        raise ValueError(f'refused CameraHMR release file: {e}') from e
+        raise ValueError(f'refused CameraHMR release file: {e}') from e  # names file + field
     except (OSError, EOFError, ValueError, zipfile.BadZipFile, KeyError) as e:
         raise ValueError(f'corrupt or unreadable CameraHMR release file {path}: {e}') from e
     if 'imgname' in out and out['imgname'].dtype == object:

@@ -202,28 +202,31 @@ def shard_done(work_dir, j: int, fp: str, input_sigs: Optional[Sequence[str]] = 
 # ----------------------------------------------------------------------------- merge
 def check_shards(work_dir, fps: Sequence[str]) -> List[dict]:
     """Headers of shards 0..len(fps)-1 after checking them all; raises
-    :class:`ShardMismatch` naming the first missing or foreign shard."""
+    :class:`ShardMismatch` naming the first foreign, stray or missing shard."""
     work_dir = Path(work_dir)
-    missing = [j for j in range(len(fps)) if not shard_path(work_dir, j).is_file()]
-    if missing:
-        raise ShardMismatch(f'{len(missing)} of {len(fps)} shard(s) not finished yet in '
-                            f'{work_dir / "shards"} (first: {shard_path(work_dir, missing[0]).name}); '
-                            'rerun the generation')
+    headers, missing = [], []
+    for j, fp in enumerate(fps):
+        p = shard_path(work_dir, j)
+        if not p.is_file():
+            missing.append(j)
+            continue
+        h = read_shard_header(p)
+        if h.get('fingerprint') != fp or h.get('shard') != j:
+            raise ShardMismatch(f'{p} was written by a run with another configuration '
+                                '(resolved stages, DTO options, shard or batch size) or image '
+                                'list; refusing to merge (rerun with this config in a fresh '
+                                'work_dir)')
+        headers.append(h)
     stray = sorted(p.name for p in (work_dir / 'shards').glob('shard_*.npz')
                    if int(re.sub(r'\D', '', p.stem) or -1) >= len(fps))
     if stray:
         raise ShardMismatch(f'{work_dir / "shards"} holds {len(stray)} shard(s) beyond the '
                             f'{len(fps)} of this configuration (first: {stray[0]}): written '
                             'with another shard_size or image list; use a fresh work_dir')
-    headers = []
-    for j, fp in enumerate(fps):
-        h = read_shard_header(shard_path(work_dir, j))
-        if h.get('fingerprint') != fp or h.get('shard') != j:
-            raise ShardMismatch(f'{shard_path(work_dir, j)} was written by a run with another '
-                                'configuration (resolved stages, DTO options, shard_size) or '
-                                'image list; refusing to merge (rerun with this config in a '
-                                'fresh work_dir)')
-        headers.append(h)
+    if missing:
+        raise ShardMismatch(f'{len(missing)} of {len(fps)} shard(s) not finished yet in '
+                            f'{work_dir / "shards"} (first: {shard_path(work_dir, missing[0]).name}); '
+                            'rerun the generation')
     return headers
 
 
@@ -260,7 +263,10 @@ def write_released_stream(path, items: Iterator[Tuple[str, list]]) -> None:
     with zipfile.ZipFile(path, 'w', zipfile.ZIP_STORED, allowZip64=True) as zf:
         with zf.open('annots.npy', 'w', force_zip64=True) as f:
             npf.write_array_header_1_0(f, {'descr': '|O', 'fortran_order': False, 'shape': ()})
-            pk = pickle.Pickler(f, protocol=3)
+            # protocol 4 frames: the pickler hands each ~64 KB frame to the file as it goes
+            # (protocols < 4 buffer the whole pickle); fast mode: no memo keeping every
+            # written object alive
+            pk = pickle.Pickler(f, protocol=4)
             pk.fast = True
             pk.dump(_ObjectScalar(_StreamedDict(items)))
 
@@ -279,7 +285,8 @@ def merge_shards(work_dir, fps: Sequence[str], name: str,
     work_dir = Path(work_dir)
     headers = check_shards(work_dir, fps)
     out_npz, out_jsonl = work_dir / f'{name}_CHMR_SMPL_OPT.npz', work_dir / f'{name}_records.jsonl'
-    tmp_npz, tmp_jsonl = out_npz.with_name(f'.{out_npz.name}.tmp'), out_jsonl.with_name(f'.{out_jsonl.name}.tmp')
+    tmp_npz = out_npz.with_name(f'.{out_npz.name}.tmp')
+    tmp_jsonl = out_jsonl.with_name(f'.{out_jsonl.name}.tmp')
     try:
         with open(tmp_jsonl, 'w') as f:
             for j in range(len(fps)):

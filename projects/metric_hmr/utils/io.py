@@ -32,16 +32,35 @@ class UnsafeContentError(ValueError):
     """An input file wanted to run code (a pickled global outside the allow-list)."""
 
 
+# torch tensors pickled inside annotation files (e.g. 3DPW-style benchmark files): the
+# tensor is rebuilt from its storage; the storage's own loader would unpickle with
+# ``weights_only=False``, so it is replaced by :func:`_storage_from_bytes`
+_TORCH_TENSOR_GLOBALS = frozenset({('torch._utils', '_rebuild_tensor_v2'),
+                                   ('torch._utils', '_rebuild_tensor')})
+
+
+def _storage_from_bytes(data: bytes):
+    """Stand-in for ``torch.storage._load_from_bytes``: the same bytes, loaded with
+    ``weights_only=True`` (storages and tensors only)."""
+    import io
+
+    import torch
+    return torch.load(io.BytesIO(data), weights_only=True)
+
+
 class SafeUnpickler(pickle.Unpickler):
-    """Unpickler that only rebuilds numpy arrays / scalars / dtypes and Python containers.
+    """Unpickler that only rebuilds numpy arrays / scalars / dtypes, torch tensors and
+    Python containers.
 
     Any other global (``os.system``, ``builtins.eval``, a class of some package, ...) raises
     :class:`UnsafeContentError` *before* it is called, so a planted payload never runs.
     """
 
     def find_class(self, module: str, name: str):
-        if (module, name) in _SAFE_GLOBALS or (module == 'numpy.dtypes' and name.endswith('DType')
-                                              and name.isidentifier()):
+        if (module, name) == ('torch.storage', '_load_from_bytes'):
+            return _storage_from_bytes
+        if (module, name) in _SAFE_GLOBALS or (module, name) in _TORCH_TENSOR_GLOBALS or (
+                module == 'numpy.dtypes' and name.endswith('DType') and name.isidentifier()):
             return super().find_class(module, name)
         raise UnsafeContentError(f'refusing to load {module}.{name}: only numpy arrays, numbers, '
                                  'strings, lists and dicts are accepted')
@@ -71,7 +90,10 @@ def _read_npy(f, where: str, allow_objects: bool) -> np.ndarray:
         return arr.reshape(shape[::-1]).transpose() if fortran else arr.reshape(shape)
     if not allow_objects:
         raise UnsafeContentError(f'{where}: object array (pickled Python objects) not accepted')
-    arr = SafeUnpickler(f).load()
+    try:
+        arr = SafeUnpickler(f).load()
+    except UnsafeContentError as e:
+        raise UnsafeContentError(f'{where}: {e}') from None
     if not isinstance(arr, np.ndarray):
         raise ValueError(f'{where}: expected an array, got {type(arr).__name__}')
     return arr
