@@ -43,6 +43,7 @@ class DTOStage(BaseStage):
         self.refiner = BatchDTORefiner(dict(dto or {}), body_model=self.body_model,
                                        refit_shape=refit_shape)
         self.dto_cfg = self.refiner.cfg
+        self.nb = self.refiner.nb     # betas of the body model (runner.check_kid_template)
         self.refit_shape = refit_shape
 
     def needs(self, state: ImageState) -> bool:
