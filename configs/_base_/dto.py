@@ -8,6 +8,11 @@ dto_cfg = dict(
     adult_hybrid=True,                  # mu = (h_HMR + mu_gender) / 2
     fallback_prior='adult_neutral',     # unknown age / adult gender: N(1.715, 0.1^2), hybrid
     group_priors=None,                  # overrides, e.g. dict(baby=(0.75, 0.14))
+    gender_prior=True,                  # False: Table 8's D', adults N(h_HMR, 0.073^2)
+    # 'paper': run_dto's steps; 'released': the authors' released sequence
+    # (metric_hmr.dto.released_algorithm; docs/dto_generate.md "Released algorithm")
+    algorithm='paper',
+    use_X=True,                         # False: Table 6's "+D without X"
     # relative depth map
     depth_convention='disparity',       # 'disparity' (D_rel = 1/disp) | 'depth'
     depth_resample='before',            # resample the raw map 'before' / 'after' conversion
@@ -74,6 +79,9 @@ dto_released = dict(
     max_height=2.1,
     near_far=True,
     feet_fit=True,
+    far_rel_depth=0.02,
+    algorithm='released',
+    edge_erosion=0,
 )
 
 # DTO+ (use `dict(preset='plus')` or merge `dto_plus` into `dto_cfg`)

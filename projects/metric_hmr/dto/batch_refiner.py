@@ -232,6 +232,39 @@ class BatchDTORefiner:
         new_betas = [None if b is None else part for b, part in zip(betas, _split(fit.betas, sizes))]
         return new_betas, _split(all_h, sizes), flags
 
+    def _released_refit_all(self, images: List[ImageInput], results: List[DTOResult]):
+        """Step 4 of ``algorithm='released'``: the released one-step shape edit and, after an
+        age-blend step, the x/y re-alignment (:func:`released_algorithm.released_shape_step`).
+        -> (betas, heights, flags, translations) per image."""
+        from .released_algorithm import released_shape_step
+        sizes = [len(im.transl) for im in images]
+        betas = [None if im.betas is None else np.asarray(im.betas, np.float64) for im in images]
+        transl = [np.asarray(r.transl_star, np.float64).copy() for r in results]
+        heights = [r.h_star.copy() for r in results]
+        flags = [[''] * n for n in sizes]
+        if not self.refit_shape or not images:
+            return betas, heights, flags, transl
+        moved = np.concatenate([persons_to_refit(r) for r in results])
+        idx = np.flatnonzero(moved)
+        if idx.size == 0:
+            return betas, heights, flags, transl
+        cat = lambda xs: np.concatenate([np.asarray(x, np.float64) for x in xs])  # noqa: E731
+        minor = np.concatenate([minor_flags(im.age, im.age_group, len(im.transl)) for im in images])
+        shift = np.concatenate([r.depth_ratio for r in results])
+        new_b, new_t, blend = released_shape_step(
+            cat(betas)[idx], cat([im.transl for im in images])[idx],
+            cat([im.global_orient for im in images])[idx], cat([im.body_pose for im in images])[idx],
+            shift[idx], minor[idx], self.tpose_heights,
+            lambda b, go, bp, tr: self.pose(b, go, bp, tr)[1], smpla=self.nb == 11)
+        all_b, all_t, all_h = cat(betas), cat(transl), cat(heights)
+        all_b[idx], all_t[idx] = new_b, new_t
+        all_h[idx] = self.tpose_heights(new_b)
+        bounds = np.cumsum([0] + sizes)
+        for j, bl in zip(idx, blend):
+            n = int(np.searchsorted(bounds, j, side='right') - 1)
+            flags[n][j - bounds[n]] = 'released_step:age_blend' if bl else 'released_step:beta0'
+        return _split(all_b, sizes), _split(all_h, sizes), flags, _split(all_t, sizes)
+
     # ------------------------------------------------------------------ entry point
     def __call__(self, images: Sequence[ImageInput], recompute_meshes: bool = False
                  ) -> List[ImageOutput]:
@@ -252,10 +285,15 @@ class BatchDTORefiner:
             except ValueError as e:
                 outputs[n] = ImageOutput(None, error=str(e))
         done = [n for n in order if n in results]
-        betas, heights, flags = self._refit_all([posed[n] for n in done],   # 4. one refit
-                                                [results[n] for n in done])
+        if self.cfg.algorithm == 'released':                  # 4. released shape edit
+            betas, heights, flags, transl = self._released_refit_all(
+                [posed[n] for n in done], [results[n] for n in done])
+        else:                                                 # 4. one refit
+            betas, heights, flags = self._refit_all([posed[n] for n in done],
+                                                    [results[n] for n in done])
+            transl = [results[n].transl_star for n in done]
         for j, n in enumerate(done):
-            outputs[n] = ImageOutput(results[n], transl=results[n].transl_star, betas=betas[j],
+            outputs[n] = ImageOutput(results[n], transl=transl[j], betas=betas[j],
                                      height=heights[j], refit_flags=flags[j])
         if recompute_meshes and self.body_model is not None:   # 5. re-pose refined persons
             self._repose([posed[n] for n in done], [outputs[n] for n in done])

@@ -26,7 +26,7 @@ except ImportError:  # pragma: no cover  (python < 3.8)
 __all__ = ['DTOConfig', 'PriorConfig', 'CueConfig', 'BoundsConfig', 'VerdictConfig',
            'PlusConfig', 'PriorMode', 'DepthConvention', 'DepthResample', 'RegressionSource',
            'ZSource', 'QuasiPlanarTest', 'BoundsMode', 'DepthStatistic', 'ScaleEstimator',
-           'AffineSpace', 'HeightLoss']
+           'AffineSpace', 'HeightLoss', 'Algorithm']
 
 PriorMode = Literal['paper', 'cdc']                 # group table | continuous-age CDC (minors)
 DepthConvention = Literal['disparity', 'depth']     # network output: 1/disp | already depth
@@ -39,6 +39,7 @@ DepthStatistic = Literal['mean', 'median', 'trimmed']   # d_i location (DTO+: me
 ScaleEstimator = Literal['ols', 'inverse', 'rma']   # X_i: z on D (paper) | D on z, inverted | RMA
 AffineSpace = Literal['depth', 'disparity']         # z = s d + t (paper) | z = a / (q - b)
 HeightLoss = Literal['gaussian', 'huber']           # paper | Huber by IRLS
+Algorithm = Literal['paper', 'released']            # run_dto steps | released_algorithm.py
 
 
 # ----------------------------------------------------------------------------- checks
@@ -70,6 +71,7 @@ class PriorConfig:
     adult_hybrid: bool = True                             # mu = (h_HMR + mu_gender) / 2
     fallback_prior: str = 'adult_neutral'                 # unknown age / unknown adult gender
     group_priors: Optional[Dict[str, Tuple[float, float]]] = None   # overrides of the table
+    gender_prior: bool = True                             # False: Table 8's D', adults N(h, 0.073^2)
 
     def __post_init__(self):
         object.__setattr__(self, 'gender_thresholds', tuple(self.gender_thresholds))
@@ -183,6 +185,10 @@ class DTOConfig:
     adult_hybrid: bool = True
     fallback_prior: str = 'adult_neutral'
     group_priors: Optional[Dict[str, Tuple[float, float]]] = None
+    gender_prior: bool = True                       # False: Table 8's D' (gender-agnostic adults)
+    # --- which algorithm: the paper's run_dto steps or the released code's sequence ---
+    algorithm: Algorithm = 'paper'                  # released: metric_hmr.dto.released_algorithm
+    use_X: bool = True                              # False: Table 6's "+D without X" (released: X = 20)
     # --- depth map, visibility and cues (CueConfig) ---
     depth_convention: DepthConvention = 'disparity'
     depth_resample: DepthResample = 'before'
@@ -297,7 +303,8 @@ class DTOConfig:
                    quasi_planar_test='std', bounds_mode='lower_only', min_corr=0.5,
                    fallback_X=20.0, skipped_penalty=3.0, min_mask_area_frac=1 / 400,
                    min_visible_vertices=500, iqr_fence=True, row_mean_removal=True,
-                   inlier_thresh=0.1, max_height=2.1, near_far=True, feet_fit=True)
+                   inlier_thresh=0.1, max_height=2.1, near_far=True, feet_fit=True,
+                   far_rel_depth=0.02, algorithm='released', edge_erosion=0)
 
     @classmethod
     def plus_preset(cls) -> 'DTOConfig':

@@ -222,6 +222,8 @@ def scale_and_bounds(cues: PersonCues, usable: np.ndarray, z_init: np.ndarray,
                      cfg: DTOConfig) -> ScaleCue:
     """X = sum w_i X_i / sum w_i over usable persons, quasi-planar test, bounds."""
     X = weighted_scale(cues.X, cues.w, use=usable, min_corr=cfg.min_corr)
+    if not cfg.use_X:    # Table 6's "+D without X": no scale cue from the persons' depth
+        X = float('nan')
     quasi = is_quasi_planar(cues.d, cues.var_within, use=usable, test=cfg.quasi_planar_test)
     x_min, x_max, bflag = dto_bounds(X, quasi, cfg.bounds)
     flags = [bflag] if bflag else []
@@ -471,6 +473,10 @@ def run_dto(vertices: Sequence[np.ndarray], faces, focal, princpt, image_size: T
     transl = np.asarray(transl, dtype=np.float64).reshape(K, 3)
     h_init = np.asarray(h_init, dtype=np.float64).reshape(K)
     image_hw = (int(image_size[0]), int(image_size[1]))
+    if cfg.algorithm == 'released':   # the authors' sequence (docs/dto_generate.md)
+        from .released_algorithm import run_released
+        return run_released(vertices, faces, focal, princpt, image_hw, depth_map, transl, h_init,
+                            age_years, p_male, age_group, masks, mu, sigma, cfg)
     # 1. height priors
     mu_, sigma_, prior_source = resolve_priors(h_init, age_years, p_male, age_group, mu, sigma, cfg)
     _validate(h_init, mu_, sigma_, transl[:, 2])

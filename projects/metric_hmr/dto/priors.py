@@ -9,8 +9,10 @@ Each person gets a Gaussian prior N(mu_i, sigma_i^2) on their height (metres):
 * gender from P(male): with thresholds (female_below, male_above) the person is female
   when p < female_below, male when p > male_above, else neutral adult.  The paper's
   default (0.5, 0.5) is a hard split; the released code uses (0.33, 0.67);
-* missing age (NaN) or missing gender (NaN p_male) of an adult -> the fallback prior
-  (neutral adult N(1.715, 0.1^2) by default, hybrid like the other adults).
+* missing gender (NaN p_male) of an adult, or missing age and gender -> the fallback prior
+  (neutral adult N(1.715, 0.1^2) by default, hybrid like the other adults); missing age
+  with a known male / female gender -> that adult prior (issue 12, finding 2);
+* ``gender_prior=False`` (Table 8's D'): every adult gets N(h_i_HMR, 0.073^2).
 
 Alternatively ``mode='cdc'`` uses continuous-age CDC priors for minors
 (:mod:`metric_hmr.dto.cdc`), with the person's sex when known and a 50/50 mixture otherwise.
@@ -26,8 +28,10 @@ from ..conventions import (ADULT_PRIORS, AGE_GROUP_SPLITS, NEUTRAL_ADULT_PRIOR, 
                            age_group_from_years, gender_from_p_male)
 from .config import PriorConfig
 
-__all__ = ['PAPER_GROUP_PRIORS', 'AGE_GROUP_SPLITS', 'age_group_code', 'gender_of',
-           'HeightPrior', 'height_priors']
+__all__ = ['PAPER_GROUP_PRIORS', 'AGE_GROUP_SPLITS', 'AGNOSTIC_ADULT_SIGMA', 'age_group_code',
+           'gender_of', 'HeightPrior', 'height_priors']
+
+AGNOSTIC_ADULT_SIGMA = 0.073   # m, Table 8's gender-agnostic adult prior D' (released dto.py 311)
 
 # (mu, sigma) in metres, supplement 6.4; the adults come from metric_hmr.conventions
 PAPER_GROUP_PRIORS: Dict[str, Tuple[float, float]] = {
@@ -67,8 +71,13 @@ def person_age_groups(ages: np.ndarray, given: np.ndarray) -> np.ndarray:
 
 
 def _table_key(code: int, gender: Optional[str], fallback: str) -> Tuple[str, str]:
-    """(key of the prior table, source label) of one person."""
+    """(key of the prior table, source label) of one person.
+
+    Unknown age with a known male / female gender takes that adult prior (as the released
+    code does without an age prior, dto.py 446-452); unknown both -> the fallback."""
     if code == AgeGroup.UNKNOWN:
+        if gender in ('male', 'female'):
+            return f'adult_{gender}', f'age_unknown:adult_{gender}'
         return fallback, f'fallback:{fallback}'
     if code == AgeGroup.ADULT:
         if gender is None:
@@ -118,6 +127,11 @@ def height_priors(h_hmr, age_years=None, p_male=None, *, age_group=None,
             continue
         key, src = _table_key(int(codes[i]), genders[i], cfg.fallback_prior)
         m, sigma[i] = table[key]
+        if key.startswith('adult') and not cfg.gender_prior:
+            # Table 8's D': gender-agnostic adults N(h_HMR, 0.073^2) (released dto.py 307-312)
+            mu[i], sigma[i] = h_hmr[i], AGNOSTIC_ADULT_SIGMA
+            source.append('adult_agnostic')
+            continue
         if key.startswith('adult') and cfg.adult_hybrid:
             m = 0.5 * (h_hmr[i] + m)          # hybrid: the HMR height corrects the mean a little
             src += '+hybrid'

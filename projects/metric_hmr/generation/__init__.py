@@ -5,6 +5,7 @@ input persons -> initial HMR for unmatched detections -> age/gender -> relative 
 DTO + filter.  Every reader and stage is registered in ``DTO_STAGES`` and configured in
 ``configs/dto/``; the entry point is ``tools/dto_generate.py``.
 """
+from .age_gender_stage import HFAgeGender
 from .depth_stage import DepthAnythingDepth, PrecomputedDepth
 from .dto_stage import DTOStage
 from .estimator_stages import (AnnotationAgeGender, FixedFoVIntrinsics, FoVEstimatorIntrinsics,
@@ -26,7 +27,7 @@ __all__ = [
     'CameraHMRReleaseReader', 'ImageFolderReader', 'SyntheticScenesReader',
     'MMDetPersonDetector', 'MMPoseTopDown', 'KeypointMatching', 'NoInitialHMR',
     'TorchScriptInitialHMR', 'ReleaseIntrinsics', 'FixedFoVIntrinsics', 'FoVEstimatorIntrinsics',
-    'UnknownAgeGender', 'AnnotationAgeGender', 'TorchScriptAgeGender', 'DepthAnythingDepth',
+    'UnknownAgeGender', 'AnnotationAgeGender', 'TorchScriptAgeGender', 'HFAgeGender', 'DepthAnythingDepth',
     'PrecomputedDepth', 'DTOStage', 'GenerationPipeline', 'run_generation', 'make_shards',
     'rank_shards', 'merge_shards', 'summarize', 'load_camerahmr_release',
     'write_camerahmr_release', 'save_released_annots', 'load_released_annots',

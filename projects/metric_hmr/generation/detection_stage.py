@@ -1,12 +1,17 @@
 """Person detection + instance masks (mmdet) and 2D keypoints (mmpose top-down).
 
 Both networks are built from a model config and a *local* checkpoint path (nothing is
-downloaded) and run batched across the images of a chunk.  OpenMMLab pipelines expect BGR
-pixels (as read by OpenCV); :class:`ImageState` holds RGB, so channels are flipped here.
+downloaded) and run batched across the images of a chunk.  The config is a file path, a
+Config/dict, or a model-zoo name (e.g. ``'cascade-mask-rcnn_x101-64x4d_fpn_ms-3x_coco'``,
+``'td-hm_ViTPose-base-simple_8xb64-210e_coco-256x192'``) looked up, as the OpenMMLab
+inferencers do, in the model index bundled with the installed package
+(:func:`resolve_model_config`).  OpenMMLab pipelines expect BGR pixels (as read by
+OpenCV); :class:`ImageState` holds RGB, so channels are flipped here.
 """
 from __future__ import annotations
 
-from typing import List, Optional
+import os
+from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -14,6 +19,44 @@ import torch
 from ..registry import DTO_STAGES
 from .base import BaseStage, resolve_device
 from .state import Detections, ImageState
+
+
+__all__ = ['MMDetPersonDetector', 'MMPoseTopDown', 'resolve_model_config', 'check_local_checkpoint']
+
+
+def resolve_model_config(config, scope: str) -> Tuple[object, Optional[str]]:
+    """(config usable by init_detector / init_model, zoo weights URL or None).
+
+    ``config``: a Config / dict (returned as is), an existing config file, or a model name
+    (or alias) of the model index of the installed ``scope`` package ('mmdet' / 'mmpose'),
+    read through mmengine's ``BaseInferencer`` metafile helpers.  The URL is only reported
+    (weights are never downloaded here).
+    """
+    if not isinstance(config, str):
+        return config, None
+    if os.path.isfile(config):
+        return config, None
+    from mmengine.infer import BaseInferencer
+    root = BaseInferencer._get_repo_or_mim_dir(scope)
+    name = config.lower()
+    for m in BaseInferencer._get_models_from_metafile(root):
+        aliases = m.get('Alias', [])
+        aliases = [aliases] if isinstance(aliases, str) else list(aliases)
+        if name == m['Name'].lower() or name in (a.lower() for a in aliases):
+            weights = m.get('Weights')
+            weights = weights[0] if isinstance(weights, list) else weights
+            return os.path.join(root, m['Config']), weights
+    raise FileNotFoundError(f'{scope} model config {config!r} is neither a file nor a model name '
+                            f'of the installed {scope} model index ({root}/model-index.yml)')
+
+
+def check_local_checkpoint(checkpoint: Optional[str], zoo_url: Optional[str], what: str) -> None:
+    """Weights come from a local file only; a URL or a missing file is an error naming it."""
+    if checkpoint is None:
+        return
+    if '://' in str(checkpoint) or not os.path.isfile(checkpoint):
+        hint = f' (download {zoo_url} yourself and pass its local path)' if zoo_url else ''
+        raise FileNotFoundError(f'{what}: checkpoint must be a local file, got {checkpoint!r}{hint}')
 
 
 def _chunks(seq, n):
@@ -26,7 +69,7 @@ class MMDetPersonDetector(BaseStage):
     """Persons + instance masks with an mmdet instance-segmentation model (e.g. Mask R-CNN).
 
     Args:
-        config: mmdet model config file (or Config / dict).
+        config: mmdet model config file, Config / dict, or model-zoo name.
         checkpoint: local checkpoint path (None = random init, only for tests).
         score_thr: keep detections scoring >= this (method.md §2: 0.5).
         nms_thr: class-agnostic box NMS IoU threshold applied afterwards (0.7).
@@ -47,6 +90,8 @@ class MMDetPersonDetector(BaseStage):
         self.device = resolve_device(device)
         self.score_thr, self.nms_thr = score_thr, nms_thr
         self.person_label, self.batch_size = person_label, batch_size
+        config, url = resolve_model_config(config, 'mmdet')
+        check_local_checkpoint(checkpoint, url, 'MMDetPersonDetector')
         with DefaultScope.overwrite_default_scope('mmdet'):
             self.model = init_detector(config, checkpoint, palette='none', device=str(self.device))
             pipeline = get_test_pipeline_cfg(self.model.cfg.copy())
@@ -89,7 +134,8 @@ class MMPoseTopDown(BaseStage):
     """COCO-17 keypoints of every detection with an mmpose top-down model (e.g. ViTPose).
 
     Args:
-        config, checkpoint: mmpose model config and local checkpoint (None = random init).
+        config: mmpose model config file, Config / dict, or model-zoo name.
+        checkpoint: local checkpoint path (None = random init, only for tests).
         masked_crops: run on the instance-masked image (paper supplement 6.2).
         batch_size: person crops per forward pass (crops of several images are batched).
     """
@@ -103,6 +149,8 @@ class MMPoseTopDown(BaseStage):
         from mmpose.apis import init_model
         self.device = resolve_device(device)
         self.masked_crops, self.batch_size = masked_crops, batch_size
+        config, url = resolve_model_config(config, 'mmpose')
+        check_local_checkpoint(checkpoint, url, 'MMPoseTopDown')
         with DefaultScope.overwrite_default_scope('mmpose'):
             self.model = init_model(config, checkpoint, device=str(self.device))
             self.pipeline = Compose(self.model.cfg.test_dataloader.dataset.pipeline)

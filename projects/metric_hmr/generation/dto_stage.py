@@ -9,7 +9,7 @@ their input parameters and carry the reason in the record.
 """
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -18,7 +18,7 @@ from ..registry import BODY_MODELS, DTO_STAGES
 from .base import BaseStage, resolve_device
 from .state import ImageState, Persons
 
-__all__ = ['DTOStage']
+__all__ = ['DTOStage', 'image_status']
 
 
 @DTO_STAGES.register_module()
@@ -43,6 +43,7 @@ class DTOStage(BaseStage):
         self.refiner = BatchDTORefiner(dict(dto or {}), body_model=self.body_model,
                                        refit_shape=refit_shape)
         self.dto_cfg = self.refiner.cfg
+        self.nb = self.refiner.nb     # betas of the body model (runner.check_kid_template)
         self.refit_shape = refit_shape
 
     def needs(self, state: ImageState) -> bool:
@@ -86,14 +87,25 @@ def _apply(s: ImageState, out) -> None:
     rec = res.to_record()
     rec['refit_flags'] = out.refit_flags
     s.dto = rec
-    if not res.kept and not np.isfinite(res.image_score):
-        # nothing was scored: DTO could use none of the persons -> skipped (with the
-        # persons' reasons), not a rejection by the residual filter
-        why = sorted({r for r in res.reasons if r}) or res.flags
-        s.skip('no_usable_person: ' + ', '.join(why))
-        return
-    s.status = 'kept' if res.kept else 'rejected'
-    s.reason = '' if res.kept else (res.image_reason or 'dto_filter')
+    s.status, s.reason = image_status(res)
+
+
+def image_status(res) -> Tuple[str, str]:
+    """(status, reason) of an image from its DTO result (issue 12, finding 1).
+
+    A kept image is always an optimized one: an image DTO did not optimize (one usable
+    person, two persons fitting exactly, groups of one, all persons filtered; released
+    ``dto_framework.py`` 505-509) is ``skipped`` with the reason, never ``kept``, whatever
+    its score; an optimized one is ``kept`` or ``rejected`` by the residual filter.  An
+    image where nothing was scored is ``no_usable_person`` (with the persons' reasons).
+    """
+    if res.optimized:
+        return ('kept', '') if res.kept else ('rejected', res.image_reason or 'dto_filter')
+    why = sorted({r.split(':')[0] for r in res.reasons if r})
+    if not np.isfinite(res.image_score):
+        return 'skipped', 'no_usable_person: ' + ', '.join(why or list(res.flags))
+    return 'skipped', 'not_optimized: ' + ', '.join(
+        [f for f in res.flags if f != 'released_algorithm'] or why or ['unknown'])
 
 
 def _person_masks(s: ImageState) -> Optional[np.ndarray]:

@@ -149,6 +149,10 @@ class FoVEstimatorIntrinsics(BaseStage):
 
 
 # ----------------------------------------------------------------------------- age / gender
+# the one line every record / summary carries when no age/gender model ran
+NO_AGE_MODEL = ('age/gender: no model (every person unknown -> neutral adult prior '
+                'N((h+1.715)/2, 0.1^2))')
+
 @DTO_STAGES.register_module()
 class UnknownAgeGender(BaseStage):
     """Age and gender unknown (NaN): DTO then uses its gender-neutral/adult fallback prior."""
@@ -161,6 +165,7 @@ class UnknownAgeGender(BaseStage):
         for s in states:
             k = len(s.persons)
             s.age, s.p_male = np.full(k, np.nan), np.full(k, np.nan)
+            s.extra['age_gender_source'] = NO_AGE_MODEL
 
 
 @DTO_STAGES.register_module()
@@ -190,6 +195,7 @@ class AnnotationAgeGender(BaseStage):
         for s in states:
             k = len(s.persons)
             s.age, s.p_male = np.full(k, np.nan), np.full(k, np.nan)
+            s.extra['age_gender_source'] = f'age/gender: annotations {os.path.basename(self.ann_file)}'
             entries = self.ann.get(s.img_id)
             if entries is None:
                 s.count('age_gender_unannotated', k)
@@ -236,6 +242,7 @@ class TorchScriptAgeGender(BaseStage):
         for s in states:
             k = len(s.persons)
             s.age, s.p_male = np.full(k, np.nan), np.full(k, np.nan)
+            s.extra['age_gender_source'] = 'age/gender: TorchScript model'
             boxes = person_boxes(s)
             ok = np.flatnonzero(np.isfinite(boxes).all(1))
             s.count('age_gender_no_box', k - len(ok))

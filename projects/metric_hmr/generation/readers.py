@@ -259,6 +259,8 @@ class SyntheticScenesReader(BaseReader):
                        f'person {i} is release row {int(rows[i])}')
             return state
         state.age, state.p_male = self.est[0][rows].copy(), self.est[1][rows].copy()
+        state.extra['age_gender_source'] = ('age/gender: simulated estimates of the synthetic '
+                                            'export (no model)')
         check_age_gender(state, str(self.truth))
         return state
 

@@ -72,7 +72,9 @@ def unpublished_reason(s: ImageState, i: int) -> str:
         return f'degenerate_shape: person {i} has T-pose height {h} m (outside {HEIGHT_RANGE})'
     used = dto.get('used')
     why = (dto.get('reasons') or [''] * (i + 1))[i] or ''
-    if (used is None or not used[i]) and why not in PASS_THROUGH:
+    # 'unchanged: ...' = written with the input parameters by design (released algorithm:
+    # persons alone in their group, persons rejected by the 2.1 m rule)
+    if (used is None or not used[i]) and why not in PASS_THROUGH and not why.startswith('unchanged:'):
         return f'not_in_fit: person {i}: {why or "unused"}'
     return ''
 
@@ -120,6 +122,7 @@ def image_record(s: ImageState) -> dict:
            'depth_invalid_frac': None if s.depth is None else _f(np.mean(~np.isfinite(s.depth))),
            'persons': persons,
            'notes': list(s.notes),
+           'age_gender_source': s.extra.get('age_gender_source'),
            'events': dict(sorted(s.events.items())),
            'timings': {key: round(v, 6) for key, v in s.timings.items()}}
     if 'vis' in s.extra:

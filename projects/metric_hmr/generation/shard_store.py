@@ -326,7 +326,7 @@ class Summary:
         self.s = {'images': 0, 'kept': 0, 'rejected': 0, 'skipped': 0,
                   'rejected_by_reason': {}, 'skipped_by_reason': {}, 'persons_in': 0,
                   'persons_kept': 0, 'persons_published': 0, 'persons_unpublished_by_reason': {},
-                  'events': {}}
+                  'events': {}, 'age_gender_sources': {}}
 
     def add(self, r: dict) -> None:
         s = self.s
@@ -345,12 +345,14 @@ class Summary:
                     _inc(s['persons_unpublished_by_reason'], _reason_key(p.get('unpublished_reason') or ''))
         for k, v in r['events'].items():
             _inc(s['events'], k, v)
+        if r.get('age_gender_source'):      # images per age/gender source (issue 12)
+            _inc(s['age_gender_sources'], r['age_gender_source'])
 
     def result(self) -> dict:
         out = dict(self.s)
         out['persons_per_kept_image'] = out['persons_kept'] / out['kept'] if out['kept'] else 0.0
         for k in ('rejected_by_reason', 'skipped_by_reason', 'events',
-                  'persons_unpublished_by_reason'):
+                  'persons_unpublished_by_reason', 'age_gender_sources'):
             out[k] = dict(sorted(out[k].items()))
         return out
 
@@ -383,6 +385,10 @@ def format_summary(s: dict) -> str:
     for k in ('rejected_by_reason', 'skipped_by_reason', 'persons_unpublished_by_reason', 'events'):
         if s.get(k):
             lines.append(f"{k}: " + ', '.join(f'{a}={b}' for a, b in s[k].items()))
+    for src, n in (s.get('age_gender_sources') or {}).items():
+        lines.append(f'{src} ({n} images)')
+    if not s.get('age_gender_sources'):
+        lines.append('age/gender: source not recorded')
     return '\n'.join(lines)
 
 

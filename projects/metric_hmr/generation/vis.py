@@ -114,5 +114,8 @@ def write_generation_report(work_dir, name: str, summary: dict, records) -> Opti
     from ..visualization.report import write_report
     info = {'images': summary['images'], 'kept': summary['kept'], 'rejected': summary['rejected'],
             'skipped': summary['skipped'], 'persons in kept images': summary['persons_kept']}
+    info['age/gender source'] = '; '.join(f'{k} ({v} images)' for k, v in
+                                          (summary.get('age_gender_sources') or {}).items()) \
+        or 'not recorded'
     return write_report(Path(work_dir) / 'report', report_records(records, work_dir),
                         title=f'DTO-Humans generation: {name}', base_dir=Path(work_dir), run_info=info)

@@ -40,8 +40,12 @@ def test_group_and_hybrid_adult_priors():
 
 
 def test_fallback_for_missing_age_and_gender():
-    pr = height_priors([1.8, 1.7], [np.nan, 40.0], [0.9, np.nan])
-    assert pr.mu[0] == pytest.approx((1.8 + 1.715) / 2) and pr.source[0].startswith('fallback')
+    """Unknown age with a known gender uses that adult prior (issue 12 finding 2, as the
+    released dto.py 446-452 without an age prior); unknown age and gender -> fallback."""
+    pr = height_priors([1.8, 1.7, 1.6], [np.nan, 40.0, np.nan], [0.9, np.nan, np.nan])
+    assert pr.mu[0] == pytest.approx((1.8 + 1.784) / 2) and pr.sigma[0] == 0.076
+    assert pr.source[0] == 'age_unknown:adult_male+hybrid'
+    assert pr.mu[2] == pytest.approx((1.6 + 1.715) / 2) and pr.source[2].startswith('fallback')
     assert pr.sigma[1] == 0.1
     pr2 = height_priors([1.8], [np.nan], config=PriorConfig(fallback_prior='adult_male'))
     assert pr2.mu[0] == pytest.approx((1.8 + 1.784) / 2)
@@ -72,3 +76,12 @@ def test_mismatched_lengths():
 def test_negative_age_error_names_the_person():
     with pytest.raises(ValueError, match=r'person 1: negative age -2\.0'):
         height_priors([1.7, 1.2], age_years=[30.0, -2.0], p_male=[0.9, 0.1])
+
+
+def test_gender_agnostic_adult_prior_d_prime():
+    """Table 8's D' (released dto.py 307-312): every adult N(h_HMR, 0.073^2), minors keep
+    their group prior."""
+    pr = height_priors([1.8, 1.6, 1.2], [30.0, 40.0, 5.0], [0.9, 0.1, 0.5],
+                       config=PriorConfig(gender_prior=False))
+    np.testing.assert_allclose(pr.mu, [1.8, 1.6, 1.122])
+    np.testing.assert_allclose(pr.sigma, [0.073, 0.073, 0.12])

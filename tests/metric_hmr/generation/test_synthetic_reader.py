@@ -31,9 +31,12 @@ def test_synthetic_reader_attaches_depth_masks_age(synthetic_export, gen_cfg):
     gen_cfg['reader'] = dict(type='SyntheticScenesReader', scene_root=str(synthetic_export), name='demo')
     gen_cfg['stages'] = [gen_cfg['stages'][0], dict(type='UnknownAgeGender'), gen_cfg['stages'][-1]]
     summary = run_generation(gen_cfg)
-    assert summary['images'] == len(ids) and summary['skipped'] == 0
+    assert summary['images'] == len(ids)
     with open(os.path.join(gen_cfg['work_dir'], 'demo_records.jsonl')) as f:
         recs = [json.loads(line) for line in f]
+    # skipped only by DTO's own verdict (an image it did not optimize, issue 12 finding 1)
+    assert all(r['reason'].startswith(('not_optimized', 'no_usable_person'))
+               for r in recs if r['status'] == 'skipped'), [r['reason'] for r in recs]
     assert all(p['age'] is not None for rec in recs for p in rec['persons'])
 
 
