@@ -405,7 +405,7 @@ def run_released(vertices, faces, focal, princpt, image_hw: Tuple[int, int], dep
     rejected, ...' (both written with their input parameters; rejected ones scored 3) or
     'removed: ...' (left out of the score *and* of the released output).  ``optimized`` False -> the image is never written (dto_framework.py
     505-509), whatever its score."""
-    from .depth import prepare_depth
+    from .depth_map import prepare_depth
     from .dto import DTOResult
     K = len(vertices)
     H, W = image_hw
