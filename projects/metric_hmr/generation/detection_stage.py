@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..registry import DTO_STAGES
-from .base import BaseStage, resolve_device
+from .base import BaseStage, resolve_device, weights_only_loads
 from .state import Detections, ImageState
 
 
@@ -75,6 +75,8 @@ class MMDetPersonDetector(BaseStage):
         nms_thr: class-agnostic box NMS IoU threshold applied afterwards (0.7).
         person_label: class index of 'person' (COCO: 0).
         batch_size: images per forward pass.  device: None = GPU when available.
+        weights_only: load the checkpoint with torch's weights_only (no code from the file);
+            False only for a trusted checkpoint that needs full unpickling.
     Images whose reader already provides detections are skipped.
     """
     name = 'detection'
@@ -82,7 +84,7 @@ class MMDetPersonDetector(BaseStage):
 
     def __init__(self, config, checkpoint: Optional[str] = None, score_thr: float = 0.5,
                  nms_thr: float = 0.7, person_label: int = 0, batch_size: int = 4,
-                 device: Optional[str] = None):
+                 device: Optional[str] = None, weights_only: bool = True):
         from mmcv.transforms import Compose
         from mmdet.apis import init_detector
         from mmdet.utils import get_test_pipeline_cfg
@@ -92,7 +94,8 @@ class MMDetPersonDetector(BaseStage):
         self.person_label, self.batch_size = person_label, batch_size
         config, url = resolve_model_config(config, 'mmdet')
         check_local_checkpoint(checkpoint, url, 'MMDetPersonDetector')
-        with DefaultScope.overwrite_default_scope('mmdet'):
+        # the checkpoint is an input file: never unpickle code from it unless asked to
+        with DefaultScope.overwrite_default_scope('mmdet'), weights_only_loads(weights_only):
             self.model = init_detector(config, checkpoint, palette='none', device=str(self.device))
             pipeline = get_test_pipeline_cfg(self.model.cfg.copy())
             pipeline[0].type = 'mmdet.LoadImageFromNDArray'
@@ -143,7 +146,7 @@ class MMPoseTopDown(BaseStage):
     needs_pixels = True
 
     def __init__(self, config, checkpoint: Optional[str] = None, masked_crops: bool = True,
-                 batch_size: int = 32, device: Optional[str] = None):
+                 batch_size: int = 32, device: Optional[str] = None, weights_only: bool = True):
         from mmcv.transforms import Compose
         from mmengine.registry import DefaultScope
         from mmpose.apis import init_model
@@ -151,7 +154,7 @@ class MMPoseTopDown(BaseStage):
         self.masked_crops, self.batch_size = masked_crops, batch_size
         config, url = resolve_model_config(config, 'mmpose')
         check_local_checkpoint(checkpoint, url, 'MMPoseTopDown')
-        with DefaultScope.overwrite_default_scope('mmpose'):
+        with DefaultScope.overwrite_default_scope('mmpose'), weights_only_loads(weights_only):
             self.model = init_model(config, checkpoint, device=str(self.device))
             self.pipeline = Compose(self.model.cfg.test_dataloader.dataset.pipeline)
         self.model.eval()

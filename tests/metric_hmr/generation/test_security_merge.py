@@ -298,3 +298,22 @@ def test_shard_round_trip_of_extra_released_keys(tmp_path):
     assert got['a.png'][0]['smpl_param']['shape'].dtype == np.float32
     with pytest.raises(ValueError, match='released entry field age: values must be numbers'):
         write_shard(tmp_path, 1, 'fp', ['a.png'], [], {'a.png': [{'age': None}]})
+
+
+def test_detector_and_keypoint_stages_refuse_planted_checkpoints(tmp_path, tiny_models, monkeypatch):
+    """The mmdet / mmpose stages load their checkpoints weights-only by default: a checkpoint
+    with a code payload is refused and the payload never runs."""
+    import torch
+
+    from metric_hmr.generation.detection_stage import MMDetPersonDetector, MMPoseTopDown
+    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+    for stage, cfg_key, ckpt_key in ((MMDetPersonDetector, 'det_config', 'det_ckpt'),
+                                     (MMPoseTopDown, 'pose_config', 'pose_ckpt')):
+        marker = tmp_path / f'pwned_{stage.__name__}'
+        good = torch.load(tiny_models[ckpt_key], map_location='cpu', weights_only=True)
+        planted = tmp_path / f'{stage.__name__}.pth'
+        torch.save(dict(good, meta=_Payload(marker)), planted)
+        with pytest.raises(Exception, match='(?i)weights.only|unsupported global'):
+            stage(tiny_models[cfg_key], str(planted), device='cpu')
+        assert not marker.exists()
+        stage(tiny_models[cfg_key], tiny_models[ckpt_key], device='cpu')   # the clean one loads
