@@ -217,3 +217,26 @@ def test_dist_launcher_forwards_sigterm_to_workers(scene_cfg, tmp_path):
     time.sleep(1.0)
     assert sorted(p.name for p in (work / 'shards').glob('shard_*.npz')) == done
     assert len(done) < 6 and not (work / 'demo_records.jsonl').exists()
+
+
+def test_output_keys_writes_the_authors_keys(scene_cfg, tmp_path):
+    """``generation.output_keys=<release>`` writes the released file under the authors' image
+    keys (metric_hmr.generation.keys: last 1 path part for coco) with the same entries; an
+    unknown release name is a one-line config error."""
+    from metric_hmr.generation.keys import released_key
+    work = tmp_path / 'keys'
+    assert _run([str(scene_cfg), '--work-dir', str(work)]).returncode == 0
+    _, plain = _outputs(work)
+    r = _run([str(scene_cfg), '--work-dir', str(work), '--merge',
+              '--cfg-options', 'generation.output_keys=coco'])
+    assert r.returncode == 0, r.stderr[-2000:]
+    _, renamed = _outputs(work)
+    assert list(renamed) == [released_key(k, 'coco') for k in plain]
+    assert all('/' not in k for k in renamed) and any('/' in k for k in plain)
+    for k in plain:
+        a, b = plain[k], renamed[released_key(k, 'coco')]
+        assert np.array_equal(a[0]['smpl_param']['trans'], b[0]['smpl_param']['trans'])
+    bad = _run([str(scene_cfg), '--work-dir', str(work), '--merge',
+                '--cfg-options', 'generation.output_keys=cocoa'])
+    assert bad.returncode != 0 and 'output_keys' in bad.stderr and 'coco' in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1

@@ -17,7 +17,7 @@ __all__ = ['ConfigError', 'DEFAULT_GENERATION', 'check_generation_keys', 'check_
 
 DEFAULT_GENERATION = dict(shard_size=64, batch_size=8, progress=True, vis_every=0, report=True,
                           debug_delay_per_shard=0.0, dist_timeout_s=7 * 24 * 3600,
-                          torch_threads=1, check_inputs=True)
+                          torch_threads=1, check_inputs=True, output_keys=None)
 
 
 class ConfigError(ValueError):
@@ -28,6 +28,12 @@ def check_generation_keys(gen: Optional[dict]) -> dict:
     """``generation`` dict merged over the defaults; unknown keys raise :class:`ConfigError`."""
     gen = dict(gen or {})
     unknown = sorted(set(gen) - set(DEFAULT_GENERATION))
+    keys = gen.get('output_keys')
+    if keys is not None:
+        from .keys import RELEASE_NAMING
+        if keys not in RELEASE_NAMING:
+            raise ConfigError(f'generation.output_keys={keys!r} is not a release of the authors\' '
+                              f'naming; known: {sorted(RELEASE_NAMING)} (or None: the release imgname)')
     if unknown:
         raise ConfigError(f'unknown generation key(s) {", ".join(unknown)}; known: '
                           f'{", ".join(sorted(DEFAULT_GENERATION))}')

@@ -258,7 +258,13 @@ def finalize(cfg: dict, gen: dict, work_dir: Path, name: str, fps) -> dict:
         stats.add(r)
         if gen.get('report') and ('vis' in r or len(report_recs) < REPORT_MAX_PLAIN_RECORDS):
             report_recs.append(r)
-    npz, jsonl = merge_shards(work_dir, fps, name, on_record)
+    key_map = None
+    if gen.get('output_keys'):      # the authors' image keys (generation/keys.py)
+        from functools import partial
+
+        from .keys import released_key
+        key_map = partial(released_key, dataset=gen['output_keys'])
+    npz, jsonl = merge_shards(work_dir, fps, name, on_record, key_map=key_map)
     summary = acc.result()
     summary['outputs'] = {'released': str(npz), 'records': str(jsonl)}
     write_stats(stats, work_dir / 'stats', name)

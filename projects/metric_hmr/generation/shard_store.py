@@ -280,13 +280,16 @@ def write_released_stream(path, items: Iterator[Tuple[str, list]]) -> None:
 
 
 def merge_shards(work_dir, fps: Sequence[str], name: str,
-                 on_record: Optional[Callable[[dict], None]] = None) -> Tuple[Path, Path]:
+                 on_record: Optional[Callable[[dict], None]] = None,
+                 key_map: Optional[Callable[[str], str]] = None) -> Tuple[Path, Path]:
     """Check all shards (:func:`check_shards`), then stream them into
 
     * ``<name>_CHMR_SMPL_OPT.npz`` (released layout, kept images, sorted image order),
     * ``<name>_records.jsonl`` (one record per input image, sorted image order);
 
-    ``on_record`` sees every record once (summary, statistics).  Both outputs are written
+    ``on_record`` sees every record once (summary, statistics).  ``key_map`` renames the
+    images of the released file (e.g. to the authors' keys, :mod:`.keys`); two images
+    mapping to one key is an error naming both.  Both outputs are written
     to temporary files and replace the old ones only when both are complete, so a failed
     merge leaves a previous good output untouched.  Returns (release path, records path).
     """
@@ -303,7 +306,7 @@ def merge_shards(work_dir, fps: Sequence[str], name: str,
                     if on_record is not None:
                         on_record(json.loads(line))
         items = (kv for j, h in enumerate(headers) for kv in shard_annots(shard_path(work_dir, j), h))
-        write_released_stream(tmp_npz, items)
+        write_released_stream(tmp_npz, items if key_map is None else _renamed(items, key_map))
         for tmp in (tmp_npz, tmp_jsonl):
             umask = os.umask(0)
             os.umask(umask)
@@ -315,6 +318,19 @@ def merge_shards(work_dir, fps: Sequence[str], name: str,
             if tmp.exists():
                 tmp.unlink()
     return out_npz, out_jsonl
+
+
+def _renamed(items: Iterator[Tuple[str, list]], key_map: Callable[[str], str]
+             ) -> Iterator[Tuple[str, list]]:
+    """(key_map(img_id), entry) pairs; a key reached twice is a ValueError naming both."""
+    seen: Dict[str, str] = {}
+    for img_id, entry in items:
+        key = key_map(img_id)
+        if key in seen:
+            raise ValueError(f'images {seen[key]!r} and {img_id!r} both map to the output key '
+                             f'{key!r}')
+        seen[key] = img_id
+        yield key, entry
 
 
 # ----------------------------------------------------------------------------- summary
