@@ -12,7 +12,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from metric_hmr.registry import MODELS
-from .geometry import generalized_box_iou, box_cxcywh_to_xyxy
+from .boxes import box_cxcywh_to_xyxy, generalized_box_iou
 
 
 def _zero(t: torch.Tensor) -> torch.Tensor:

@@ -5,7 +5,7 @@ import torch
 from scipy.optimize import linear_sum_assignment
 
 from metric_hmr.registry import TASK_UTILS
-from .geometry import box_cxcywh_to_xyxy, generalized_box_iou
+from .boxes import box_cxcywh_to_xyxy, generalized_box_iou
 
 
 @TASK_UTILS.register_module()

@@ -65,3 +65,49 @@ def register_checkpoint_safe_globals() -> None:
     add = getattr(torch.serialization, 'add_safe_globals', None)
     if add is not None:  # torch < 2.4 has no weights_only default to satisfy
         add(safe_checkpoint_globals())
+
+
+# ------------------------------------------------------------------ strict weight loading
+def load_model_weights(model, path: str, strict: bool = True, logger=print) -> tuple:
+    """Load ``path`` (MMEngine checkpoint or flat state dict) into ``model``.
+
+    Strict by default: any missing or unexpected key raises ``RuntimeError`` listing them.
+    With ``strict=False`` the missing / unexpected keys are printed (never silently dropped).
+    Returns (missing, unexpected).  The file is read with ``weights_only=True``.
+    """
+    import os.path as osp
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'checkpoint not found: {path}')
+    register_checkpoint_safe_globals()
+    obj = torch.load(path, map_location='cpu', weights_only=True)
+    sd = obj.get('state_dict', obj) if isinstance(obj, dict) else obj
+    sd = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in sd.items()}
+    result = model.load_state_dict(sd, strict=False)
+    missing, unexpected = list(result.missing_keys), list(result.unexpected_keys)
+    if (missing or unexpected) and strict:
+        raise RuntimeError(f'{path} does not match the model (strict loading): '
+                           f'{len(missing)} missing keys {missing[:10]}, '
+                           f'{len(unexpected)} unexpected keys {unexpected[:10]}; '
+                           f'convert SAT-HMR files with tools/convert_sat_hmr.py, or pass the non-strict option')
+    if missing or unexpected:
+        logger(f'non-strict load of {path}: {len(missing)} missing keys: {missing}')
+        logger(f'non-strict load of {path}: {len(unexpected)} unexpected keys: {unexpected}')
+    return missing, unexpected
+
+
+def strict_runner_class(strict_load: bool = True):
+    """An MMEngine ``Runner`` whose ``load_from`` loading is strict (MMEngine's default is lenient).
+
+    With ``strict_load=False`` the mismatching keys are printed by :func:`load_model_weights`.
+    """
+    from mmengine.runner import Runner
+
+    class StrictLoadRunner(Runner):
+        def load_checkpoint(self, filename, map_location='cpu', strict=False, revise_keys=None):
+            # the caller's ``strict`` (MMEngine passes False) is replaced by the tool's choice
+            model = self.model.module if hasattr(self.model, 'module') else self.model
+            load_model_weights(model, filename, strict=strict_load, logger=self.logger.info)
+            self._has_loaded = True
+            return None
+
+    return StrictLoadRunner
