@@ -218,13 +218,34 @@ def _split_person_params(smpl_gt) -> List[dict]:
     return list(smpl_gt)
 
 
+def person_cameras(cam_rot, cam_trans, n: int):
+    """Camera extrinsics per person: (n, 3, 3), (n, 3).
+
+    Accepts one camera for the image ((3, 3) / (9,), (3,)) or SAT-HMR's per-person layout
+    ((n, 3, 3), (n, 3)), which AGORA and BEDLAM annotations use.
+    """
+    R = np.asarray(cam_rot, np.float64)
+    t = np.asarray(cam_trans, np.float64)
+    if R.size == 9 and t.size == 3:
+        return np.broadcast_to(R.reshape(3, 3), (n, 3, 3)), np.broadcast_to(t.reshape(3), (n, 3))
+    if R.shape != (n, 3, 3) and R.size == 9 * n:
+        R = R.reshape(n, 3, 3)
+    if R.shape != (n, 3, 3) or t.reshape(-1).size != 3 * n:
+        raise ValueError(f'cam_rot {R.shape} / cam_trans {t.shape} are neither one camera nor one per '
+                         f'person for {n} persons')
+    return R, t.reshape(n, 3)
+
+
 def world_to_camera(body_model, betas, global_orient, transl, R, t):
-    """World-frame SMPL parameters -> camera frame for X_cam = R X_world + t."""
+    """World-frame SMPL parameters -> camera frame for X_cam = R X_world + t.
+
+    R, t: one camera ((3, 3), (3,)) or one per person ((N, 3, 3), (N, 3)).
+    """
     nb = int(getattr(body_model, 'num_betas', 10))
+    R, t = person_cameras(R, t, len(np.asarray(global_orient).reshape(-1, 3)))
     with torch.no_grad():
         j0 = body_model(betas=torch.as_tensor(pad_betas(betas)[:, :nb], dtype=torch.float32)).joints[:, 0]
-    return rotate_smpl(global_orient, transl, j0.double().cpu().numpy(), np.asarray(R, np.float64).reshape(3, 3),
-                       np.asarray(t, np.float64).reshape(3))
+    return rotate_smpl(global_orient, transl, j0.double().cpu().numpy(), R, t)
 
 
 @DATASETS.register_module()
@@ -268,11 +289,14 @@ class AGORADataset(_SMPLAnnotsDataset):
         K = np.asarray(raw['cam_intrinsics'], np.float64).reshape(3, 3)
         persons = _split_person_params(raw['smpl_gt'])
         valid = self._valid(raw, len(persons))
-        persons = self._truncate([p for p, v in zip(persons, valid) if v])
+        keep = self._truncate(np.flatnonzero(valid))
+        persons = [persons[i] for i in keep]
         betas, pose, tr = _stack_person_params(persons, info['img_key'])
         go, bp = pose[:, :3], pose[:, 3:]
         if self.params_frame == 'world' and len(persons):
-            go, tr = world_to_camera(self.body_model, betas, go, tr, raw['cam_rot'], raw['cam_trans'])
+            # cameras are stored for every person (valid or not): select the same persons
+            R, t = person_cameras(raw['cam_rot'], raw['cam_trans'], len(valid))
+            go, tr = world_to_camera(self.body_model, betas, go, tr, R[keep], t[keep])
         focal, princpt = K[[0, 1], [0, 1]], K[:2, 2]
         gt = smpl_to_gt(self.body_model, betas, np.concatenate([go, bp], 1), tr, focal, princpt, hw)
         return self.sample(info, hw, focal, princpt, gt)
@@ -291,9 +315,10 @@ class BEDLAMDataset(_SMPLAnnotsDataset):
         betas = pad_betas(np.asarray(raw['shape'], np.float64).reshape(len(raw['shape']), -1))
         pose = np.asarray(raw['pose_world'], np.float64).reshape(-1, 72)
         tr = np.asarray(raw['trans_world'], np.float64).reshape(-1, 3)
+        R, t = person_cameras(raw['cam_rot'], raw['cam_trans'], len(pose))
         n = self._truncate(list(range(len(pose))))
         betas, pose, tr = betas[n], pose[n], tr[n]
-        go, tr = world_to_camera(self.body_model, betas, pose[:, :3], tr, raw['cam_rot'], raw['cam_trans'])
+        go, tr = world_to_camera(self.body_model, betas, pose[:, :3], tr, R[n], t[n])
         focal, princpt = K[[0, 1], [0, 1]], K[:2, 2]
         gt = smpl_to_gt(self.body_model, betas, np.concatenate([go, pose[:, 3:]], 1), tr, focal, princpt, hw)
         return self.sample(info, hw, focal, princpt, gt)
