@@ -22,7 +22,7 @@ model = dict(
     dn=None,
     sat_use_gt_map=False,
     body_model=body_model,
-    matcher=dict(type='HungarianMatcher', cost_conf=2.0, cost_box=5.0, cost_giou=2.0),
+    matcher=dict(type='HungarianMatcher', cost_conf=1.0, cost_box=1.0, cost_giou=1.0, cost_kpts=20.0),  # SAT-HMR
     losses={{_base_.paper_losses}},
     aux_loss=True,
     score_thresh=0.3)

@@ -20,7 +20,7 @@ from typing import Dict, List, Optional, Sequence
 import torch
 from mmengine.model import BaseModel
 
-from metric_hmr.geometry import (axis_angle_to_matrix, matrix_to_axis_angle, project_points_torch,
+from metric_hmr.geometry import (matrix_to_axis_angle, project_points_torch,
                                  rot6d_interleaved_to_matrix, vfov_to_focal)
 from metric_hmr.registry import BODY_MODELS, MODELS, TASK_UTILS
 from .boxes import box_cxcywh_to_xyxy
@@ -237,11 +237,17 @@ class MAHMR(BaseModel):
             fov_gt = torch.tensor([float(s.get('fov_v', float('nan'))) for s in data_samples], device=device)
             losses['loss_fov'] = self.losses['fov'](fov, fov_gt, torch.isfinite(fov_gt))
         num_gt = float(sum(len(b) for b in gt_boxes))
+        gt_focal = torch.tensor([float(torch.as_tensor(s['focal']).reshape(-1)[-1]) if 'focal' in s else float('nan')
+                                 for s in data_samples], device=device)
+        gt_kpts = [t['kpts2d'].float() for t in targets]
         layers = net['layers'] if self.aux_loss else net['layers'][-1:]
         for i, out in enumerate(layers):
-            indices = self.matcher(out['logits'].detach(), out['boxes'].detach(), gt_boxes)
+            pred_kpts = self._all_query_kpts(out, focal, princpt) if self.matcher.cost_kpts else None
+            indices = self.matcher(out['logits'].detach(), out['boxes'].detach(), gt_boxes, pred_kpts, gt_kpts,
+                                   norm_scale=self.input_size)
             prefix = '' if i == len(layers) - 1 else f'd{i}.'
-            for k, v in self._person_losses(out, focal, princpt, indices, targets, num_gt).items():
+            for k, v in self._person_losses(out, focal, princpt, indices, targets, num_gt,
+                                            gt_focal=gt_focal).items():
                 losses[prefix + k] = v
         meta = net['dn_meta']
         if meta is not None:
@@ -252,12 +258,25 @@ class MAHMR(BaseModel):
             for i, out in enumerate(dn_layers):
                 prefix = 'dn.' if i == len(dn_layers) - 1 else f'dn.d{i}.'
                 det_valid = meta.valid | meta.negative
-                for k, v in self._person_losses(out, focal, princpt, indices, targets, n_dn, det_valid).items():
+                for k, v in self._person_losses(out, focal, princpt, indices, targets, n_dn, det_valid,
+                                                gt_focal).items():
                     losses[prefix + k] = v
         return losses
 
-    def _person_losses(self, out: Dict[str, torch.Tensor], focal: torch.Tensor, princpt: torch.Tensor, indices, targets: List[dict],
-                       num_gt: float, det_valid: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
+    @torch.no_grad()
+    def _all_query_kpts(self, out: Dict[str, torch.Tensor], focal: torch.Tensor, princpt: torch.Tensor):
+        """Projected SMPL joints of every query (B, Q, 24, 2) for the matcher's keypoint cost."""
+        B, Q = out['logits'].shape
+        if B * Q == 0:
+            return out['boxes'].new_zeros(B, Q, 24, 2)
+        rot = rot6d_interleaved_to_matrix(out['pose6d'].flatten(0, 1))
+        joints = smpl_joints(self.body_model, out['betas'].flatten(0, 1), rot, out['transl'].flatten(0, 1))
+        kp = project_points_torch(joints, focal.repeat_interleave(Q), princpt.repeat_interleave(Q, 0))
+        return kp.reshape(B, Q, -1, 2)
+
+    def _person_losses(self, out: Dict[str, torch.Tensor], focal: torch.Tensor, princpt: torch.Tensor, indices,
+                       targets: List[dict], num_gt: float, det_valid: Optional[torch.Tensor] = None,
+                       gt_focal: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
         """Losses of one decoder layer for matched (query, person) pairs.
 
         ``det_valid`` is given for denoising queries (padding slots excluded); their groups
@@ -290,11 +309,10 @@ class MAHMR(BaseModel):
         gt_transl = gt_cat('transl').float()
         depth_known = torch.isfinite(gt_transl[:, 2]) & (gt_transl[:, 2] > 0)
 
-        if 'pose' in L:
-            go = gt_cat('global_orient').float()
-            bp = gt_cat('body_pose').float().reshape(-1, 23, 3)
-            gt_rot = axis_angle_to_matrix(torch.cat([go[:, None], bp], 1))
-            res['loss_pose'] = L['pose'](rotmats[has_smpl].flatten(1), gt_rot[has_smpl].flatten(1))
+        if 'pose' in L:  # SAT-HMR: L1 on axis-angle (72 values)
+            gt_aa = torch.cat([gt_cat('global_orient').float(), gt_cat('body_pose').float()], 1)
+            pred_aa = matrix_to_axis_angle(rotmats[has_smpl]).flatten(1)
+            res['loss_pose'] = L['pose'](pred_aa, gt_aa[has_smpl])
         if 'shape' in L:
             res['loss_shape'] = L['shape'](betas[has_smpl], gt_cat('betas').float()[has_smpl, :nb])
         if any(k in L for k in ('j3d', 'j2d')):
@@ -307,7 +325,11 @@ class MAHMR(BaseModel):
                 res['loss_j2d'] = L['j2d'](project_points_torch(joints, f, princpt[bi]), kp[..., :2],
                                            (kp[..., 2] > 0).float())
         if 'depth' in L:
-            res['loss_depth'] = L['depth'](transl[depth_known, 2], gt_transl[depth_known, 2])
+            # SAT-HMR compares the focal-normalised depth z / f at the ground-truth focal
+            f_pred = focal[bi]
+            f_gt = f_pred if gt_focal is None else torch.where(torch.isfinite(gt_focal[bi]), gt_focal[bi], f_pred)
+            z = transl[:, 2] / f_pred * f_gt
+            res['loss_depth'] = L['depth'](z[depth_known], gt_transl[depth_known, 2])
         if 'rm' in L and det_valid is None:
             pred_z, gt_z = [], []
             for b in range(B):
