@@ -181,6 +181,7 @@ class DTOHumansDataset(_SMPLAnnotsDataset):
     Scene-consistent pGT: full supervision (SMPL, 3D joints, translation depth, FoV)."""
 
     full_3d = True
+    supervise_fov = True
 
     def parse(self, info: dict) -> dict:
         persons = self._truncate(list(info['raw']))
@@ -196,7 +197,7 @@ class DTOHumansDataset(_SMPLAnnotsDataset):
         transl = np.stack([np.asarray(p['smpl_param']['trans'], np.float64).reshape(3) for p in persons])
         gt = smpl_to_gt(self.body_model, betas, pose, transl, focal, princpt, hw, full_3d=self.full_3d)
         s = self.sample(info, hw, focal, princpt, gt)
-        if not self.full_3d:
+        if not (self.full_3d or self.supervise_fov):
             s['fov_v'] = float('nan')  # pGT camera not used as a target
         return s
 
@@ -205,9 +206,18 @@ class DTOHumansDataset(_SMPLAnnotsDataset):
 class CameraHMRDataset(DTOHumansDataset):
     """CameraHMR's 4D-Humans pGT (same format as DTO-Humans), used 2D-only as in SAT-HMR
     stage 1: keypoints are the projected pGT joints, boxes the projected meshes; no SMPL,
-    3D, depth or FoV targets (has_smpl = has_3d = False, transl NaN)."""
+    3D or depth targets (has_smpl = has_3d = False, transl NaN).
+
+    ``supervise_fov`` (default True): the FoV of CameraHMR's intrinsics is the FoV target
+    (``fov_v``), which stage 2 trains the camera branch with (paper Sec. 4.1); False leaves
+    ``fov_v`` NaN (no FoV loss on these images).
+    """
 
     full_3d = False
+
+    def __init__(self, *args, supervise_fov: bool = True, **kwargs):
+        self.supervise_fov = supervise_fov
+        super().__init__(*args, **kwargs)
 
 
 def _split_person_params(smpl_gt) -> List[dict]:

@@ -57,7 +57,11 @@ def test_dto_humans_full_supervision_and_2d_only_camerahmr(tmp_path, smpl_model_
     c = CameraHMRDataset(ann_file='dto_CHMR_SMPL_OPT.npz', data_root=str(tmp_path), img_prefix='images',
                          body_model=smpl_cfg(smpl_model_file)).get_data_info(0)
     assert not c['gt']['has_smpl'].any() and not c['gt']['has_3d'].any()
-    assert np.isnan(c['gt']['transl']).all() and math.isnan(c['fov_v'])
+    # stage 2: CameraHMR's intrinsics supervise the FoV; switchable off
+    assert np.isnan(c['gt']['transl']).all() and c['fov_v'] == pytest.approx(2 * math.atan(H / 140))
+    c2 = CameraHMRDataset(ann_file='dto_CHMR_SMPL_OPT.npz', data_root=str(tmp_path), img_prefix='images',
+                          body_model=smpl_cfg(smpl_model_file), supervise_fov=False).get_data_info(0)
+    assert math.isnan(c2['fov_v'])
     np.testing.assert_allclose(c['gt']['kpts2d'], gt['kpts2d'])
     # through the pipeline and the collate
     ds.pipeline.transforms[:] = [LoadHMRImage(), CanvasHMR(56), PackHMRInputs()]
