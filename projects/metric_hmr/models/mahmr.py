@@ -386,7 +386,8 @@ class MAHMR(BaseModel):
                 pred['kpts2d'] = torch.zeros(0, 24, 2)
                 pred['height'] = torch.zeros(0)
             pred = {k: (v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else v) for k, v in pred.items()}
-            res = dict(img_path=s.get('img_path'), ori_shape=tuple(s.get('ori_shape', (S, S))), pred=pred)
+            res = dict(img_path=s.get('img_path'), img_key=s.get('img_key', s.get('img_path')),
+                       ori_shape=tuple(s.get('ori_shape', (S, S))), pred=pred)
             if 'gt_ori' in s:
                 res['gt'] = _to_numpy(s['gt_ori'])
             results.append(res)
