@@ -9,7 +9,7 @@ from .demo_body import DemoSMPLBodyModel
 from .denoising import DenoisingMeta, build_denoising_queries
 from .dinov2 import DinoBlock
 from .heads import SATHeads, cam_to_transl, load_smpl_mean_params
-from .losses import (BoxL1GIoULoss, FocalDetectionLoss, FoVLoss, InverseDepthLoss, Joints2DLoss,
+from .losses import (BoxL1GIoULoss, FocalDetectionLoss, FoVLoss, InverseDepthLoss, Joints2DLoss, OrdinalDepthLoss,
                      Joints3DLoss, L1ParamLoss, RelativeMetricLoss, ScaleMapLoss, fov_loss,
                      relative_metric_loss)
 from .mahmr import MAHMR
@@ -21,5 +21,5 @@ __all__ = ['box_cxcywh_to_xyxy', 'box_xyxy_to_cxcywh', 'generalized_box_iou', 'i
            'DABDecoder', 'DABDecoderLayer', 'MAHMRDataPreprocessor', 'DemoSMPLBodyModel', 'DenoisingMeta',
            'build_denoising_queries', 'DinoBlock', 'SATHeads', 'cam_to_transl', 'load_smpl_mean_params',
            'BoxL1GIoULoss', 'FocalDetectionLoss', 'FoVLoss', 'InverseDepthLoss', 'Joints2DLoss', 'Joints3DLoss',
-           'L1ParamLoss', 'RelativeMetricLoss', 'ScaleMapLoss', 'fov_loss', 'relative_metric_loss', 'MAHMR',
+           'L1ParamLoss', 'OrdinalDepthLoss', 'RelativeMetricLoss', 'ScaleMapLoss', 'fov_loss', 'relative_metric_loss', 'MAHMR',
            'HungarianMatcher', 'MLP', 'SATEncoder', 'SATEncoderOutput', 'build_z_map', 'position_encoding_xy']

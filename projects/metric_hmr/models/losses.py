@@ -223,3 +223,38 @@ class InverseDepthLoss(_Weighted):
             return _zero(pred_z)
         err = (1.0 / pred_z.clamp_min(1e-3) - 1.0 / gt_z.clamp_min(1e-3)).abs()
         return self.loss_weight * err.sum() / max(float(len(pred_z) if num is None else num), 1.0)
+
+
+def ordinal_depth_loss(pred_z: Sequence[torch.Tensor], depth_id: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Ordinal depth-layer loss (Relative Human fine-tune), per image over person pairs with
+    known layers (``depth_id`` >= 0, smaller = closer, BEV's depth layers):
+
+    * different layers, i closer than j: softplus(z_i - z_j) (pushes z_i below z_j);
+    * same layer: (z_i - z_j)^2.
+
+    Mean over all such pairs of the batch; zero (connected to the graph) without pairs.
+    """
+    terms = []
+    for z, d in zip(pred_z, depth_id):
+        known = d >= 0
+        z, d = z[known], d[known]
+        if len(z) < 2:
+            continue
+        i, j = torch.triu_indices(len(z), len(z), offset=1, device=z.device)
+        closer_first = torch.where(d[i] <= d[j], i, j)   # order each pair: a closer, b farther
+        farther = torch.where(d[i] <= d[j], j, i)
+        dz = z[closer_first] - z[farther]
+        same = d[i] == d[j]
+        terms.append(torch.where(same, dz ** 2, F.softplus(dz)))
+    if not terms:
+        ref = pred_z[0] if len(pred_z) else torch.zeros(())
+        return _zero(ref) if isinstance(ref, torch.Tensor) else torch.zeros(())
+    return torch.cat(terms).mean()
+
+
+@MODELS.register_module()
+class OrdinalDepthLoss(_Weighted):
+    """:func:`ordinal_depth_loss` times ``loss_weight`` (Relative Human fine-tune)."""
+
+    def forward(self, pred_z, depth_id):
+        return self.loss_weight * ordinal_depth_loss(pred_z, depth_id)

@@ -330,6 +330,10 @@ class MAHMR(BaseModel):
             f_gt = f_pred if gt_focal is None else torch.where(torch.isfinite(gt_focal[bi]), gt_focal[bi], f_pred)
             z = transl[:, 2] / f_pred * f_gt
             res['loss_depth'] = L['depth'](z[depth_known], gt_transl[depth_known, 2])
+        if 'ordinal' in L and det_valid is None:  # Relative Human depth layers
+            dids = gt_cat('depth_id') if all('depth_id' in t for t in targets) else torch.full_like(bi, -1)
+            res['loss_ordinal'] = L['ordinal']([transl[bi == b, 2] for b in range(B)],
+                                               [dids[bi == b] for b in range(B)])
         if 'rm' in L and det_valid is None:
             pred_z, gt_z = [], []
             for b in range(B):

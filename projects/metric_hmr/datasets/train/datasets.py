@@ -169,7 +169,7 @@ class _SMPLAnnotsDataset(BaseDataset):
 
     def sample(self, info, hw, focal, princpt, gt) -> dict:
         H, W = hw
-        fov_v = 2 * np.arctan(H / (2 * float(focal[1])))
+        fov_v = 2 * np.arctan(H / (2 * float(focal[1]))) if np.isfinite(focal[1]) else float('nan')
         return dict(img_path=info['img_path'], img=None, ori_shape=(H, W), focal=np.asarray(focal, np.float64),
                     princpt=np.asarray(princpt, np.float64), fov_v=float(fov_v), gt=gt)
 
@@ -332,6 +332,49 @@ class BEDLAMDataset(_SMPLAnnotsDataset):
         focal, princpt = K[[0, 1], [0, 1]], K[:2, 2]
         gt = smpl_to_gt(self.body_model, betas, np.concatenate([go, pose[:, 3:]], 1), tr, focal, princpt, hw)
         return self.sample(info, hw, focal, princpt, gt)
+
+
+@DATASETS.register_module()
+class RelativeHumanTrainDataset(_SMPLAnnotsDataset):
+    """Relative Human training split (``train_annots.npz``, the layout of the test files: per
+    image a list of persons ``{bbox (x0, y0, x1, y1), kp2d (19x3 | 14x3 | None), depth_id, age}``)
+    for the RH fine-tune with the ordinal-depth loss.
+
+    Targets: 2D keypoints (BK / OCHuman / CrowdPose orders mapped by joint name onto SMPL-24;
+    joints SMPL lacks are dropped), boxes, ``depth_id`` (depth layer, -1 unknown) and
+    ``age_group``; no SMPL, 3D, metric depth or camera (``has_smpl`` False, ``transl`` NaN, FoV
+    NaN).  ``body_model`` is not needed.
+    """
+
+    def __init__(self, ann_file: str, body_model: Optional[dict] = None, **kwargs):
+        super().__init__(ann_file=ann_file, body_model=body_model, **kwargs)
+
+    def parse(self, info: dict) -> dict:
+        from metric_hmr.evaluation.functional.joints import SMPL24, index_map, remap_keypoints, rh_skeleton_of
+        persons = self._truncate(list(info['raw']))
+        hw = image_size(info['img_path'])
+        n = len(persons)
+        gt = empty_gt(n)
+        gt['transl'][:] = np.nan
+        gt['depth_id'] = np.full(n, -1, np.int64)
+        for i, p in enumerate(persons):
+            if p.get('kp2d') is not None:
+                kp = np.asarray(p['kp2d'], np.float64).reshape(-1, 3)
+                k = remap_keypoints(kp, index_map(rh_skeleton_of(info['img_key'], len(kp)), SMPL24))
+                k[:, 2] = k[:, 2] > 0
+                k[k[:, 2] == 0, :2] = 0.0
+                gt['kpts2d'][i] = k
+            if p.get('bbox') is None:
+                raise ValueError(f'person {i} has no bbox')
+            gt['boxes'][i] = np.asarray(p['bbox'], np.float64).reshape(-1)[:4]
+            if p.get('depth_id') is not None:
+                gt['depth_id'][i] = int(p['depth_id'])
+            if p.get('age') is not None:
+                gt['age_group'][i] = int(p['age'])
+        H, W = hw
+        s = self.sample(info, hw, np.array([np.nan, np.nan]), np.array([W / 2.0, H / 2.0]), gt)
+        s['fov_v'] = float('nan')
+        return s
 
 
 @DATASETS.register_module()

@@ -272,7 +272,8 @@ class PackHMRInputs:
                     has_smpl=t(gt['has_smpl'], torch.bool).reshape(n),
                     has_3d=t(gt['has_3d'], torch.bool).reshape(n),
                     height=t(gt.get('height', np.full(n, np.nan))).reshape(n),
-                    age_group=t(gt.get('age_group', np.full(n, -1)), torch.long).reshape(n)))
+                    age_group=t(gt.get('age_group', np.full(n, -1)), torch.long).reshape(n),
+                    depth_id=t(gt.get('depth_id', np.full(n, -1)), torch.long).reshape(n)))
         if self.keep_ori_gt and 'ori_gt' in results:
             sample['gt_ori'] = results['ori_gt']
         if results.get('img_key') is not None:
