@@ -20,7 +20,8 @@ def _tiny_sat_model():
         backbone=dict(type='SATEncoder', embed_dim=32, depth=3, num_heads=2, hidden_dim=32, map_layers=1),
         decoder=dict(type='DABDecoder', d_model=32, nhead=2, num_layers=2, dim_feedforward=64, num_queries=4,
                      dn_param_dim=82),
-        heads=dict(type='SATHeads', num_betas=10), camera_head=None, body_model=dict(type='none')))
+        heads=dict(type='SATHeads', num_betas=10), camera_head=None, body_model=dict(type='none'),
+        losses=dict(det=dict(type='FocalDetectionLoss'))))
 
 
 def _as_sat_hmr(model):

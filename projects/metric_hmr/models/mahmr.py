@@ -29,20 +29,7 @@ from .heads import cam_to_transl
 from .matcher import HungarianMatcher
 from .scale_map import build_scale_map_target
 
-__all__ = ['MAHMR', 'DEFAULT_LOSSES', 'smpl_joints']
-
-DEFAULT_LOSSES = dict(
-    map=dict(type='ScaleMapLoss', loss_weight=4.0),
-    depth=dict(type='InverseDepthLoss', loss_weight=0.5),
-    pose=dict(type='L1ParamLoss', loss_weight=5.0),
-    shape=dict(type='L1ParamLoss', loss_weight=3.0),
-    j3d=dict(type='Joints3DLoss', loss_weight=8.0),
-    j2d=dict(type='Joints2DLoss', loss_weight=40.0),
-    box=dict(type='BoxL1GIoULoss', loss_weight=2.0),
-    det=dict(type='FocalDetectionLoss', loss_weight=1.0),
-    fov=dict(type='FoVLoss', loss_weight=0.5),
-    rm=dict(type='RelativeMetricLoss', loss_weight=0.5, tau=1.0),
-)
+__all__ = ['MAHMR', 'smpl_joints']
 
 
 def smpl_joints(body_model, betas: torch.Tensor, rotmats: torch.Tensor, transl: torch.Tensor,
@@ -96,7 +83,8 @@ class MAHMR(BaseModel):
         sat_use_gt_map: select tokens from the ground-truth scale map while training (SAT-HMR's
             first epoch from scratch only; False for every MA-HMR stage).
         matcher: TASK_UTILS config (:class:`HungarianMatcher`).
-        losses: name -> loss config; missing names take :data:`DEFAULT_LOSSES`; None switches off.
+        losses: name -> loss config (the paper's weights live in ONE place,
+            ``configs/_base_/mahmr_losses.py`` ``paper_losses``); a name set to None is switched off.
         input_size: the long side S of the network input (SAT-HMR: 1288).
         default_fov: vertical FoV (rad) without a camera branch (SAT-HMR: pi/3 of S).
     """
@@ -118,8 +106,9 @@ class MAHMR(BaseModel):
             raise ValueError('denoising (dn) needs decoder.dn_param_dim = 72 + num_betas')
         self.sat_use_gt_map = sat_use_gt_map
         self.matcher = TASK_UTILS.build(matcher) if matcher is not None else HungarianMatcher()
-        cfgs = dict(DEFAULT_LOSSES)
-        cfgs.update(losses or {})
+        if not losses:
+            raise ValueError('MAHMR needs `losses` (configs/_base_/mahmr_losses.py: paper_losses)')
+        cfgs = dict(losses)
         self.losses = torch.nn.ModuleDict({k: MODELS.build(v) for k, v in cfgs.items() if v is not None})
         if 'j2d' in self.losses:
             self.losses['j2d'].norm_scale = float(input_size)

@@ -7,6 +7,15 @@ import torch
 S = 112  # tiny canvas (multiple of 56)
 
 
+def paper_losses():
+    """The loss configs of configs/_base_/mahmr_losses.py (the one place of the weights)."""
+    from pathlib import Path
+
+    from mmengine.config import Config
+    path = Path(__file__).resolve().parents[3] / 'configs' / '_base_' / 'mahmr_losses.py'
+    return Config.fromfile(str(path)).paper_losses.to_dict()
+
+
 def tiny_model_cfg(smpl_path, camera=True, use_dn=False, num_queries=8):
     """SAT-HMR's architecture at width 32 (SATEncoder, DABDecoder, SATHeads) + the FoV branch."""
     return dict(
@@ -17,6 +26,7 @@ def tiny_model_cfg(smpl_path, camera=True, use_dn=False, num_queries=8):
         heads=dict(type='SATHeads', num_betas=10),
         dn=dict(dn_number=2, box_noise_scale=0.4, tgt_noise_scale=0.2) if use_dn else None,
         camera_head=dict(type='FoVHead', in_dim=32, hidden_dim=32) if camera else None,
+        losses=paper_losses(),
         body_model=dict(type='SMPLBodyModel', model_path=str(smpl_path)))
 
 

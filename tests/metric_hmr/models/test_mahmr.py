@@ -75,7 +75,7 @@ def test_2d_loss_uses_the_visibility_mask(tiny_cfg, toy_batch, build_model):
 
 def test_stage1_without_camera_branch_uses_gt_focal_and_denoising(make_cfg, toy_batch, build_model):
     cfg = make_cfg(camera=False, use_dn=True)
-    cfg['losses'] = dict(fov=None, rm=None)
+    cfg['losses'].update(fov=None, rm=None)
     model = build_model(cfg).train()
     data = model.data_preprocessor(_batch(toy_batch), True)
     losses = model(**data, mode='loss')
