@@ -120,6 +120,8 @@ def strict_runner_class(strict_load: bool = True, drop_prefixes=(), new_prefixes
             load_model_weights(model, filename, strict=strict_load, logger=self.logger.info,
                                drop_prefixes=drop_prefixes, new_prefixes=new_prefixes)
             self._has_loaded = True
-            return None
+            self.logger.info(f'Load checkpoint from {filename} (strict={strict_load})')
+            # resume() reads meta / optimizer / scheduler states from the returned checkpoint
+            return torch.load(filename, map_location=map_location, weights_only=True)
 
     return StrictLoadRunner
