@@ -2,7 +2,10 @@
 """Run an MA-HMR checkpoint on images and write per-person SMPL parameters and the camera.
 
     python tools/infer.py CONFIG CHECKPOINT IMAGE_OR_FOLDER [...] --out-dir DIR
-                          [--score-thr 0.3] [--device cpu|cuda] [--cfg-options k=v ...]
+                          [--score-thr 0.3] [--device cpu|cuda] [--cfg-options k=v ...] [--non-strict]
+
+The checkpoint is loaded strictly (every key must match the model; SAT-HMR files go through
+tools/convert_sat_hmr.py first); ``--non-strict`` loads what matches and prints the rest.
 
 For every image ``<name>.npz`` and ``<name>.json`` are written (atomically) to ``--out-dir``
 with the standard export keys of docs/ARCHITECTURE.md -- ``global_orient (N,3)``,
