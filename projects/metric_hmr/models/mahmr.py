@@ -27,7 +27,7 @@ from .boxes import box_cxcywh_to_xyxy
 from .denoising import build_denoising_queries
 from .heads import cam_to_transl
 from .matcher import HungarianMatcher
-from .scale_map import build_scale_map_target
+from .scale_map import build_scale_map_target, mesh_edge_midpoint_index
 
 __all__ = ['MAHMR', 'smpl_joints']
 
@@ -215,8 +215,11 @@ class MAHMR(BaseModel):
         device = inputs.device
         targets = [s['gt'] for s in data_samples]
         gt_boxes = [t['boxes'].float() for t in targets]  # cxcywh, normalised by the input size
-        grid = inputs.shape[-1] // (2 * self.backbone.patch_size)
-        gt_map = build_scale_map_target([box_cxcywh_to_xyxy(b) for b in gt_boxes], grid, device)
+        p28 = 2 * self.backbone.patch_size
+        gt_map = build_scale_map_target(
+            [box_cxcywh_to_xyxy(b) for b in gt_boxes], (inputs.shape[-2] // p28, inputs.shape[-1] // p28), device,
+            input_size=self.input_size, points=self._gt_mesh_points(data_samples, targets),
+            depths=[t['transl'][:, 2].float() for t in targets], patch=p28)
         net = self._network(inputs, data_samples, targets, list(gt_map) if self.sat_use_gt_map else None)
         fov, focal, princpt = net['fov'], net['focal'], net['princpt']
         losses: Dict[str, torch.Tensor] = {}
@@ -251,6 +254,34 @@ class MAHMR(BaseModel):
                                                 gt_focal).items():
                     losses[prefix + k] = v
         return losses
+
+    @torch.no_grad()
+    def _gt_mesh_points(self, data_samples: List[dict], targets: List[dict]) -> List[list]:
+        """Per image, per person: the ground-truth mesh (vertices + edge midpoints) projected into
+        the input (pixels), or None without SMPL parameters or camera (SAT-HMR's scale-map target)."""
+        out = []
+        for s, t in zip(data_samples, targets):
+            n = len(t['boxes'])
+            pts: list = [None] * n
+            focal = torch.as_tensor(s.get('focal', [float('nan')] * 2), dtype=torch.float32).reshape(-1)
+            ok = t['has_smpl'].bool() & torch.isfinite(t['transl']).all(-1) & (t['transl'][:, 2] > 0)
+            if bool(ok.any()) and bool(torch.isfinite(focal).all()) and 'princpt' in s:
+                bm = self.body_model
+                nb = int(getattr(bm, 'num_betas', t['betas'].shape[1]))
+                idx = torch.nonzero(ok)[:, 0]
+                res = bm(betas=t['betas'][idx, :nb].float(), global_orient=t['global_orient'][idx].float(),
+                         body_pose=t['body_pose'][idx].float(), transl=t['transl'][idx].float())
+                v = res.vertices
+                if not hasattr(self, '_edge_index'):
+                    self._edge_index = mesh_edge_midpoint_index(bm.faces)
+                e = self._edge_index.to(v.device)
+                mesh = torch.cat([v, (v[:, e[:, 0]] + v[:, e[:, 1]]) / 2], 1)
+                princpt = torch.as_tensor(s['princpt'], dtype=torch.float32, device=v.device).reshape(1, 2)
+                uv = project_points_torch(mesh, focal.to(v.device).reshape(1, 2), princpt)
+                for k, i in enumerate(idx.tolist()):
+                    pts[i] = uv[k]
+            out.append(pts)
+        return out
 
     @torch.no_grad()
     def _all_query_kpts(self, out: Dict[str, torch.Tensor], focal: torch.Tensor, princpt: torch.Tensor):
