@@ -13,7 +13,7 @@ load_from = {{_base_.sat_hmr_checkpoint}}
 model = dict(
     camera_head=None,
     decoder=dict(dn_param_dim=82),        # dn_enc: pose axis-angle (72) + 10 betas
-    dn=dict(dn_number=10, box_noise_scale=0.4, tgt_noise_scale=0.2),
+    dn=dict(_delete_=True, dn_number=10, box_noise_scale=0.4, tgt_noise_scale=0.2),
     losses=dict(fov=None, rm=None))
 train_dataloader = dict(dataset=dict(datasets=[
     {{_base_.agora_train}}, {{_base_.bedlam_train}}, {{_base_.camerahmr_train}}]))

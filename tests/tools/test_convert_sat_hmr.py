@@ -132,3 +132,26 @@ def test_sat_hmr_conformance_tool_passes_on_the_fixture(repo_root, capsys):
     fields = dict(kv.split('=') for kv in last.split()[1:])
     assert fields['tokens_equal'] == 'True' and fields['unmapped_keys'] == '0'
     assert float(fields['max_abs_err']) <= 1e-4
+
+
+def test_stage_checkpoints_chain_strictly(repo_root):
+    """converted SAT-HMR -> stage 1 -> stage 2 -> stage 3 load strictly, with only the prefixes the
+    configs name (stage 2 drops dn_enc, adds the FoV head)."""
+    from mmengine.config import Config
+
+    import metric_hmr.models  # noqa: F401
+    from metric_hmr.registry import MODELS
+    keys = {}
+    for stage in (1, 2, 3):
+        cfg = Config.fromfile(str(repo_root / 'configs' / f'mahmr_stage{stage}.py'))
+        keys[stage] = set(MODELS.build(cfg.model.to_dict()).state_dict())
+        if stage == 1:
+            assert cfg.load_from.endswith('sat_hmr_vitb_converted.pth')
+        if stage == 2:
+            drop, new = tuple(cfg.load_drop_prefixes), tuple(cfg.load_new_prefixes)
+    spec = runpy.run_path(str(repo_root / 'tools' / 'benchmarks' / 'sat_hmr_conformance.py'))
+    sat = set(spec['build_sat_hmr_model']().state_dict())
+    assert keys[1] == sat                                   # a converted SAT-HMR file fits stage 1
+    assert {k for k in keys[1] if not k.startswith(drop)} == {k for k in keys[2] if not k.startswith(new)}
+    assert any(k.startswith(drop) for k in keys[1]) and any(k.startswith(new) for k in keys[2])
+    assert keys[2] == keys[3]
