@@ -149,10 +149,12 @@ class MAHMR(BaseModel):
             img_h = torch.tensor([float(s.get('img_h', self.input_size)) for s in samples] or
                                  [float(self.input_size)] * B, device=device)
             return vfov_to_focal(fov, img_h)
+        f = torch.full((B,), self.input_size / (2 * math.tan(self.default_fov / 2)), device=device)
         if self.training and samples and all('focal' in s for s in samples):
-            return torch.stack([torch.as_tensor(s['focal'], device=device, dtype=torch.float32)[1] for s in samples])
-        f = self.input_size / (2 * math.tan(self.default_fov / 2))
-        return torch.full((B,), f, device=device)
+            gt = torch.stack([torch.as_tensor(s['focal'], device=device, dtype=torch.float32).reshape(-1)[-1]
+                              for s in samples])
+            f = torch.where(torch.isfinite(gt), gt, f)  # unknown cameras: SAT-HMR's default
+        return f
 
     def _princpt(self, samples: Sequence[dict], B: int, device) -> torch.Tensor:
         """Principal point per image in input pixels (``princpt_input``, default the centre of S x S)."""
