@@ -1,16 +1,19 @@
-# Stage 1 (paper Sec. 4.1): from the SAT-HMR stage-1 checkpoint, train on AGORA + BEDLAM +
-# CameraHMR's 4D-Humans (its pGT supervises the projected 2D keypoints only) for 5 epochs
-# with query denoising; no camera branch yet (ground-truth focal for training, 60 deg at test).
+# Stage 1 (paper Sec. 4.1): from SAT-HMR's released checkpoint, train on AGORA + BEDLAM +
+# CameraHMR's 4D-Humans (its pGT supervises the projected 2D keypoints only) for 5 epochs with
+# SAT-HMR's contrastive query denoising; no camera branch yet (ground-truth focal in training,
+# SAT-HMR's FoV pi/3 at test).
+#
+# load_from: SAT-HMR's checkpoint converted once with
+#   python tools/convert_sat_hmr.py sat_hmr_vitb.pth data/pretrained/sat_hmr_vitb_converted.pth
+# (path option: sat_hmr_checkpoint in configs/_base_/mahmr_paths.py or --cfg-options load_from=...).
+# It loads strictly (tools/train.py); --non-strict prints what does not match.
 _base_ = ['./_base_/default_runtime.py', './_base_/mahmr_data.py', './_base_/mahmr_schedule.py']
 
-# The paper starts from SAT-HMR's stage-1 checkpoint.  A checkpoint of this project's MAHMR
-# (same parameter names) can be given here; SAT-HMR release files use their own key names and
-# would need a key conversion first (not provided), so the default starts from DINOv2
-# (model.backbone.pretrained).
-load_from = None
+load_from = {{_base_.sat_hmr_checkpoint}}
 model = dict(
     camera_head=None,
-    decoder=dict(use_dn=True),
+    decoder=dict(dn_param_dim=82),        # dn_enc: pose axis-angle (72) + 10 betas
+    dn=dict(_delete_=True, dn_number=10, box_noise_scale=0.4, tgt_noise_scale=0.2),
     losses=dict(fov=None, rm=None))
 train_dataloader = dict(dataset=dict(datasets=[
     {{_base_.agora_train}}, {{_base_.bedlam_train}}, {{_base_.camerahmr_train}}]))

@@ -1,9 +1,14 @@
-# Stage 2: add the camera branch (camera token -> FoV head) and train 5 more epochs with the
-# FoV loss on the stage-1 data.
+# Stage 2: add the camera branch (CLS token -> FoV head) and train 5 more epochs with the FoV
+# loss on the stage-1 data (FoV supervised where the data has intrinsics: AGORA, BEDLAM and
+# CameraHMR's 4D-Humans with its estimated intrinsics).  Denoising stops: the stage-1 dn_enc is
+# dropped from the checkpoint, the FoV head starts fresh (both printed by tools/train.py).
 _base_ = ['./mahmr_stage1.py']
 
 load_from = 'work_dirs/mahmr_stage1/epoch_5.pth'
+load_drop_prefixes = ['decoder.dn_enc.']
+load_new_prefixes = ['camera_head.']
 model = dict(
-    camera_head=dict(_delete_=True, type='FoVHead', in_dim=768, hidden_dim=768, num_layers=4, min_fov=0.08, init_fov_deg=60.0),
-    decoder=dict(use_dn=False),
+    camera_head=dict(_delete_=True, type='FoVHead', in_dim=768, hidden_dim=768, num_layers=4, min_fov=0.08),
+    decoder=dict(dn_param_dim=0),
+    dn=None,
     losses=dict(fov=dict(_delete_=True, type='FoVLoss', loss_weight=0.5, over_weight=3.0), rm=None))

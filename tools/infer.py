@@ -2,7 +2,10 @@
 """Run an MA-HMR checkpoint on images and write per-person SMPL parameters and the camera.
 
     python tools/infer.py CONFIG CHECKPOINT IMAGE_OR_FOLDER [...] --out-dir DIR
-                          [--score-thr 0.3] [--device cpu|cuda] [--cfg-options k=v ...]
+                          [--score-thr 0.3] [--device cpu|cuda] [--cfg-options k=v ...] [--non-strict]
+
+The checkpoint is loaded strictly (every key must match the model; SAT-HMR files go through
+tools/convert_sat_hmr.py first); ``--non-strict`` loads what matches and prints the rest.
 
 For every image ``<name>.npz`` and ``<name>.json`` are written (atomically) to ``--out-dir``
 with the standard export keys of docs/ARCHITECTURE.md -- ``global_orient (N,3)``,
@@ -29,6 +32,8 @@ def parse_args(argv=None):
     p.add_argument('--out-dir', required=True)
     p.add_argument('--score-thr', type=float, default=None, help='confidence threshold (config: 0.3)')
     p.add_argument('--device', default='cpu')
+    p.add_argument('--non-strict', action='store_true',
+                   help='load the checkpoint non-strictly (missing / unexpected keys are printed)')
     p.add_argument('--cfg-options', nargs='+', action=_dict_action(), default=None)
     p.add_argument('--debug', action='store_true', help='show full tracebacks')
     return p.parse_args(argv)
@@ -68,7 +73,6 @@ def image_sample(path: str) -> dict:
 def run(args) -> int:
     import numpy as np
     import torch
-    from mmengine.runner import load_checkpoint
 
     from metric_hmr import register_all_modules
     from metric_hmr.datasets.train import CanvasHMR, LoadHMRImage, PackHMRInputs, mahmr_collate
@@ -81,9 +85,12 @@ def run(args) -> int:
     cfg = load_config(args.config, args.cfg_options)
     if not osp.isfile(args.checkpoint):
         raise ToolError(f'checkpoint not found: {args.checkpoint}')
-    cfg.model.setdefault('backbone', {})['pretrained'] = None  # weights come from the checkpoint
+    from metric_hmr.utils.checkpoint import load_model_weights
     model = MODELS.build(cfg.model)
-    load_checkpoint(model, args.checkpoint, map_location='cpu', strict=False)
+    try:
+        load_model_weights(model, args.checkpoint, strict=not args.non_strict)
+    except RuntimeError as e:
+        raise ToolError(str(e)) from None
     model.to(args.device).eval()
     if args.score_thr is not None:
         model.score_thresh = args.score_thr

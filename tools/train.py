@@ -1,8 +1,14 @@
 #!/usr/bin/env python
 """Train a metric_hmr model with an MMEngine Runner.
 
-    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp] [--non-strict]
                           [--cfg-options k=v ...] [--launcher none|pytorch|slurm]
+
+``load_from`` is loaded strictly: every checkpoint key must fit the model and every model key
+must come from it, except the prefixes a config names in ``load_drop_prefixes`` (checkpoint
+keys to drop, e.g. the denoising encoder after stage 1) and ``load_new_prefixes`` (model keys
+that start fresh, e.g. the FoV head of stage 2).  ``--non-strict`` loads whatever matches and
+prints the missing and unexpected keys.
 """
 import argparse
 import os.path as osp
@@ -17,6 +23,8 @@ def parse_args():
                    help='resume from CKPT, or from the latest checkpoint in work_dir when no path is given')
     p.add_argument('--amp', action='store_true', help='automatic mixed precision')
     p.add_argument('--auto-scale-lr', action='store_true', help='scale lr with the total batch size')
+    p.add_argument('--non-strict', action='store_true',
+                   help='load load_from non-strictly (missing / unexpected keys are printed)')
     add_common_args(p)
     return p.parse_args()
 
@@ -24,7 +32,7 @@ def parse_args():
 def main():
     args = parse_args()
     with one_line_errors(args.debug):
-        from mmengine.runner import Runner
+        from metric_hmr.utils.checkpoint import strict_runner_class
         cfg = prepare_runner_config(args)
         if args.amp:
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
@@ -37,7 +45,9 @@ def main():
             if not osp.isfile(args.resume):
                 raise ToolError(f'checkpoint to resume from not found: {args.resume}')
             cfg.resume, cfg.load_from = True, args.resume
-        Runner.from_cfg(cfg).train()
+        runner_cls = strict_runner_class(not args.non_strict, cfg.get('load_drop_prefixes', ()),
+                                         cfg.get('load_new_prefixes', ()))
+        runner_cls.from_cfg(cfg).train()
 
 
 if __name__ == '__main__':

@@ -7,11 +7,14 @@ train_num_workers = 8
 _smpl = {{_base_.body_model}}
 data_root = {{_base_.data_root}}
 
+# SAT-HMR's augmentation (configs/run/train_all.yaml aug_cfg): every image rotated by
+# U(-15, 15) degrees, flipped with p 0.5, zoomed by U(0.8, 1.8) about the principal point
+# (crop when > 1), then fitted onto the S x S canvas.
 train_pipeline = [
     dict(type='LoadHMRImage'),
     dict(type='RandomFlipHMR', prob=0.5),
-    dict(type='RandomRotateHMR', max_deg=30.0, prob=0.3),
-    dict(type='RandomScaleHMR', scale_range=(0.75, 1.25), prob=1.0),
+    dict(type='RandomRotateHMR', max_deg=15.0, prob=1.0),
+    dict(type='RandomScaleHMR', scale_range=(0.8, 1.8), prob=1.0),
     dict(type='CanvasHMR', input_size={{_base_.input_size}}),
     dict(type='PackHMRInputs'),
 ]

@@ -2,6 +2,12 @@
 """MA-HMR speed on this machine: training step time and inference images/s.
 
     python tools/benchmarks/mahmr_speed.py [--device cpu] [--full-iters 2] [--small-iters 5]
+    python tools/benchmarks/mahmr_speed.py --params-only
+
+``--params-only`` builds the stage-3 model (no SMPL files needed: the body model is built
+lazily) and prints as its last line ``params_total=<n> params_sat_hmr=<n> params_camera=<n>``:
+the SAT-HMR part counts everything but the FoV head, plus SAT-HMR's denoising encoder
+``dn_enc`` (Linear(72 + 10, 768), not built in stage 3) so that it equals SAT-HMR ViT-B.
 
 Models are built from ``configs/mahmr_small_synthetic.py`` (tiny) and
 ``configs/mahmr_stage3.py`` (full size, 1288-px canvas) with random weights and the
@@ -29,9 +35,8 @@ def build(config: str, body_dir: str, device: str):
     from metric_hmr.registry import MODELS
     cfg = Config.fromfile(osp.join(REPO, config))
     cfg.model.body_model = dict(type='DemoSMPLBodyModel', cache_dir=body_dir)
-    cfg.model.backbone.pretrained = None
-    if cfg.model.decoder.heads.get('num_betas', 11) != 10:
-        cfg.model.decoder.heads.num_betas = 10  # the stand-in has no kid template
+    if cfg.model.heads.get('num_betas', 10) != 10:
+        cfg.model.heads.num_betas = 10  # the stand-in has no kid template
     torch.manual_seed(0)
     return MODELS.build(cfg.model.to_dict()).to(device)
 
@@ -86,22 +91,44 @@ def time_model(name, config, batch_size, iters, body_dir, device):
     return times
 
 
+def count_params(device: str = 'cpu') -> dict:
+    """Parameter counts of the stage-3 model (FoV branch, no denoising encoder)."""
+    import torch
+    from mmengine.config import Config
+
+    from metric_hmr.registry import MODELS
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'mahmr_stage3.py'))
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model.to_dict())
+    total = sum(p.numel() for p in model.parameters())
+    camera = sum(p.numel() for p in model.camera_head.parameters())
+    d = model.decoder.d_model
+    dn_enc = (72 + model.heads.num_betas) * d + d if model.decoder.dn_enc is None else 0
+    return dict(params_total=total, params_sat_hmr=total - camera + dn_enc, params_camera=camera)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--device', default='cpu')
     p.add_argument('--small-iters', type=int, default=5)
     p.add_argument('--full-iters', type=int, default=2)
     p.add_argument('--full-batch', type=int, default=1, help='training batch of the full model')
+    p.add_argument('--params-only', action='store_true', help='only count the stage-3 parameters')
     args = p.parse_args(argv)
     import torch
 
     from metric_hmr import register_all_modules
     register_all_modules(init_default_scope=True)
+    counts = count_params()
+    print(' '.join(f'{k}={v}' for k, v in counts.items()), flush=True)
+    if args.params_only:
+        return 0
     print(f'torch {torch.__version__}, device {args.device}, threads {torch.get_num_threads()}', flush=True)
     with tempfile.TemporaryDirectory() as body_dir:
         time_model('small', 'configs/mahmr_small_synthetic.py', 2, args.small_iters, body_dir, args.device)
         full = time_model('full', 'configs/mahmr_stage3.py', args.full_batch, args.full_iters, body_dir, args.device)
-    print(f'train_step_s={full["train"]:.3f} infer_img_per_s={1.0 / full["infer"]:.3f}')
+    print(f'train_step_s={full["train"]:.3f} infer_img_per_s={1.0 / full["infer"]:.3f} '
+          f'params_total={counts["params_total"]}')
     return 0
 
 

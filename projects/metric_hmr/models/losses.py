@@ -12,7 +12,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from metric_hmr.registry import MODELS
-from .geometry import generalized_box_iou, box_cxcywh_to_xyxy
+from .boxes import box_cxcywh_to_xyxy, generalized_box_iou
 
 
 def _zero(t: torch.Tensor) -> torch.Tensor:
@@ -111,102 +111,150 @@ class RelativeMetricLoss(_Weighted):
         return self.loss_weight * relative_metric_loss(pred_depth, gt_depth, self.tau)
 
 
+def _per_person_sum(err: torch.Tensor, num: Optional[float]) -> torch.Tensor:
+    """SAT-HMR's normalisation: mean over a person's elements, summed over persons, divided by
+    the number of supervised persons of the batch (``num``; default: the persons given)."""
+    return err.flatten(1).mean(-1).sum() / max(float(len(err) if num is None else num), 1.0)
+
+
 @MODELS.register_module()
 class ScaleMapLoss(_Weighted):
-    """Scale-map loss: focal loss on patch presence (mean over patches) + L1 on the person
-    scale of patches that contain a person (mean over those patches)."""
+    """SAT-HMR scale-map loss: focal loss on the presence channel, mean over all 28-px patches,
+    plus L1 on the scale channel summed over patches with a person / their number."""
 
     def forward(self, pred_map: torch.Tensor, gt_map: torch.Tensor) -> torch.Tensor:
-        """pred_map (B, g, g, 2) [logit, scale]; gt_map (B, g, g, 2) [presence, scale]."""
+        """pred_map (B, g, g, 2) [presence logit, scale in (0, 1)]; gt_map (B, g, g, 2) [presence, scale]."""
         presence = gt_map[..., 0]
         conf = sigmoid_focal_loss(pred_map[..., 0], presence).mean()
         pos = presence > 0.5
-        scale = (pred_map[..., 1] - gt_map[..., 1]).abs()[pos].mean() if bool(pos.any()) else _zero(pred_map)
+        scale = (pred_map[..., 1] - gt_map[..., 1]).abs()[pos].sum() / max(float(pos.sum()), 1.0)
         return self.loss_weight * (conf + scale)
 
 
 @MODELS.register_module()
 class FocalDetectionLoss(_Weighted):
-    """Focal loss on query confidences: matched queries are positives.  Sum over queries
-    divided by the number of ground-truth persons (DETR normalisation)."""
+    """SAT-HMR confidence loss: focal loss over all queries of the batch, *mean* over them
+    (matched queries are positives; SAT-HMR divides by 1, not by the number of persons).
+    ``valid`` restricts the mean (e.g. denoising slots of real persons)."""
 
     def __init__(self, loss_weight=1.0, alpha=0.25, gamma=2.0):
         super().__init__(loss_weight)
         self.alpha, self.gamma = alpha, gamma
 
-    def forward(self, logits, labels, num_gt: float, valid: Optional[torch.Tensor] = None):
+    def forward(self, logits, labels, num_gt: float = 1.0, valid: Optional[torch.Tensor] = None):
         loss = sigmoid_focal_loss(logits, labels, self.alpha, self.gamma)
-        if valid is not None:
-            loss = loss * valid
-        return self.loss_weight * loss.sum() / max(num_gt, 1.0)
+        if valid is None:
+            return self.loss_weight * loss.mean()
+        return self.loss_weight * (loss * valid).sum() / valid.sum().clamp_min(1.0)
 
 
 @MODELS.register_module()
 class BoxL1GIoULoss(_Weighted):
-    """L1 on (cx, cy, w, h) plus 1 - GIoU, each summed over persons / number of persons."""
+    """SAT-HMR box loss: L1 on (cx, cy, w, h) summed over the 4 values and 1 - GIoU, each summed
+    over persons / number of persons (the same lambda for both, as SAT-HMR's boxes = giou = 2)."""
 
-    def forward(self, pred, gt):
+    def forward(self, pred, gt, num: Optional[float] = None):
         if len(pred) == 0:
             return _zero(pred)
         l1 = (pred - gt).abs().sum(-1)
         giou = torch.diag(generalized_box_iou(box_cxcywh_to_xyxy(pred), box_cxcywh_to_xyxy(gt)))
-        return self.loss_weight * (l1 + (1 - giou)).mean()
+        return self.loss_weight * (l1 + (1 - giou)).sum() / max(float(len(pred) if num is None else num), 1.0)
 
 
 @MODELS.register_module()
 class L1ParamLoss(_Weighted):
-    """Mean absolute error per person (optionally weighted per element), mean over persons.
-    Used for pose (rotation matrices) and shape (betas)."""
+    """SAT-HMR parameter loss: |pred - gt| (times a per-element weight, e.g. SAT-HMR's per-beta
+    weights 2.56, 1.28, 0.64, 0.64, 0.32 x 6), mean per person, summed / number of persons.
+    Pose: axis-angle (72 values), shape: betas."""
 
     def __init__(self, loss_weight=1.0, element_weight: Optional[Sequence[float]] = None):
         super().__init__(loss_weight)
         self.element_weight = None if element_weight is None else torch.tensor(element_weight)
 
-    def forward(self, pred, gt):
+    def forward(self, pred, gt, num: Optional[float] = None):
         if len(pred) == 0:
             return _zero(pred)
         err = (pred - gt).abs()
         if self.element_weight is not None:
             w = self.element_weight.to(err)
+            if len(w) < err.shape[-1]:
+                raise ValueError(f'element_weight has {len(w)} values for {err.shape[-1]} parameters')
             err = err * w[:err.shape[-1]]
-        return self.loss_weight * err.flatten(1).mean(-1).mean()
+        return self.loss_weight * _per_person_sum(err, num)
 
 
 @MODELS.register_module()
 class Joints3DLoss(_Weighted):
-    """Root-aligned L1 on 3D joints (metres), mean over joints and persons."""
+    """SAT-HMR 3D joint loss: root-relative L1 (metres), mean over joints x xyz per person,
+    summed / number of persons."""
 
-    def forward(self, pred, gt):
+    def forward(self, pred, gt, num: Optional[float] = None):
         if len(pred) == 0:
             return _zero(pred)
-        pred = pred - pred[:, :1]
-        gt = gt - gt[:, :1]
-        return self.loss_weight * (pred - gt).abs().sum(-1).mean()
+        err = ((pred - pred[:, :1]) - (gt - gt[:, :1])).abs()
+        return self.loss_weight * _per_person_sum(err, num)
 
 
 @MODELS.register_module()
 class Joints2DLoss(_Weighted):
-    """L1 on projected joints normalised by the canvas side, over visible joints only
-    (the real visibility mask; the reference code forced it to all-true, method.md §7)."""
+    """SAT-HMR 2D joint loss: L1 on projected joints divided by the input size S, times the
+    visibility mask, mean over joints x uv per person, summed / number of persons."""
 
     def __init__(self, loss_weight=40.0, norm_scale: float = 1.0):
         super().__init__(loss_weight)
         self.norm_scale = norm_scale
 
-    def forward(self, pred, gt, vis):
+    def forward(self, pred, gt, vis, num: Optional[float] = None):
         """pred (P, J, 2) px, gt (P, J, 2) px, vis (P, J) in {0, 1}."""
-        if len(pred) == 0 or float(vis.sum()) == 0:
+        if len(pred) == 0:
             return _zero(pred)
-        err = ((pred - gt).abs() / self.norm_scale).sum(-1) * vis
-        return self.loss_weight * err.sum() / vis.sum()
+        err = (pred - gt).abs() / self.norm_scale * vis[..., None]
+        return self.loss_weight * _per_person_sum(err, num)
 
 
 @MODELS.register_module()
 class InverseDepthLoss(_Weighted):
-    """L1 on inverse translation depth |1/z_pred - 1/z_gt| (1/m), mean over persons.
-    Inverse depth keeps far persons from dominating."""
+    """SAT-HMR depth loss |1/z_pred - 1/z_gt| (1/m), summed over persons / number of persons.
+    The caller passes z_pred rescaled to the ground-truth focal (z / f_pred * f_gt), as SAT-HMR
+    compares the focal-normalised depth, so a wrong focal is not punished twice."""
 
-    def forward(self, pred_z, gt_z):
+    def forward(self, pred_z, gt_z, num: Optional[float] = None):
         if len(pred_z) == 0:
             return _zero(pred_z)
-        return self.loss_weight * (1.0 / pred_z.clamp_min(1e-3) - 1.0 / gt_z.clamp_min(1e-3)).abs().mean()
+        err = (1.0 / pred_z.clamp_min(1e-3) - 1.0 / gt_z.clamp_min(1e-3)).abs()
+        return self.loss_weight * err.sum() / max(float(len(pred_z) if num is None else num), 1.0)
+
+
+def ordinal_depth_loss(pred_z: Sequence[torch.Tensor], depth_id: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Ordinal depth-layer loss (Relative Human fine-tune), per image over person pairs with
+    known layers (``depth_id`` >= 0, smaller = closer, BEV's depth layers):
+
+    * different layers, i closer than j: softplus(z_i - z_j) (pushes z_i below z_j);
+    * same layer: (z_i - z_j)^2.
+
+    Mean over all such pairs of the batch; zero (connected to the graph) without pairs.
+    """
+    terms = []
+    for z, d in zip(pred_z, depth_id):
+        known = d >= 0
+        z, d = z[known], d[known]
+        if len(z) < 2:
+            continue
+        i, j = torch.triu_indices(len(z), len(z), offset=1, device=z.device)
+        closer_first = torch.where(d[i] <= d[j], i, j)   # order each pair: a closer, b farther
+        farther = torch.where(d[i] <= d[j], j, i)
+        dz = z[closer_first] - z[farther]
+        same = d[i] == d[j]
+        terms.append(torch.where(same, dz ** 2, F.softplus(dz)))
+    if not terms:
+        ref = pred_z[0] if len(pred_z) else torch.zeros(())
+        return _zero(ref) if isinstance(ref, torch.Tensor) else torch.zeros(())
+    return torch.cat(terms).mean()
+
+
+@MODELS.register_module()
+class OrdinalDepthLoss(_Weighted):
+    """:func:`ordinal_depth_loss` times ``loss_weight`` (Relative Human fine-tune)."""
+
+    def forward(self, pred_z, depth_id):
+        return self.loss_weight * ordinal_depth_loss(pred_z, depth_id)

@@ -1,40 +1,35 @@
 """MA-HMR: the metric-aware multi-person HMR network (paper Sec. 3.3) as an MMEngine model.
 
-Pipeline (one forward):
-  canvas -> ScaleAdaptiveViT (scale map, adaptive tokens, camera token)
-         -> FoVHead(camera token) = vertical FoV v -> focal f = h / (2 tan(v/2))
-         -> HumanQueryDecoder (50 queries x 6 layers, box refinement, optional denoising)
-         -> per query: box, SMPL pose (6D) / shape, camera (s, root position), confidence
-         -> translation t = (u/s, v/s, 2 f / (s S)) with the *predicted* f.
+MA-HMR is SAT-HMR (ViT-B, public code ChiSu001/SAT-HMR) plus a camera branch:
 
-All image quantities are in canvas pixels (the S x S network input whose centre is the
-principal point, see ``metric_hmr.datasets.train.transforms``); ``img_h`` of a sample is
-the height of the visible image in the canvas, the H of f = H / (2 tan(v/2)).
+  image -> SATEncoder (scale map, scale-adaptive tokens, camera = CLS token)
+        -> FoVHead(camera token) = vertical FoV v -> focal f = H / (2 tan(v/2))
+        -> DABDecoder (50 anchor queries x 6 layers, box refinement, optional denoising)
+        -> SATHeads per layer: box, pose (interleaved 6D), betas, camera (x, y, s), confidence
+        -> translation t = (x/s, y/s, 2 f / (s S)) with S the input size (SAT-HMR's camera model).
+
+Image quantities are in network-input pixels; ``img_h`` of a sample is the image height in
+the input and ``princpt_input`` its principal point (default: the centre of the S x S canvas
+made by ``metric_hmr.datasets.train.transforms``).
 """
+from __future__ import annotations
+
 import math
 from typing import Dict, List, Optional, Sequence
 
 import torch
 from mmengine.model import BaseModel
 
+from metric_hmr.geometry import (matrix_to_axis_angle, project_points_torch,
+                                 rot6d_interleaved_to_matrix, vfov_to_focal)
 from metric_hmr.registry import BODY_MODELS, MODELS, TASK_UTILS
-from .geometry import (axis_angle_to_matrix, box_cxcywh_to_xyxy, cam_to_transl,
-                       fov_to_focal, matrix_to_axis_angle, project_points, rot6d_to_matrix)
+from .boxes import box_cxcywh_to_xyxy
+from .denoising import build_denoising_queries
+from .heads import cam_to_transl
 from .matcher import HungarianMatcher
-from .scale_map import build_scale_map_target
+from .scale_map import build_scale_map_target, mesh_edge_midpoint_index
 
-DEFAULT_LOSSES = dict(
-    map=dict(type='ScaleMapLoss', loss_weight=4.0),
-    depth=dict(type='InverseDepthLoss', loss_weight=0.5),
-    pose=dict(type='L1ParamLoss', loss_weight=5.0),
-    shape=dict(type='L1ParamLoss', loss_weight=3.0),
-    j3d=dict(type='Joints3DLoss', loss_weight=8.0),
-    j2d=dict(type='Joints2DLoss', loss_weight=40.0),
-    box=dict(type='BoxL1GIoULoss', loss_weight=2.0),
-    det=dict(type='FocalDetectionLoss', loss_weight=1.0),
-    fov=dict(type='FoVLoss', loss_weight=0.5),
-    rm=dict(type='RelativeMetricLoss', loss_weight=0.5, tau=1.0),
-)
+__all__ = ['MAHMR', 'smpl_joints']
 
 
 def smpl_joints(body_model, betas: torch.Tensor, rotmats: torch.Tensor, transl: torch.Tensor,
@@ -74,58 +69,66 @@ def smpl_joints(body_model, betas: torch.Tensor, rotmats: torch.Tensor, transl: 
 
 @MODELS.register_module()
 class MAHMR(BaseModel):
-    """Metric-Aware HMR.
+    """Metric-Aware HMR = SAT-HMR (ViT-B) + the FoV camera branch.
 
     Args:
-        backbone: :class:`ScaleAdaptiveViT` config.
-        decoder: :class:`HumanQueryDecoder` config (its heads' ``num_betas`` must equal the
-            body model's).
-        body_model: BODY_MODELS config (``SMPLBodyModel``); kept out of the state dict so
-            checkpoints never contain the licensed SMPL arrays.
-        camera_head: :class:`FoVHead` config, or None (stage 1: no camera branch; training
-            uses the ground-truth focal, inference the ``default_fov_deg``).
+        backbone: :class:`SATEncoder` config.
+        decoder: :class:`DABDecoder` config.
+        heads: :class:`SATHeads` config (``num_betas`` must equal the body model's).
+        body_model: BODY_MODELS config; kept out of the state dict (SAT-HMR's ``human_model.*``
+            buffers are rebuilt from the user's SMPL files, never loaded).
+        camera_head: :class:`FoVHead` config, or None (SAT-HMR / stage 1: the ground-truth focal
+            while training, ``default_fov`` at inference, as SAT-HMR's fixed camera).
+        dn: denoising config (``dn_number``, ``box_noise_scale``, ``tgt_noise_scale``) or None.
+        sat_use_gt_map: select tokens from the ground-truth scale map while training (SAT-HMR's
+            first epoch from scratch only; False for every MA-HMR stage).
         matcher: TASK_UTILS config (:class:`HungarianMatcher`).
-        losses: name -> loss config; missing names take :data:`DEFAULT_LOSSES`; a name set to
-            None is switched off (e.g. ``fov=None, rm=None`` in stage 1).
-        input_size: canvas side S.
-        aux_loss: also supervise every intermediate decoder layer.
-        score_thresh: confidence threshold of :meth:`predict` (paper: 0.3).
-        predict_vertices: add ``vertices`` to predictions.
+        losses: name -> loss config (the paper's weights live in ONE place,
+            ``configs/_base_/mahmr_losses.py`` ``paper_losses``); a name set to None is switched off.
+        input_size: the long side S of the network input (SAT-HMR: 1288).
+        default_fov: vertical FoV (rad) without a camera branch (SAT-HMR: pi/3 of S).
     """
 
-    def __init__(self, backbone: dict, decoder: dict, body_model: dict, camera_head: Optional[dict] = None,
+    def __init__(self, backbone: dict, decoder: dict, heads: dict, body_model: dict,
+                 camera_head: Optional[dict] = None, dn: Optional[dict] = None, sat_use_gt_map: bool = False,
                  matcher: Optional[dict] = None, losses: Optional[dict] = None, input_size: int = 1288,
-                 default_fov_deg: float = 60.0, aux_loss: bool = True, score_thresh: float = 0.3,
+                 default_fov: float = math.pi / 3, aux_loss: bool = True, score_thresh: float = 0.3,
                  predict_vertices: bool = False, data_preprocessor: Optional[dict] = None, init_cfg=None):
         if data_preprocessor is None or isinstance(data_preprocessor, dict):
-            # built from our scope, so the model also builds outside ``default_scope='metric_hmr'``
             data_preprocessor = MODELS.build(data_preprocessor or dict(type='MAHMRDataPreprocessor'))
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        backbone = dict(backbone)
-        backbone.setdefault('input_size', input_size)
-        self.backbone = MODELS.build(backbone)
-        decoder = dict(decoder)
-        decoder.setdefault('memory_dim', self.backbone.embed_dim)
+        self.backbone = MODELS.build(dict(dict(backbone), input_size=input_size))
         self.decoder = MODELS.build(decoder)
+        self.heads = MODELS.build(dict(dict(heads), dim=self.decoder.d_model, num_layers=self.decoder.num_layers))
         self.camera_head = MODELS.build(camera_head) if camera_head is not None else None
+        self.dn = dict(dn) if dn else None
+        if self.dn and self.decoder.dn_enc is None:
+            raise ValueError('denoising (dn) needs decoder.dn_param_dim = 72 + num_betas')
+        self.sat_use_gt_map = sat_use_gt_map
         self.matcher = TASK_UTILS.build(matcher) if matcher is not None else HungarianMatcher()
-        cfgs = dict(DEFAULT_LOSSES)
-        cfgs.update(losses or {})
+        if not losses:
+            raise ValueError('MAHMR needs `losses` (configs/_base_/mahmr_losses.py: paper_losses)')
+        cfgs = dict(losses)
         self.losses = torch.nn.ModuleDict({k: MODELS.build(v) for k, v in cfgs.items() if v is not None})
         if 'j2d' in self.losses:
             self.losses['j2d'].norm_scale = float(input_size)
         self.input_size = input_size
-        self.default_fov = math.radians(default_fov_deg)
+        self.default_fov = float(default_fov)
         self.aux_loss, self.score_thresh, self.predict_vertices = aux_loss, score_thresh, predict_vertices
-        # not a registered submodule: keeps SMPL out of checkpoints and DDP buckets
-        self._body_model = [BODY_MODELS.build(body_model)]
-        nb_model = int(getattr(self._body_model[0], 'num_betas', self.decoder.heads.num_betas))
-        if nb_model != self.decoder.heads.num_betas:
-            raise ValueError(f'decoder heads predict {self.decoder.heads.num_betas} betas but the body '
-                             f'model has {nb_model} (SMPL: 10, SMPL-A with kid template: 11)')
+        # built on first use and not a registered submodule: keeps SMPL out of checkpoints and DDP
+        # buckets, and lets the network be built (converted, counted) without SMPL files
+        self._body_model_cfg = body_model
+        self._body_model = []
 
     @property
     def body_model(self):
+        if not self._body_model:
+            bm = BODY_MODELS.build(self._body_model_cfg)
+            nb_model = int(getattr(bm, 'num_betas', self.heads.num_betas))
+            if nb_model != self.heads.num_betas:
+                raise ValueError(f'heads predict {self.heads.num_betas} betas but the body model has {nb_model} '
+                                 f'(SMPL: 10, SMPL-A with kid template: 11)')
+            self._body_model.append(bm)
         bm = self._body_model[0]
         device = self.backbone.level_embed.device
         if isinstance(bm, torch.nn.Module):
@@ -136,24 +139,69 @@ class MAHMR(BaseModel):
 
     # -------------------------------------------------------------------------- network
     def _focal(self, fov: Optional[torch.Tensor], samples: Sequence[dict], B: int, device) -> torch.Tensor:
-        """Per-image focal length in canvas pixels used for translation and projection."""
-        img_h = torch.tensor([float(s['img_h']) for s in samples], device=device) if samples \
-            else torch.full((B,), float(self.input_size), device=device)
-        if fov is not None:
-            return fov_to_focal(fov, img_h)
-        if self.training and samples:  # stage 1: the ground-truth camera (SAT-HMR)
-            f = torch.stack([torch.as_tensor(s['focal'], device=device, dtype=torch.float32)[1] for s in samples])
-            return f
-        return fov_to_focal(torch.full((B,), self.default_fov, device=device), img_h)
+        """Per-image focal length (network-input pixels): f = H / (2 tan(v/2)).
 
-    def _network(self, inputs: torch.Tensor, samples: Sequence[dict], gt_map=None, gt_boxes=None):
-        bb = self.backbone(inputs, gt_map)
-        fov = self.camera_head(bb.cam_token) if self.camera_head is not None else None
-        focal = self._focal(fov, samples, inputs.shape[0], inputs.device)
-        dec = self.decoder(bb.tokens, bb.pad_mask, bb.token_boxes, gt_boxes=gt_boxes)
-        for out in dec.layers + (dec.dn_layers or []):
-            out['transl'] = cam_to_transl(out['cam_scale'], out['root_uv'], focal[:, None], self.input_size)
-        return bb, fov, focal, dec
+        With the camera branch v is predicted and H is the image height in the input; without
+        it, training uses the ground-truth focal and inference SAT-HMR's camera
+        (``default_fov`` over the input size S).
+        """
+        if fov is not None:
+            img_h = torch.tensor([float(s.get('img_h', self.input_size)) for s in samples] or
+                                 [float(self.input_size)] * B, device=device)
+            return vfov_to_focal(fov, img_h)
+        f = torch.full((B,), self.input_size / (2 * math.tan(self.default_fov / 2)), device=device)
+        if self.training and samples and all('focal' in s for s in samples):
+            gt = torch.stack([torch.as_tensor(s['focal'], device=device, dtype=torch.float32).reshape(-1)[-1]
+                              for s in samples])
+            f = torch.where(torch.isfinite(gt), gt, f)  # unknown cameras: SAT-HMR's default
+        return f
+
+    def _princpt(self, samples: Sequence[dict], B: int, device) -> torch.Tensor:
+        """Principal point per image in input pixels (``princpt_input``, default the centre of S x S)."""
+        pp = [s.get('princpt_input', (self.input_size / 2, self.input_size / 2)) for s in samples] or \
+            [(self.input_size / 2, self.input_size / 2)] * B
+        return torch.as_tensor(pp, dtype=torch.float32, device=device).reshape(B, 2)
+
+    def _queries(self, B: int, targets: Optional[List[dict]]):
+        """Learned queries, with the denoising groups in front while training with ``dn``."""
+        tgt = self.decoder.tgt_embed.weight[None].expand(B, -1, -1)
+        ref = self.decoder.refpoint_embed.weight[None].expand(B, -1, -1)
+        if not (self.training and self.dn and targets):
+            return tgt, ref, None, None
+        params = [torch.cat([t['global_orient'].float(), t['body_pose'].float(),
+                             t['betas'].float()[:, :self.heads.num_betas]], 1) for t in targets]
+        dn_tgt, dn_ref, allow, meta = build_denoising_queries(
+            [t['boxes'].float() for t in targets], params, self.decoder.dn_enc, self.decoder.num_queries,
+            **self.dn)
+        return torch.cat([dn_tgt, tgt], 1), torch.cat([dn_ref, ref], 1), allow, meta
+
+    def _network(self, inputs, samples: Sequence[dict], targets: Optional[List[dict]] = None,
+                 gt_scale_maps=None):
+        """Encoder, camera branch, decoder and heads; returns a dict of per-layer outputs."""
+        images = list(inputs)
+        B, device = len(images), images[0].device
+        enc = self.backbone(images, gt_scale_maps)
+        fov = self.camera_head(enc.cam_token) if self.camera_head is not None else None
+        focal = self._focal(fov, samples, B, device)
+        tgt, ref, allow, meta = self._queries(B, targets)
+        hs, refs = self.decoder(enc.memory, enc.memory_pos, tgt, ref, self.heads.bbox_embed, allow)
+        layers = self.heads(hs, refs)
+        for out in layers:
+            out['transl'] = cam_to_transl(out['cam'], focal[:, None], self.input_size)
+        D = 0 if meta is None else meta.valid.shape[1]
+        match = [{k: v[:, D:] for k, v in out.items()} for out in layers]
+        dn_layers = [{k: v[:, :D] for k, v in out.items()} for out in layers] if D else None
+        return dict(enc=enc, fov=fov, focal=focal, princpt=self._princpt(samples, B, device), layers=match,
+                    dn_layers=dn_layers, dn_meta=meta, refs=refs[:, :, D:], hs=hs[:, :, D:])
+
+    def scale_map_grid(self, enc) -> torch.Tensor:
+        """Predicted scale map as (B, h1, w1, 2) grids of [presence logit, scale in (0,1)]."""
+        grids = []
+        for logits, pos, (h, w) in zip(enc.scale_logits, enc.lvl1_pos, enc.lvl1_hw):
+            g = logits.new_zeros(h, w, 2)
+            g[pos[:, 0], pos[:, 1]] = torch.stack([logits[:, 0], logits[:, 1].sigmoid()], 1)
+            grids.append(g)
+        return torch.stack(grids)
 
     def forward(self, inputs: torch.Tensor, data_samples: Optional[List[dict]] = None, mode: str = 'tensor'):
         if mode == 'loss':
@@ -161,44 +209,96 @@ class MAHMR(BaseModel):
         if mode == 'predict':
             return self.predict(inputs, data_samples)
         if mode == 'tensor':
-            bb, fov, focal, dec = self._network(inputs, data_samples or [])
-            return dict(layers=dec.layers, fov=fov, focal=focal, scale_map=bb.scale_map)
+            return self._network(inputs, data_samples or [])
         raise ValueError(f'unknown mode {mode!r}')
 
     # ----------------------------------------------------------------------------- loss
     def loss(self, inputs: torch.Tensor, data_samples: List[dict]) -> Dict[str, torch.Tensor]:
         device = inputs.device
         targets = [s['gt'] for s in data_samples]
-        gt_boxes = [t['boxes'].float() for t in targets]  # cxcywh, canvas-normalised
-        gt_map = build_scale_map_target([box_cxcywh_to_xyxy(b) for b in gt_boxes], self.backbone.grid, device)
-        bb, fov, focal, dec = self._network(inputs, data_samples, gt_map, gt_boxes)
+        gt_boxes = [t['boxes'].float() for t in targets]  # cxcywh, normalised by the input size
+        p28 = 2 * self.backbone.patch_size
+        gt_map = build_scale_map_target(
+            [box_cxcywh_to_xyxy(b) for b in gt_boxes], (inputs.shape[-2] // p28, inputs.shape[-1] // p28), device,
+            input_size=self.input_size, points=self._gt_mesh_points(data_samples, targets),
+            depths=[t['transl'][:, 2].float() for t in targets], patch=p28)
+        net = self._network(inputs, data_samples, targets, list(gt_map) if self.sat_use_gt_map else None)
+        fov, focal, princpt = net['fov'], net['focal'], net['princpt']
         losses: Dict[str, torch.Tensor] = {}
         if 'map' in self.losses:
-            losses['loss_map'] = self.losses['map'](bb.scale_map, gt_map)
+            losses['loss_map'] = self.losses['map'](self.scale_map_grid(net['enc']), gt_map)
         if fov is not None and 'fov' in self.losses:
             fov_gt = torch.tensor([float(s.get('fov_v', float('nan'))) for s in data_samples], device=device)
             losses['loss_fov'] = self.losses['fov'](fov, fov_gt, torch.isfinite(fov_gt))
         num_gt = float(sum(len(b) for b in gt_boxes))
-        layers = dec.layers if self.aux_loss else dec.layers[-1:]
+        gt_focal = torch.tensor([float(torch.as_tensor(s['focal']).reshape(-1)[-1]) if 'focal' in s else float('nan')
+                                 for s in data_samples], device=device)
+        gt_kpts = [t['kpts2d'].float() for t in targets]
+        layers = net['layers'] if self.aux_loss else net['layers'][-1:]
         for i, out in enumerate(layers):
-            indices = self.matcher(out['logits'].detach(), out['boxes'].detach(), gt_boxes)
+            pred_kpts = self._all_query_kpts(out, focal, princpt) if self.matcher.cost_kpts else None
+            indices = self.matcher(out['logits'].detach(), out['boxes'].detach(), gt_boxes, pred_kpts, gt_kpts,
+                                   norm_scale=self.input_size)
             prefix = '' if i == len(layers) - 1 else f'd{i}.'
-            for k, v in self._person_losses(out, focal, indices, targets, num_gt).items():
+            for k, v in self._person_losses(out, focal, princpt, indices, targets, num_gt,
+                                            gt_focal=gt_focal).items():
                 losses[prefix + k] = v
-        if dec.dn_layers is not None:
-            meta = dec.dn_meta
+        meta = net['dn_meta']
+        if meta is not None:
             indices = [(torch.nonzero(meta.valid[b])[:, 0], meta.gt_index[b][meta.valid[b]])
                        for b in range(len(targets))]
             n_dn = float(meta.valid.sum())
-            dn_layers = dec.dn_layers if self.aux_loss else dec.dn_layers[-1:]
+            dn_layers = net['dn_layers'] if self.aux_loss else net['dn_layers'][-1:]
             for i, out in enumerate(dn_layers):
                 prefix = 'dn.' if i == len(dn_layers) - 1 else f'dn.d{i}.'
-                for k, v in self._person_losses(out, focal, indices, targets, n_dn, meta.valid).items():
+                det_valid = meta.valid | meta.negative
+                for k, v in self._person_losses(out, focal, princpt, indices, targets, n_dn, det_valid,
+                                                gt_focal).items():
                     losses[prefix + k] = v
         return losses
 
-    def _person_losses(self, out: Dict[str, torch.Tensor], focal: torch.Tensor, indices, targets: List[dict],
-                       num_gt: float, det_valid: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
+    @torch.no_grad()
+    def _gt_mesh_points(self, data_samples: List[dict], targets: List[dict]) -> List[list]:
+        """Per image, per person: the ground-truth mesh (vertices + edge midpoints) projected into
+        the input (pixels), or None without SMPL parameters or camera (SAT-HMR's scale-map target)."""
+        out = []
+        for s, t in zip(data_samples, targets):
+            n = len(t['boxes'])
+            pts: list = [None] * n
+            focal = torch.as_tensor(s.get('focal', [float('nan')] * 2), dtype=torch.float32).reshape(-1)
+            ok = t['has_smpl'].bool() & torch.isfinite(t['transl']).all(-1) & (t['transl'][:, 2] > 0)
+            if bool(ok.any()) and bool(torch.isfinite(focal).all()) and 'princpt' in s:
+                bm = self.body_model
+                nb = int(getattr(bm, 'num_betas', t['betas'].shape[1]))
+                idx = torch.nonzero(ok)[:, 0]
+                res = bm(betas=t['betas'][idx, :nb].float(), global_orient=t['global_orient'][idx].float(),
+                         body_pose=t['body_pose'][idx].float(), transl=t['transl'][idx].float())
+                v = res.vertices
+                if not hasattr(self, '_edge_index'):
+                    self._edge_index = mesh_edge_midpoint_index(bm.faces)
+                e = self._edge_index.to(v.device)
+                mesh = torch.cat([v, (v[:, e[:, 0]] + v[:, e[:, 1]]) / 2], 1)
+                princpt = torch.as_tensor(s['princpt'], dtype=torch.float32, device=v.device).reshape(1, 2)
+                uv = project_points_torch(mesh, focal.to(v.device).reshape(1, 2), princpt)
+                for k, i in enumerate(idx.tolist()):
+                    pts[i] = uv[k]
+            out.append(pts)
+        return out
+
+    @torch.no_grad()
+    def _all_query_kpts(self, out: Dict[str, torch.Tensor], focal: torch.Tensor, princpt: torch.Tensor):
+        """Projected SMPL joints of every query (B, Q, 24, 2) for the matcher's keypoint cost."""
+        B, Q = out['logits'].shape
+        if B * Q == 0:
+            return out['boxes'].new_zeros(B, Q, 24, 2)
+        rot = rot6d_interleaved_to_matrix(out['pose6d'].flatten(0, 1))
+        joints = smpl_joints(self.body_model, out['betas'].flatten(0, 1), rot, out['transl'].flatten(0, 1))
+        kp = project_points_torch(joints, focal.repeat_interleave(Q), princpt.repeat_interleave(Q, 0))
+        return kp.reshape(B, Q, -1, 2)
+
+    def _person_losses(self, out: Dict[str, torch.Tensor], focal: torch.Tensor, princpt: torch.Tensor, indices,
+                       targets: List[dict], num_gt: float, det_valid: Optional[torch.Tensor] = None,
+                       gt_focal: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
         """Losses of one decoder layer for matched (query, person) pairs.
 
         ``det_valid`` is given for denoising queries (padding slots excluded); their groups
@@ -223,7 +323,7 @@ class MAHMR(BaseModel):
             res['loss_box'] = L['box'](out['boxes'][bi, qi], gt_cat('boxes').float())
 
         transl = out['transl'][bi, qi]
-        rotmats = rot6d_to_matrix(out['pose6d'][bi, qi])  # (P, 24, 3, 3)
+        rotmats = rot6d_interleaved_to_matrix(out['pose6d'][bi, qi])  # (P, 24, 3, 3)
         betas = out['betas'][bi, qi]
         nb = betas.shape[-1]
         has_smpl = gt_cat('has_smpl').bool()
@@ -231,11 +331,10 @@ class MAHMR(BaseModel):
         gt_transl = gt_cat('transl').float()
         depth_known = torch.isfinite(gt_transl[:, 2]) & (gt_transl[:, 2] > 0)
 
-        if 'pose' in L:
-            go = gt_cat('global_orient').float()
-            bp = gt_cat('body_pose').float().reshape(-1, 23, 3)
-            gt_rot = axis_angle_to_matrix(torch.cat([go[:, None], bp], 1))
-            res['loss_pose'] = L['pose'](rotmats[has_smpl].flatten(1), gt_rot[has_smpl].flatten(1))
+        if 'pose' in L:  # SAT-HMR: L1 on axis-angle (72 values)
+            gt_aa = torch.cat([gt_cat('global_orient').float(), gt_cat('body_pose').float()], 1)
+            pred_aa = matrix_to_axis_angle(rotmats[has_smpl]).flatten(1)
+            res['loss_pose'] = L['pose'](pred_aa, gt_aa[has_smpl])
         if 'shape' in L:
             res['loss_shape'] = L['shape'](betas[has_smpl], gt_cat('betas').float()[has_smpl, :nb])
         if any(k in L for k in ('j3d', 'j2d')):
@@ -245,10 +344,18 @@ class MAHMR(BaseModel):
             if 'j2d' in L:
                 f = focal[bi]
                 kp = gt_cat('kpts2d').float()
-                res['loss_j2d'] = L['j2d'](project_points(joints, f, self.input_size), kp[..., :2],
+                res['loss_j2d'] = L['j2d'](project_points_torch(joints, f, princpt[bi]), kp[..., :2],
                                            (kp[..., 2] > 0).float())
         if 'depth' in L:
-            res['loss_depth'] = L['depth'](transl[depth_known, 2], gt_transl[depth_known, 2])
+            # SAT-HMR compares the focal-normalised depth z / f at the ground-truth focal
+            f_pred = focal[bi]
+            f_gt = f_pred if gt_focal is None else torch.where(torch.isfinite(gt_focal[bi]), gt_focal[bi], f_pred)
+            z = transl[:, 2] / f_pred * f_gt
+            res['loss_depth'] = L['depth'](z[depth_known], gt_transl[depth_known, 2])
+        if 'ordinal' in L and det_valid is None:  # Relative Human depth layers
+            dids = gt_cat('depth_id') if all('depth_id' in t for t in targets) else torch.full_like(bi, -1)
+            res['loss_ordinal'] = L['ordinal']([transl[bi == b, 2] for b in range(B)],
+                                               [dids[bi == b] for b in range(B)])
         if 'rm' in L and det_valid is None:
             pred_z, gt_z = [], []
             for b in range(B):
@@ -264,8 +371,8 @@ class MAHMR(BaseModel):
         """Per-image prediction dicts (docs/ARCHITECTURE.md) in original-image pixels."""
         B = inputs.shape[0]
         samples = data_samples or [dict(img_h=self.input_size) for _ in range(B)]
-        bb, fov, focal, dec = self._network(inputs, samples)
-        out = dec.layers[-1]
+        net = self._network(inputs, samples)
+        out, fov, focal, princpt = net['layers'][-1], net['fov'], net['focal'], net['princpt']
         S = self.input_size
         results = []
         for b in range(B):
@@ -273,7 +380,7 @@ class MAHMR(BaseModel):
             scores = torch.sigmoid(out['logits'][b])
             keep = torch.nonzero(scores > self.score_thresh)[:, 0]
             keep = keep[scores[keep].argsort(descending=True)]
-            rot = rot6d_to_matrix(out['pose6d'][b, keep])
+            rot = rot6d_interleaved_to_matrix(out['pose6d'][b, keep])
             aa = matrix_to_axis_angle(rot)
             transl = out['transl'][b, keep]
             betas = out['betas'][b, keep]
@@ -296,7 +403,7 @@ class MAHMR(BaseModel):
                 else:
                     joints = smpl_joints(self.body_model, betas, rot, transl)
                 pred['joints3d'] = joints
-                kp = project_points(joints, focal[b].expand(len(keep)), S)
+                kp = project_points_torch(joints, focal[b].expand(len(keep)), princpt[b].expand(len(keep), 2))
                 pred['kpts2d'] = (kp - offset) / r
                 if hasattr(self.body_model, 'tpose_height'):  # T-pose height of the predicted shape
                     pred['height'] = torch.as_tensor(self.body_model.tpose_height(betas), dtype=torch.float32)
@@ -305,7 +412,8 @@ class MAHMR(BaseModel):
                 pred['kpts2d'] = torch.zeros(0, 24, 2)
                 pred['height'] = torch.zeros(0)
             pred = {k: (v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else v) for k, v in pred.items()}
-            res = dict(img_path=s.get('img_path'), ori_shape=tuple(s.get('ori_shape', (S, S))), pred=pred)
+            res = dict(img_path=s.get('img_path'), img_key=s.get('img_key', s.get('img_path')),
+                       ori_shape=tuple(s.get('ori_shape', (S, S))), pred=pred)
             if 'gt_ori' in s:
                 res['gt'] = _to_numpy(s['gt_ori'])
             results.append(res)

@@ -65,3 +65,63 @@ def register_checkpoint_safe_globals() -> None:
     add = getattr(torch.serialization, 'add_safe_globals', None)
     if add is not None:  # torch < 2.4 has no weights_only default to satisfy
         add(safe_checkpoint_globals())
+
+
+# ------------------------------------------------------------------ strict weight loading
+def load_model_weights(model, path: str, strict: bool = True, logger=print, drop_prefixes=(),
+                       new_prefixes=()) -> tuple:
+    """Load ``path`` (MMEngine checkpoint or flat state dict) into ``model``.
+
+    Strict by default: any missing or unexpected key raises ``RuntimeError`` listing them.
+    Stage changes name their exceptions explicitly: checkpoint keys under ``drop_prefixes``
+    are dropped (e.g. ``decoder.dn_enc.`` after the denoising stage) and model keys under
+    ``new_prefixes`` may be missing (e.g. ``camera_head.`` when the FoV branch is added); both
+    are printed.  With ``strict=False`` every missing / unexpected key is printed (never
+    silently ignored).  Returns (missing, unexpected).  Read with ``weights_only=True``.
+    """
+    import os.path as osp
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'checkpoint not found: {path}')
+    register_checkpoint_safe_globals()
+    obj = torch.load(path, map_location='cpu', weights_only=True)
+    sd = obj.get('state_dict', obj) if isinstance(obj, dict) else obj
+    sd = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in sd.items()}
+    dropped = [k for k in sd if k.startswith(tuple(drop_prefixes))]
+    sd = {k: v for k, v in sd.items() if k not in dropped}
+    result = model.load_state_dict(sd, strict=False)
+    new = [k for k in result.missing_keys if k.startswith(tuple(new_prefixes))]
+    missing = [k for k in result.missing_keys if k not in new]
+    unexpected = list(result.unexpected_keys)
+    if dropped or new:
+        logger(f'{path}: dropped {len(dropped)} checkpoint keys under {list(drop_prefixes)}; '
+               f'{len(new)} new model keys under {list(new_prefixes)} keep their initialisation')
+    if (missing or unexpected) and strict:
+        raise RuntimeError(f'{path} does not match the model (strict loading): '
+                           f'{len(missing)} missing keys {missing[:10]}, '
+                           f'{len(unexpected)} unexpected keys {unexpected[:10]}; '
+                           f'convert SAT-HMR files with tools/convert_sat_hmr.py, or pass the non-strict option')
+    if missing or unexpected:
+        logger(f'non-strict load of {path}: {len(missing)} missing keys: {missing}')
+        logger(f'non-strict load of {path}: {len(unexpected)} unexpected keys: {unexpected}')
+    return missing, unexpected
+
+
+def strict_runner_class(strict_load: bool = True, drop_prefixes=(), new_prefixes=()):
+    """An MMEngine ``Runner`` whose ``load_from`` loading is strict (MMEngine's default is lenient).
+
+    With ``strict_load=False`` the mismatching keys are printed by :func:`load_model_weights`.
+    """
+    from mmengine.runner import Runner
+
+    class StrictLoadRunner(Runner):
+        def load_checkpoint(self, filename, map_location='cpu', strict=False, revise_keys=None):
+            # the caller's ``strict`` (MMEngine passes False) is replaced by the tool's choice
+            model = self.model.module if hasattr(self.model, 'module') else self.model
+            load_model_weights(model, filename, strict=strict_load, logger=self.logger.info,
+                               drop_prefixes=drop_prefixes, new_prefixes=new_prefixes)
+            self._has_loaded = True
+            self.logger.info(f'Load checkpoint from {filename} (strict={strict_load})')
+            # resume() reads meta / optimizer / scheduler states from the returned checkpoint
+            return torch.load(filename, map_location=map_location, weights_only=True)
+
+    return StrictLoadRunner

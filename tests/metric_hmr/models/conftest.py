@@ -7,14 +7,26 @@ import torch
 S = 112  # tiny canvas (multiple of 56)
 
 
+def paper_losses():
+    """The loss configs of configs/_base_/mahmr_losses.py (the one place of the weights)."""
+    from pathlib import Path
+
+    from mmengine.config import Config
+    path = Path(__file__).resolve().parents[3] / 'configs' / '_base_' / 'mahmr_losses.py'
+    return Config.fromfile(str(path)).paper_losses.to_dict()
+
+
 def tiny_model_cfg(smpl_path, camera=True, use_dn=False, num_queries=8):
+    """SAT-HMR's architecture at width 32 (SATEncoder, DABDecoder, SATHeads) + the FoV branch."""
     return dict(
         type='MAHMR', input_size=S,
-        backbone=dict(type='ScaleAdaptiveViT', embed_dim=32, depth=2, num_heads=2, map_depth=1, pos_grid=8),
-        decoder=dict(type='HumanQueryDecoder', dim=32, num_layers=2, num_heads=2, ffn_dim=64,
-                     num_queries=num_queries, use_dn=use_dn, dn_groups=2,
-                     heads=dict(type='HumanParamHeads', num_betas=10)),
+        backbone=dict(type='SATEncoder', embed_dim=32, depth=3, num_heads=2, hidden_dim=32, map_layers=1),
+        decoder=dict(type='DABDecoder', d_model=32, nhead=2, num_layers=2, dim_feedforward=64,
+                     num_queries=num_queries, dn_param_dim=82 if use_dn else 0),
+        heads=dict(type='SATHeads', num_betas=10),
+        dn=dict(dn_number=2, box_noise_scale=0.4, tgt_noise_scale=0.2) if use_dn else None,
         camera_head=dict(type='FoVHead', in_dim=32, hidden_dim=32) if camera else None,
+        losses=paper_losses(),
         body_model=dict(type='SMPLBodyModel', model_path=str(smpl_path)))
 
 

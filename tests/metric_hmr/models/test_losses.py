@@ -1,3 +1,4 @@
+import pytest
 import math
 
 import torch
@@ -72,7 +73,29 @@ def test_other_losses_values_and_grads():
     vis[0, 1] = 0
     assert float(Joints2DLoss(1.0, norm_scale=100.0)(p2, g2, vis)) == 0.0
     vis[0, 1] = 1
-    assert abs(float(Joints2DLoss(1.0, norm_scale=100.0)(p2, g2, vis)) - 0.2 / 24) < 1e-6
+    # SAT-HMR criterion.loss_L1 ('j2ds'): mean over joints x uv (masked ones count as 0)
+    assert abs(float(Joints2DLoss(1.0, norm_scale=100.0)(p2, g2, vis)) - 0.2 / 48) < 1e-6
+
+
+def test_sat_hmr_normalisations_per_person_sum_over_number_of_persons():
+    """Mirrors SAT-HMR models/criterion.py: loss_L1 = mean over a person's elements, summed
+    over persons / num_instances; betas weighted per beta; confs = focal mean over queries."""
+    from metric_hmr.models import L1ParamLoss
+    w = [2.56, 1.28, 0.64, 0.64, 0.32, 0.32, 0.32, 0.32, 0.32, 0.32]
+    pred, gt = torch.zeros(2, 10), torch.zeros(2, 10)
+    pred[0, 0] = 1.0  # person 0: beta 0 off by 1
+    assert abs(float(L1ParamLoss(1.0, element_weight=w)(pred, gt)) - 2.56 / 10 / 2) < 1e-6
+    assert abs(float(L1ParamLoss(1.0, element_weight=w)(pred, gt, num=4)) - 2.56 / 10 / 4) < 1e-6
+    with pytest.raises(ValueError, match='element_weight'):
+        L1ParamLoss(1.0, element_weight=w[:5])(pred, gt)
+    j = torch.zeros(1, 24, 3)
+    j2 = j.clone()
+    j2[0, 5, 0] = 0.72
+    assert abs(float(Joints3DLoss(1.0)(j2, j)) - 0.72 / 72) < 1e-6
+    # detection: mean over all queries, not divided by the number of persons
+    logits, labels = torch.zeros(2, 4), torch.zeros(2, 4)
+    one = float(FocalDetectionLoss()(logits, labels, 1))
+    assert abs(float(FocalDetectionLoss()(logits, labels, 7)) - one) < 1e-7
 
 
 def test_scale_map_loss():

@@ -22,3 +22,23 @@ def test_matcher_prefers_confident_queries_and_handles_empty_images():
     assert qi.tolist() == [1]
     out = HungarianMatcher()(logits, boxes, [torch.zeros(0, 4)])
     assert out[0][0].numel() == 0 and out[0][1].numel() == 0
+
+
+def test_matcher_keypoint_cost_decides_between_equal_boxes():
+    """SAT-HMR models/matcher.py: cost_kpts (20) x mean L1 of visible 2D joints / input size."""
+    gt = torch.tensor([[0.5, 0.5, 0.2, 0.2]])
+    boxes = torch.tensor([[[0.5, 0.5, 0.2, 0.2], [0.5, 0.5, 0.2, 0.2]]])
+    logits = torch.zeros(1, 2)
+    gt_kp = torch.zeros(1, 24, 3)
+    gt_kp[0, :, :2] = 50.0
+    gt_kp[0, :, 2] = 1.0
+    pred_kp = torch.full((1, 2, 24, 2), 50.0)
+    pred_kp[0, 0] += 30.0  # query 0 is off by 30 px
+    (qi, _), = HungarianMatcher()(logits, boxes, [gt], pred_kp, [gt_kp], norm_scale=100.0)
+    assert qi.tolist() == [1]
+    m = HungarianMatcher()
+    c = m.cost_matrix(logits[0], boxes[0], gt, pred_kp[0], gt_kp, 100.0)
+    c0 = HungarianMatcher(cost_kpts=0).cost_matrix(logits[0], boxes[0], gt)
+    torch.testing.assert_close(c - c0, torch.tensor([[20 * 0.3], [0.0]]))
+    gt_kp[0, :, 2] = 0  # invisible joints cost nothing
+    torch.testing.assert_close(m.cost_matrix(logits[0], boxes[0], gt, pred_kp[0], gt_kp, 100.0), c0)

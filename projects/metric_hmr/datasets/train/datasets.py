@@ -169,7 +169,7 @@ class _SMPLAnnotsDataset(BaseDataset):
 
     def sample(self, info, hw, focal, princpt, gt) -> dict:
         H, W = hw
-        fov_v = 2 * np.arctan(H / (2 * float(focal[1])))
+        fov_v = 2 * np.arctan(H / (2 * float(focal[1]))) if np.isfinite(focal[1]) else float('nan')
         return dict(img_path=info['img_path'], img=None, ori_shape=(H, W), focal=np.asarray(focal, np.float64),
                     princpt=np.asarray(princpt, np.float64), fov_v=float(fov_v), gt=gt)
 
@@ -181,6 +181,7 @@ class DTOHumansDataset(_SMPLAnnotsDataset):
     Scene-consistent pGT: full supervision (SMPL, 3D joints, translation depth, FoV)."""
 
     full_3d = True
+    supervise_fov = True
 
     def parse(self, info: dict) -> dict:
         persons = self._truncate(list(info['raw']))
@@ -196,7 +197,7 @@ class DTOHumansDataset(_SMPLAnnotsDataset):
         transl = np.stack([np.asarray(p['smpl_param']['trans'], np.float64).reshape(3) for p in persons])
         gt = smpl_to_gt(self.body_model, betas, pose, transl, focal, princpt, hw, full_3d=self.full_3d)
         s = self.sample(info, hw, focal, princpt, gt)
-        if not self.full_3d:
+        if not (self.full_3d or self.supervise_fov):
             s['fov_v'] = float('nan')  # pGT camera not used as a target
         return s
 
@@ -205,9 +206,18 @@ class DTOHumansDataset(_SMPLAnnotsDataset):
 class CameraHMRDataset(DTOHumansDataset):
     """CameraHMR's 4D-Humans pGT (same format as DTO-Humans), used 2D-only as in SAT-HMR
     stage 1: keypoints are the projected pGT joints, boxes the projected meshes; no SMPL,
-    3D, depth or FoV targets (has_smpl = has_3d = False, transl NaN)."""
+    3D or depth targets (has_smpl = has_3d = False, transl NaN).
+
+    ``supervise_fov`` (default True): the FoV of CameraHMR's intrinsics is the FoV target
+    (``fov_v``), which stage 2 trains the camera branch with (paper Sec. 4.1); False leaves
+    ``fov_v`` NaN (no FoV loss on these images).
+    """
 
     full_3d = False
+
+    def __init__(self, *args, supervise_fov: bool = True, **kwargs):
+        self.supervise_fov = supervise_fov
+        super().__init__(*args, **kwargs)
 
 
 def _split_person_params(smpl_gt) -> List[dict]:
@@ -218,13 +228,34 @@ def _split_person_params(smpl_gt) -> List[dict]:
     return list(smpl_gt)
 
 
+def person_cameras(cam_rot, cam_trans, n: int):
+    """Camera extrinsics per person: (n, 3, 3), (n, 3).
+
+    Accepts one camera for the image ((3, 3) / (9,), (3,)) or SAT-HMR's per-person layout
+    ((n, 3, 3), (n, 3)), which AGORA and BEDLAM annotations use.
+    """
+    R = np.asarray(cam_rot, np.float64)
+    t = np.asarray(cam_trans, np.float64)
+    if R.size == 9 and t.size == 3:
+        return np.broadcast_to(R.reshape(3, 3), (n, 3, 3)), np.broadcast_to(t.reshape(3), (n, 3))
+    if R.shape != (n, 3, 3) and R.size == 9 * n:
+        R = R.reshape(n, 3, 3)
+    if R.shape != (n, 3, 3) or t.reshape(-1).size != 3 * n:
+        raise ValueError(f'cam_rot {R.shape} / cam_trans {t.shape} are neither one camera nor one per '
+                         f'person for {n} persons')
+    return R, t.reshape(n, 3)
+
+
 def world_to_camera(body_model, betas, global_orient, transl, R, t):
-    """World-frame SMPL parameters -> camera frame for X_cam = R X_world + t."""
+    """World-frame SMPL parameters -> camera frame for X_cam = R X_world + t.
+
+    R, t: one camera ((3, 3), (3,)) or one per person ((N, 3, 3), (N, 3)).
+    """
     nb = int(getattr(body_model, 'num_betas', 10))
+    R, t = person_cameras(R, t, len(np.asarray(global_orient).reshape(-1, 3)))
     with torch.no_grad():
         j0 = body_model(betas=torch.as_tensor(pad_betas(betas)[:, :nb], dtype=torch.float32)).joints[:, 0]
-    return rotate_smpl(global_orient, transl, j0.double().cpu().numpy(), np.asarray(R, np.float64).reshape(3, 3),
-                       np.asarray(t, np.float64).reshape(3))
+    return rotate_smpl(global_orient, transl, j0.double().cpu().numpy(), R, t)
 
 
 @DATASETS.register_module()
@@ -268,11 +299,14 @@ class AGORADataset(_SMPLAnnotsDataset):
         K = np.asarray(raw['cam_intrinsics'], np.float64).reshape(3, 3)
         persons = _split_person_params(raw['smpl_gt'])
         valid = self._valid(raw, len(persons))
-        persons = self._truncate([p for p, v in zip(persons, valid) if v])
+        keep = self._truncate(np.flatnonzero(valid))
+        persons = [persons[i] for i in keep]
         betas, pose, tr = _stack_person_params(persons, info['img_key'])
         go, bp = pose[:, :3], pose[:, 3:]
         if self.params_frame == 'world' and len(persons):
-            go, tr = world_to_camera(self.body_model, betas, go, tr, raw['cam_rot'], raw['cam_trans'])
+            # cameras are stored for every person (valid or not): select the same persons
+            R, t = person_cameras(raw['cam_rot'], raw['cam_trans'], len(valid))
+            go, tr = world_to_camera(self.body_model, betas, go, tr, R[keep], t[keep])
         focal, princpt = K[[0, 1], [0, 1]], K[:2, 2]
         gt = smpl_to_gt(self.body_model, betas, np.concatenate([go, bp], 1), tr, focal, princpt, hw)
         return self.sample(info, hw, focal, princpt, gt)
@@ -291,12 +325,56 @@ class BEDLAMDataset(_SMPLAnnotsDataset):
         betas = pad_betas(np.asarray(raw['shape'], np.float64).reshape(len(raw['shape']), -1))
         pose = np.asarray(raw['pose_world'], np.float64).reshape(-1, 72)
         tr = np.asarray(raw['trans_world'], np.float64).reshape(-1, 3)
+        R, t = person_cameras(raw['cam_rot'], raw['cam_trans'], len(pose))
         n = self._truncate(list(range(len(pose))))
         betas, pose, tr = betas[n], pose[n], tr[n]
-        go, tr = world_to_camera(self.body_model, betas, pose[:, :3], tr, raw['cam_rot'], raw['cam_trans'])
+        go, tr = world_to_camera(self.body_model, betas, pose[:, :3], tr, R[n], t[n])
         focal, princpt = K[[0, 1], [0, 1]], K[:2, 2]
         gt = smpl_to_gt(self.body_model, betas, np.concatenate([go, pose[:, 3:]], 1), tr, focal, princpt, hw)
         return self.sample(info, hw, focal, princpt, gt)
+
+
+@DATASETS.register_module()
+class RelativeHumanTrainDataset(_SMPLAnnotsDataset):
+    """Relative Human training split (``train_annots.npz``, the layout of the test files: per
+    image a list of persons ``{bbox (x0, y0, x1, y1), kp2d (19x3 | 14x3 | None), depth_id, age}``)
+    for the RH fine-tune with the ordinal-depth loss.
+
+    Targets: 2D keypoints (BK / OCHuman / CrowdPose orders mapped by joint name onto SMPL-24;
+    joints SMPL lacks are dropped), boxes, ``depth_id`` (depth layer, -1 unknown) and
+    ``age_group``; no SMPL, 3D, metric depth or camera (``has_smpl`` False, ``transl`` NaN, FoV
+    NaN).  ``body_model`` is not needed.
+    """
+
+    def __init__(self, ann_file: str, body_model: Optional[dict] = None, **kwargs):
+        super().__init__(ann_file=ann_file, body_model=body_model, **kwargs)
+
+    def parse(self, info: dict) -> dict:
+        from metric_hmr.evaluation.functional.joints import SMPL24, index_map, remap_keypoints, rh_skeleton_of
+        persons = self._truncate(list(info['raw']))
+        hw = image_size(info['img_path'])
+        n = len(persons)
+        gt = empty_gt(n)
+        gt['transl'][:] = np.nan
+        gt['depth_id'] = np.full(n, -1, np.int64)
+        for i, p in enumerate(persons):
+            if p.get('kp2d') is not None:
+                kp = np.asarray(p['kp2d'], np.float64).reshape(-1, 3)
+                k = remap_keypoints(kp, index_map(rh_skeleton_of(info['img_key'], len(kp)), SMPL24))
+                k[:, 2] = k[:, 2] > 0
+                k[k[:, 2] == 0, :2] = 0.0
+                gt['kpts2d'][i] = k
+            if p.get('bbox') is None:
+                raise ValueError(f'person {i} has no bbox')
+            gt['boxes'][i] = np.asarray(p['bbox'], np.float64).reshape(-1)[:4]
+            if p.get('depth_id') is not None:
+                gt['depth_id'][i] = int(p['depth_id'])
+            if p.get('age') is not None:
+                gt['age_group'][i] = int(p['age'])
+        H, W = hw
+        s = self.sample(info, hw, np.array([np.nan, np.nan]), np.array([W / 2.0, H / 2.0]), gt)
+        s['fov_v'] = float('nan')
+        return s
 
 
 @DATASETS.register_module()

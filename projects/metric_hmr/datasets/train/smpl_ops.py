@@ -42,19 +42,25 @@ def mirror_transl(transl: np.ndarray, pelvis_rest: np.ndarray) -> np.ndarray:
 
 def rotate_smpl(global_orient: np.ndarray, transl: np.ndarray, pelvis_rest: np.ndarray,
                 R: np.ndarray, t: np.ndarray = None):
-    """Apply X -> R X + t to posed SMPL bodies.
+    """Apply X -> R X + t to posed SMPL bodies (one rigid motion, or one per person).
 
     Args:
-        global_orient: (N, 3) axis-angle; transl, pelvis_rest: (N, 3); R: (3, 3); t: (3,).
+        global_orient: (N, 3) axis-angle; transl, pelvis_rest: (N, 3);
+        R: (3, 3) or (N, 3, 3); t: (3,) or (N, 3) (SAT-HMR's AGORA / BEDLAM files store the
+            camera per person).
     Returns:
         (global_orient (N, 3), transl (N, 3)) in the new frame.
     """
-    t = np.zeros(3) if t is None else np.asarray(t, dtype=np.float64)
     go = np.asarray(global_orient, dtype=np.float64)
-    if len(go) == 0:
+    n = len(go)
+    R = np.broadcast_to(np.asarray(R, dtype=np.float64), (n, 3, 3)) if n else np.zeros((0, 3, 3))
+    t = np.zeros(3) if t is None else np.asarray(t, dtype=np.float64)
+    t = np.broadcast_to(t, (n, 3))
+    if n == 0:
         return go.reshape(0, 3), np.asarray(transl, dtype=np.float64).reshape(0, 3)
-    Rgo = Rotation.from_matrix(R[None] @ Rotation.from_rotvec(go).as_matrix())
-    new_transl = (np.asarray(transl) + pelvis_rest) @ R.T + t - pelvis_rest
+    Rgo = Rotation.from_matrix(R @ Rotation.from_rotvec(go).as_matrix())
+    p = np.asarray(transl, dtype=np.float64) + pelvis_rest
+    new_transl = np.einsum('nij,nj->ni', R, p) + t - pelvis_rest
     return Rgo.as_rotvec(), new_transl
 
 

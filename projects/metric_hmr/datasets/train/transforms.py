@@ -272,11 +272,34 @@ class PackHMRInputs:
                     has_smpl=t(gt['has_smpl'], torch.bool).reshape(n),
                     has_3d=t(gt['has_3d'], torch.bool).reshape(n),
                     height=t(gt.get('height', np.full(n, np.nan))).reshape(n),
-                    age_group=t(gt.get('age_group', np.full(n, -1)), torch.long).reshape(n)))
+                    age_group=t(gt.get('age_group', np.full(n, -1)), torch.long).reshape(n),
+                    depth_id=t(gt.get('depth_id', np.full(n, -1)), torch.long).reshape(n)))
         if self.keep_ori_gt and 'ori_gt' in results:
             sample['gt_ori'] = results['ori_gt']
+        if results.get('img_key') is not None:
+            sample['img_key'] = results['img_key']
         inputs = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
         return dict(inputs=inputs, data_samples=sample)
+
+
+@TRANSFORMS.register_module()
+class BenchmarkToHMRInput:
+    """A benchmark test sample (``img_path``, ``img_key``, ``ori_shape``, benchmark ``gt``) as
+    MA-HMR network input: the image is read, the camera is unknown (the model predicts the FoV;
+    principal point at the image centre), there are no training targets, and the benchmark
+    ``gt`` is kept as ``ori_gt`` for the evaluator (``PackHMRInputs(keep_ori_gt=True)``)."""
+
+    def __call__(self, results: dict) -> dict:
+        from .datasets import empty_gt
+        path = results.get('img_path')
+        img = cv2.imread(str(path), cv2.IMREAD_COLOR) if path else None
+        if img is None:
+            raise FileNotFoundError(f'image not found or unreadable: {path}')
+        img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+        H, W = img.shape[:2]
+        return dict(img_path=path, img_key=results.get('img_key'), img=img, ori_shape=(H, W),
+                    focal=np.array([np.nan, np.nan]), princpt=np.array([W / 2.0, H / 2.0]),
+                    fov_v=float('nan'), gt=empty_gt(0), ori_gt=results.get('gt'))
 
 
 @TRANSFORMS.register_module()

@@ -57,7 +57,11 @@ def test_dto_humans_full_supervision_and_2d_only_camerahmr(tmp_path, smpl_model_
     c = CameraHMRDataset(ann_file='dto_CHMR_SMPL_OPT.npz', data_root=str(tmp_path), img_prefix='images',
                          body_model=smpl_cfg(smpl_model_file)).get_data_info(0)
     assert not c['gt']['has_smpl'].any() and not c['gt']['has_3d'].any()
-    assert np.isnan(c['gt']['transl']).all() and math.isnan(c['fov_v'])
+    # stage 2: CameraHMR's intrinsics supervise the FoV; switchable off
+    assert np.isnan(c['gt']['transl']).all() and c['fov_v'] == pytest.approx(2 * math.atan(H / 140))
+    c2 = CameraHMRDataset(ann_file='dto_CHMR_SMPL_OPT.npz', data_root=str(tmp_path), img_prefix='images',
+                          body_model=smpl_cfg(smpl_model_file), supervise_fov=False).get_data_info(0)
+    assert math.isnan(c2['fov_v'])
     np.testing.assert_allclose(c['gt']['kpts2d'], gt['kpts2d'])
     # through the pipeline and the collate
     ds.pipeline.transforms[:] = [LoadHMRImage(), CanvasHMR(56), PackHMRInputs()]
@@ -164,3 +168,56 @@ def test_3dpw_and_hi4d_finetune_sets_world_to_camera(tmp_path, smpl_model_file, 
                          body_model=smpl_cfg(smpl_model_file)).get_data_info(0)
     np.testing.assert_allclose(s['gt']['joints3d'], J_cam, atol=1e-4)
     np.testing.assert_allclose(s['focal'], [70, 70])
+
+
+def _per_person_world_case(rng, body_model, n):
+    """Each person with its own camera pose (SAT-HMR stores cam_rot / cam_trans per person)."""
+    Rs = Rotation.from_rotvec(rng.normal(scale=0.4, size=(n, 3))).as_matrix()
+    ts = rng.normal(scale=0.3, size=(n, 3)) + [0, 0, 1.5]
+    betas = rng.normal(size=(n, 10))
+    go_w = rng.normal(scale=0.5, size=(n, 3))
+    bp = rng.normal(scale=0.1, size=(n, 69))
+    tr_w = rng.normal(size=(n, 3)) + [0, 0, 3]
+    f = lambda x: torch.as_tensor(x, dtype=torch.float32)  # noqa: E731
+    J_w = body_model(betas=f(betas), global_orient=f(go_w), body_pose=f(bp), transl=f(tr_w)).joints[:, :24].numpy()
+    J_cam = np.einsum('nij,nkj->nki', Rs, J_w) + ts[:, None]
+    return Rs, ts, betas, go_w, bp, tr_w, J_cam
+
+
+def test_sat_hmr_layout_agora_per_person_camera(tmp_path, smpl_model_file, body_model):
+    """SAT-HMR datasets/agora.py layout: lists per person (invalid ones included) of cam_rot (3,3),
+    cam_trans (3,), smpl_gt dicts with (1, k) arrays; cam_rot[valid] selects the persons' cameras."""
+    rng = np.random.default_rng(5)
+    Rs, ts, betas, go, bp, tr, J_cam = _per_person_world_case(rng, body_model, 3)
+    write_image(tmp_path, 'ag.png')
+    K = np.array([[70.0, 0, 40], [0, 70.0, 30], [0, 0, 1]])
+    smpl_gt = [dict(betas=np.append(betas[i], 0.0)[None], global_orient=go[i][None], body_pose=bp[i][None],
+                    transl=tr[i][None]) for i in range(3)]
+    entry = dict(isValid=[True, False, True], cam_intrinsics=K, cam_rot=[r for r in Rs], cam_trans=[t for t in ts],
+                 kid=[False, False, False], smpl_gt=smpl_gt)
+    save_annots(tmp_path / 'annots_smpl_train_fit.npz', {'ag.png': entry})
+    s = AGORADataset(ann_file='annots_smpl_train_fit.npz', data_root=str(tmp_path), img_prefix='images',
+                     body_model=smpl_cfg(smpl_model_file)).get_data_info(0)
+    np.testing.assert_allclose(s['gt']['joints3d'], J_cam[[0, 2]], atol=1e-4)
+
+
+def test_sat_hmr_layout_bedlam_per_person_camera(tmp_path, smpl_model_file, body_model):
+    """SAT-HMR datasets/bedlam.py layout: cam_int (3,3), lists of per-person cam_rot, cam_trans,
+    shape, pose_world (72,), trans_world (3,).  Two persons used to crash with
+    'cannot reshape array of size 18 into shape (3,3)'."""
+    rng = np.random.default_rng(6)
+    Rs, ts, betas, go, bp, tr, J_cam = _per_person_world_case(rng, body_model, 2)
+    write_image(tmp_path, 'b.png')
+    K = np.array([[70.0, 0, 40], [0, 70.0, 30], [0, 0, 1]])
+    entry = dict(cam_int=K, cam_rot=[r for r in Rs], cam_trans=[t for t in ts], shape=[b for b in betas],
+                 pose_world=[np.concatenate([go[i], bp[i]]) for i in range(2)], trans_world=[x for x in tr])
+    save_annots(tmp_path / 'bedlam_smpl_train_6fps.npz', {'b.png': entry})
+    s = BEDLAMDataset(ann_file='bedlam_smpl_train_6fps.npz', data_root=str(tmp_path), img_prefix='images',
+                      body_model=smpl_cfg(smpl_model_file)).get_data_info(0)
+    np.testing.assert_allclose(s['gt']['joints3d'], J_cam, atol=1e-4)
+    # a camera list of the wrong length names the file and image
+    entry['cam_rot'] = entry['cam_rot'][:1] * 3
+    save_annots(tmp_path / 'bad.npz', {'b.png': entry})
+    with pytest.raises(ValueError, match=r"bad.npz.*'b.png'.*cam_rot"):
+        BEDLAMDataset(ann_file='bad.npz', data_root=str(tmp_path), img_prefix='images',
+                      body_model=smpl_cfg(smpl_model_file)).get_data_info(0)
