@@ -39,7 +39,8 @@ def test_train_writes_checkpoint(trained):
 
 
 def test_checkpoint_loads_with_weights_only(trained):
-    import metric_hmr  # noqa: F401  (registers the safe globals)
+    # `import metric_hmr` is framework-free and lazy; the MMEngine side registers the globals
+    import metric_hmr.registry  # noqa: F401
     ckpt = torch.load(trained / 'epoch_2.pth', map_location='cpu', weights_only=True)
     assert 'state_dict' in ckpt and 'linear.weight' in ckpt['state_dict']
     assert ckpt['meta']['epoch'] == 2
@@ -47,7 +48,7 @@ def test_checkpoint_loads_with_weights_only(trained):
 
 def test_untrusted_pickle_is_still_refused(tmp_path):
     """The allow-list must not turn into unsafe loading of arbitrary objects."""
-    import metric_hmr  # noqa: F401
+    import metric_hmr.registry  # noqa: F401
     path = tmp_path / 'evil.pth'
     torch.save({'state_dict': {}, 'payload': subprocess.Popen}, path)
     with pytest.raises(Exception):
