@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from metric_hmr.datasets.train import AGORADataset, BEDLAMDataset, ThreeDPWTrainDataset
@@ -36,13 +37,14 @@ def write_finetune_data(root, bedlam_keys=('e.png', 'a.png', 'd.png', 'b.png', '
     (relative to ``root``, the config's data_root)."""
     rng = np.random.default_rng(14)
     I3, z3 = np.eye(3), np.zeros(3)
-    # 3DPW (MA-HMR datasets/pw3d.py): keys relative to 3dpw/, one camera per image, arrays per person
+    # 3DPW (MA-HMR datasets/pw3d.py): keys relative to 3dpw/, one camera per image, per-person
+    # SMPL arrays stored as torch tensors (pw3d.py torch.cat's global_orient and body_pose)
     key = 'imageFiles/courtyard_basketball_00/image_00000.jpg'
     _image(root / '3dpw' / key)
-    b, go, bp, tr = _persons(rng, 2)
+    b, go, bp, tr = (torch.as_tensor(x, dtype=torch.float32) for x in _persons(rng, 2))
     _save(root / '3dpw' / 'annots_smpl_train_genders.npz',
           {key: dict(cam_intrinsics=K, cam_rot=I3, cam_trans=z3, betas=b, global_orient=go, body_pose=bp,
-                     transl=tr, genders=np.array(['m', 'f']))})
+                     transl=tr, genders=['m', 'f'])})
     # BEDLAM (datasets/bedlam.py): images in bedlam/train/, per-person camera lists
     bedlam = {}
     for name in bedlam_keys:
@@ -113,7 +115,7 @@ def test_bad_person_fields_name_file_image_person_and_field(tmp_path, smpl_model
     path = tmp_path / '3dpw' / 'annots_smpl_train_genders.npz'
     annots = np.load(path, allow_pickle=True)['annots'][()]
     entry = next(iter(annots.values()))
-    entry['transl'] = np.zeros((2, 2))
+    entry['transl'] = torch.zeros((2, 2))
     _save(tmp_path / 'bad_3dpw.npz', annots)
     ds = ThreeDPWTrainDataset(ann_file='bad_3dpw.npz', data_root=str(tmp_path), img_prefix='3dpw',
                               body_model=_smpl(smpl_model_file))
@@ -145,7 +147,6 @@ def test_panoptic_config_is_ma_hmr_panoptic_ft_recipe(repo_root):
 @pytest.mark.parametrize('name', ['panoptic', 'mupots'])
 def test_finetune_config_trains_one_iteration(name, tmp_path, repo_root, smpl_model_file):
     """The config, with the small model and the fixture as data_root, trains one iteration."""
-    import torch
     from mmengine.config import Config
     from mmengine.runner import Runner
 
