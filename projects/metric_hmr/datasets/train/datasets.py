@@ -110,10 +110,15 @@ class _SMPLAnnotsDataset(BaseDataset):
         body_model: BODY_MODELS config (SMPL; SMPL-A with a kid template for 11-beta shapes).
         max_persons: images with more persons keep the first ``max_persons`` (every truncation
             seen by the reading process is counted in ``num_truncated``); None keeps all.
+        downsample: keep every ``downsample``-th image, counted in the file's key order (as
+            MA-HMR's loaders do, e.g. BEDLAM 1 fps at rate 4 in its Panoptic fine-tune).
     """
 
     def __init__(self, ann_file: str, body_model: dict, data_root: str = '', img_prefix: str = '',
-                 max_persons: Optional[int] = None, **kwargs):
+                 max_persons: Optional[int] = None, downsample: int = 1, **kwargs):
+        if isinstance(downsample, bool) or not isinstance(downsample, int) or downsample < 1:
+            raise ValueError(f'{type(self).__name__}: downsample must be an integer >= 1, got {downsample!r}')
+        self.downsample = downsample
         self.body_model_cfg = body_model
         self.img_prefix_rel = img_prefix
         self.max_persons = max_persons
@@ -146,8 +151,10 @@ class _SMPLAnnotsDataset(BaseDataset):
         if not isinstance(annots, dict):
             raise ValueError(f'{self.ann_file}: "annots" must be a dict keyed by image path, '
                              f'got {type(annots).__name__}')
+        # 1. every downsample-th key in the file's order (the upstream selection), 2. sorted
+        keys = list(annots)[::self.downsample]
         out = []
-        for key in sorted(annots):
+        for key in sorted(keys):
             out.append(dict(img_key=str(key), img_path=osp.join(self.img_root, str(key)), raw=annots[key]))
         return out
 
@@ -414,10 +421,22 @@ def _stack_person_params(persons: Sequence[dict], where: str):
     """(betas (N,11), pose (N,72) from global_orient + body_pose, transl (N,3))."""
     if not persons:
         return np.zeros((0, 11)), np.zeros((0, 72)), np.zeros((0, 3))
-    betas = pad_betas(np.stack([np.asarray(p['betas'], np.float64).reshape(-1)[:11] for p in persons]))
-    go = np.stack([np.asarray(p['global_orient'], np.float64).reshape(3) for p in persons])
-    bp = np.stack([np.asarray(p['body_pose'], np.float64).reshape(69) for p in persons])
-    tr = np.stack([np.asarray(p['transl'], np.float64).reshape(3) for p in persons])
+    sizes = dict(global_orient=3, body_pose=69, transl=3)
+    rows = []
+    for i, p in enumerate(persons):  # per person, so a bad field names the person
+        row = {}
+        for field in ('betas', *sizes):
+            if field not in p:
+                raise KeyError(f'person {i}: field {field!r} missing')
+            v = np.asarray(p[field], np.float64).reshape(-1)
+            if field == 'betas':  # 10 (SMPL) or 11 (SMPL-A) values -> 11
+                v = np.pad(v[:NUM_BETAS_STORED], (0, max(0, NUM_BETAS_STORED - v.size)))
+            elif v.size != sizes[field]:
+                raise ValueError(f'person {i}: field {field!r} has {v.size} values, expected {sizes[field]}')
+            row[field] = v
+        rows.append(row)
+    betas = pad_betas(np.stack([r['betas'] for r in rows]))
+    go, bp, tr = (np.stack([r[k] for r in rows]) for k in sizes)
     return betas, np.concatenate([go, bp], 1), tr
 
 
