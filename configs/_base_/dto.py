@@ -21,6 +21,7 @@ dto_cfg = dict(
     depth_tol=0.02,                     # m, vertex-on-front-surface tolerance
     use_masks=True,
     edge_erosion=1,                     # drop depth samples 1 raster px inside silhouettes (0 = paper's letter)
+    erosion_min_samples=3,              # fewer interior samples: erode one px less (down to 0)
     regression_source='vertices',       # X_i over visible 'vertices' | rendered 'pixels'
     z_source='transl',                  # z_i = translation z | 'rendered' mean mesh depth
     quasi_planar_test='variance',       # var(d) < mean within-person var (supp. 6.3)
@@ -87,6 +88,7 @@ dto_released = dict(
 # DTO+ (use `dict(preset='plus')` or merge `dto_plus` into `dto_cfg`)
 dto_plus = dict(
     edge_erosion=2,
+    erosion_min_samples=20,             # small persons keep >= 20 interior samples
     depth_statistic='median',
     scale_estimator='inverse',
     affine_space='disparity',

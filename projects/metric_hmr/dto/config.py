@@ -94,6 +94,7 @@ class CueConfig:
     depth_tol: float = 0.02               # m, vertex-on-front-surface tolerance
     use_masks: bool = True                # restrict visibility to person masks if given
     edge_erosion: int = 1                 # raster px dropped inside silhouettes (0 = paper's letter)
+    erosion_min_samples: int = 3          # fewer interior samples: erode one px less (down to 0)
     regression_source: RegressionSource = 'vertices'
     iqr_fence: bool = False               # released-code regression refinements
     row_mean_removal: bool = False
@@ -113,6 +114,8 @@ class CueConfig:
         _require(self.depth_tol > 0, 'depth_tol', self.depth_tol, 'must be > 0')
         _require(int(self.edge_erosion) == self.edge_erosion and self.edge_erosion >= 0,
                  'edge_erosion', self.edge_erosion, 'must be an integer >= 0')
+        _require(int(self.erosion_min_samples) == self.erosion_min_samples and self.erosion_min_samples >= 1,
+                 'erosion_min_samples', self.erosion_min_samples, 'must be an integer >= 1')
         _opt_pos('inlier_thresh', self.inlier_thresh)
 
 
@@ -196,6 +199,7 @@ class DTOConfig:
     depth_tol: float = 0.02
     use_masks: bool = True
     edge_erosion: int = 1
+    erosion_min_samples: int = 3                    # (DTO+) adaptive erosion for small persons
     regression_source: RegressionSource = 'vertices'
     z_source: ZSource = 'transl'                    # released: 'rendered'
     quasi_planar_test: QuasiPlanarTest = 'variance'  # released: 'std'
@@ -314,8 +318,10 @@ class DTOConfig:
         s_d / X = f_hmr / (f k_i) may fall below 1 when the focal is short or a person was
         estimated too large.  Focal refinement stays an option (``focal_refine=True``): on
         the development scenes its relief-based estimate was biased by the estimate's mesh
-        errors and raised the depth error (docs/dto.md, DTO+)."""
-        return cls(edge_erosion=2, depth_statistic='median', scale_estimator='inverse',
+        errors and raised the depth error (docs/dto.md, DTO+).  Erosion adapts to the
+        person's size (``erosion_min_samples=20``): a small person (baby, distant kid) keeps
+        at least 20 interior samples by eroding one pixel less."""
+        return cls(edge_erosion=2, erosion_min_samples=20, depth_statistic='median', scale_estimator='inverse',
                    affine_space='disparity', height_loss='huber', focal_refine=False,
                    alpha1=0.5, alpha2=3.0)
 

@@ -199,17 +199,19 @@ def _why_invisible(v: np.ndarray, focal, princpt, raster: RasterOutput) -> str:
 
 
 def _vertex_samples(k: int, vv: np.ndarray, raster: RasterOutput, rel_depth: np.ndarray,
-                    focal, princpt, edge_erosion: int):
+                    focal, princpt, edge_erosion: int, min_samples: int = 3):
     """Raster rows, relative depth and a 'good' mask at the visible vertices ``vv`` of k."""
     p = project_points(vv, focal, princpt, raster.scale)
     c = p[:, 0].astype(np.int64)
     r = p[:, 1].astype(np.int64)
     rel = rel_depth[r, c]
     good = np.isfinite(rel)
-    if edge_erosion > 0:
-        inner = good & _interior_at(raster.person_id, r, c, k, edge_erosion)
-        if inner.sum() >= 3:
-            good = inner
+    # interior samples; a small person keeps too few of them, so erode one pixel less at a
+    # time until ``min_samples`` remain (erosion 1, the paper preset: eroded or not at all)
+    for n in range(edge_erosion, 0, -1):
+        inner = good & _interior_at(raster.person_id, r, c, k, n)
+        if inner.sum() >= min_samples:
+            return r, rel, inner
     return r, rel, good
 
 
@@ -236,7 +238,8 @@ def _person_cues(k, v, raster, rel_depth, focal, princpt, masks_r, interior, cfg
         return _OnePerson(reason=_why_invisible(v, focal, princpt, raster))
     # inter-human cue d_i and within-person spread from the visible vertices
     vv = v[vis]
-    r, rel, good = _vertex_samples(k, vv, raster, rel_depth, focal, princpt, cfg.edge_erosion)
+    r, rel, good = _vertex_samples(k, vv, raster, rel_depth, focal, princpt, cfg.edge_erosion,
+                                   cfg.erosion_min_samples)
     n_vis = int(good.sum())
     if n_vis == 0:
         return _OnePerson(reason='no_valid_depth')

@@ -41,6 +41,7 @@ __all__ = ['METHODS', 'PLUS_ABLATIONS', 'depth_layers_from_gt', 'evaluate_scene'
 PLUS_ABLATIONS = {
     'dto_plus': {},
     'plus_no_robust_stat': dict(depth_statistic='mean', edge_erosion=1),
+    'plus_fixed_erosion': dict(erosion_min_samples=3),
     'plus_depth_space': dict(affine_space='depth'),
     'plus_ols_scale': dict(scale_estimator='ols'),
     'plus_gaussian': dict(height_loss='gaussian'),
