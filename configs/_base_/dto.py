@@ -61,6 +61,10 @@ dto_cfg = dict(
     focal_max_rel_std=0.1,
     focal_ratio_range=(0.5, 2.0),
     focal_min_corr=0.3,
+    cue_noise_scale=0.0,                # > 0: each person's cue spread widens its height std
+    depth_fusion='none',                # 'spread' | 'fixed': fuse z_i* with the size cue per person
+    fusion_cue_std=0.0,                 # relative std of the depth cue ('fixed') / its floor ('spread')
+    fusion_spread_scale=1.0,            # 'spread': cue std = floor (+) scale * relative cue spread
 )
 
 dto_released = dict(
@@ -94,6 +98,9 @@ dto_plus = dict(
     affine_space='disparity',
     height_loss='huber',
     focal_refine=False,                 # opt-in: biased on the development scenes (docs/dto.md)
+    depth_fusion='spread',              # per-person depth fused with the size cue
+    fusion_cue_std=0.0,
+    fusion_spread_scale=1.0,
     alpha1=0.5,
     alpha2=3.0,
 )

@@ -40,7 +40,9 @@ LABELS = dict(initial='initial (HMR-like)', dto_paper='DTO paper default',
               plus_depth_space='DTO+ ablation: depth-space affine',
               plus_ols_scale='DTO+ ablation: OLS intra-human scale',
               plus_gaussian='DTO+ ablation: Gaussian likelihood',
-              plus_focal='DTO+ with focal refinement (opt-in)')
+              plus_focal='DTO+ with focal refinement (opt-in)',
+              plus_no_fusion='DTO+ ablation: no depth fusion (cue depth only)',
+              plus_cue_noise='DTO+ with cue-noise height std (opt-in)')
 
 
 def parse_args(argv=None):

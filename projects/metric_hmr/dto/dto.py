@@ -34,6 +34,7 @@ import numpy as np
 from . import released
 from .config import BoundsConfig, DTOConfig
 from .cues import PersonCues, extract_cues, is_quasi_planar, weighted_scale
+from .depth_fusion import cue_relative_std, fuse_depths
 from .depth_map import prepare_depth
 from .fit import FitProblem, GroupFit, solve_group, solve_persons
 from .plus_fit import fit_plus
@@ -399,7 +400,8 @@ def plus_result(cues: PersonCues, usable: np.ndarray, reasons: List[str], scale:
                    np.ones((1, len(sel)), bool), affine_space=cfg.affine_space,
                    height_loss=cfg.height_loss, huber_c=cfg.huber_c, irls_max_iter=cfg.irls_max_iter,
                    x_min=np.array([x_min]), x_max=np.array([x_max]), X_sing=np.array([X_sing]),
-                   X_v=Xv[None], wX=wX[None], alpha=alpha, relief=relief, focal_kw=fk)
+                   X_v=Xv[None], wX=wX[None], alpha=alpha, relief=relief, focal_kw=fk,
+                   cue_spread=row(cues.v_spread), cue_noise_scale=cfg.cue_noise_scale)
     used = np.zeros(K, bool)
     used[sel] = True
     full = lambda v, fill=np.nan: _scatter(K, sel, v[0], fill)
@@ -414,6 +416,18 @@ def plus_result(cues: PersonCues, usable: np.ndarray, reasons: List[str], scale:
     fr = fit.focal
     if fr is not None and fr.refined[0]:
         flags.append('focal_refined')
+    # per-person fusion with the size cue (depth_fusion.py): moves z and h* together
+    std_z, std_h = full(fit.std_z), full(fit.std_h)
+    fusion = _fuse(h_star, mu_, sigma_, used, cfg, fit, cues, sel)
+    if fusion is not None:
+        f, lam, rel = fusion.factor[0], fusion.lam[0], fusion.rel_std[0]
+        ratio, h_star, z_fit, z_fin = (x * f for x in (ratio, h_star, z_fit, z_fin))
+        # the fit's share (1 - lambda) of its std, and the fused measurement's std
+        with np.errstate(invalid='ignore', divide='ignore'):
+            fit_rel = np.abs(std_z / (z_fin / f))
+        rel_all = np.sqrt(((1 - lam) * fit_rel) ** 2 + np.nan_to_num(rel) ** 2)
+        std_z, std_h = np.abs(z_fin) * rel_all, np.abs(h_star) * rel_all
+        flags.append('depth_fused')
     transl_star = transl * ratio[:, None]
     transl_star[:, 2] = np.where(used, z_fin, transl_star[:, 2])
     residual = np.abs(full(fit.residual))
@@ -424,7 +438,7 @@ def plus_result(cues: PersonCues, usable: np.ndarray, reasons: List[str], scale:
         X_i=cues.X_v if disp else cues.X, w_i=cues.corr_v if disp else cues.w, X=float(X),
         quasi_planar=bool(quasi), x_min=float(x_min), x_max=float(x_max), active=int(fit.active[0]),
         z_init=z_init, z_star=z_fin, transl_star=transl_star, h_init=h_init, h_star=h_star,
-        mu=mu_, sigma=sigma_, std_z=full(fit.std_z), std_h=full(fit.std_h), residual=residual,
+        mu=mu_, sigma=sigma_, std_z=std_z, std_h=std_h, residual=residual,
         image_score=score, kept=bool(kept),
         reasons=reasons, used=used, optimized=len(sel) >= 3, flags=flags,
         image_reason='' if kept else f'mean robust deviation {score:.3f} > {cfg.score_threshold}',
@@ -439,6 +453,18 @@ def plus_result(cues: PersonCues, usable: np.ndarray, reasons: List[str], scale:
         focal_star=(np.broadcast_to(np.asarray(focal, np.float64), (2,)) / fr.ratio[0]
                     if fr is not None and fr.refined[0] else None),
         relief_dv_dz=cues.dv_dz)
+
+
+def _fuse(h_star, mu, sigma, used, cfg: DTOConfig, fit, cues: PersonCues, sel):
+    """DepthFusion of one image's used persons (depth_fusion.py), or None when off."""
+    if cfg.depth_fusion == 'none' or used.sum() < 2:
+        return None
+    cue_std = cfg.fusion_cue_std
+    if cfg.depth_fusion == 'spread':
+        tau = cue_relative_std(fit.dz_dv[0], cues.v_spread[sel], fit.z_star[0],
+                               cfg.fusion_cue_std, cfg.fusion_spread_scale)
+        cue_std = _scatter(len(h_star), sel, tau, 0.0)[None]
+    return fuse_depths(h_star[None], mu[None], sigma[None], used[None], cue_std)
 
 
 def _scatter(K, sel, values, fill):

@@ -46,6 +46,8 @@ PLUS_ABLATIONS = {
     'plus_ols_scale': dict(scale_estimator='ols'),
     'plus_gaussian': dict(height_loss='gaussian'),
     'plus_focal': dict(focal_refine=True),
+    'plus_no_fusion': dict(depth_fusion='none'),
+    'plus_cue_noise': dict(cue_noise_scale=1.0),
 }
 
 METHODS = ('initial', 'dto_paper', 'dto_released', 'no_intra_bound', 'gender_agnostic',
