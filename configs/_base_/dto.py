@@ -65,6 +65,7 @@ dto_cfg = dict(
     depth_fusion='none',                # 'spread' | 'fixed': fuse z_i* with the size cue per person
     fusion_cue_std=0.0,                 # relative std of the depth cue ('fixed') / its floor ('spread')
     fusion_spread_scale=1.0,            # 'spread': cue std = floor (+) scale * relative cue spread
+    bound_min_corr=0.0,                 # DTO+ bounds: persons with |r(v, z)| >= this only
 )
 
 dto_released = dict(
@@ -101,6 +102,7 @@ dto_plus = dict(
     depth_fusion='spread',              # per-person depth fused with the size cue
     fusion_cue_std=0.0,
     fusion_spread_scale=1.0,
+    bound_min_corr=0.2,                 # persons with |r| < 0.2 do not set the scale bounds
     alpha1=0.5,
     alpha2=3.0,
 )

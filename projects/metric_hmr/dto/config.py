@@ -162,11 +162,13 @@ class PlusConfig:
     depth_fusion: DepthFusionMode = 'none'    # fuse z_i* with the size cue (depth_fusion.py)
     fusion_cue_std: float = 0.0           # 'fixed': relative std of the depth cue; 'spread': floor
     fusion_spread_scale: float = 1.0      # 'spread': tau_c,i = floor (+) scale * relative cue spread
+    bound_min_corr: float = 0.0           # persons bounding the scale need |r| >= this (right sign)
 
     def __post_init__(self):
         object.__setattr__(self, 'focal_ratio_range', tuple(self.focal_ratio_range))
         _check_choices(self)
         _require(self.fusion_cue_std >= 0, 'fusion_cue_std', self.fusion_cue_std, 'must be >= 0')
+        _require(0 <= self.bound_min_corr < 1, 'bound_min_corr', self.bound_min_corr, 'must be in [0, 1)')
         _require(self.fusion_spread_scale >= 0, 'fusion_spread_scale', self.fusion_spread_scale,
                  'must be >= 0')
 
@@ -253,6 +255,7 @@ class DTOConfig:
     depth_fusion: DepthFusionMode = 'none'          # (PlusConfig) depth cue + size cue per person
     fusion_cue_std: float = 0.0
     fusion_spread_scale: float = 1.0
+    bound_min_corr: float = 0.0                     # (PlusConfig) relief persons setting the bounds
 
     def __post_init__(self):
         object.__setattr__(self, 'gender_thresholds', tuple(self.gender_thresholds))
@@ -337,11 +340,12 @@ class DTOConfig:
         person's size (``erosion_min_samples=20``): a small person (baby, distant kid) keeps
         at least 20 interior samples by eroding one pixel less.  Each person's depth is
         fused with its size cue (``depth_fusion='spread'``), weighted by the depth cue's
-        own spread at that person (:mod:`metric_hmr.dto.depth_fusion`)."""
+        own spread at that person (:mod:`metric_hmr.dto.depth_fusion`).  Only persons whose
+        relief correlates with their mesh (|r| >= 0.2) set the scale bounds."""
         return cls(edge_erosion=2, erosion_min_samples=20, depth_statistic='median',
                    scale_estimator='inverse', affine_space='disparity', height_loss='huber',
                    focal_refine=False, depth_fusion='spread', fusion_cue_std=0.0,
-                   fusion_spread_scale=1.0, alpha1=0.5, alpha2=3.0)
+                   fusion_spread_scale=1.0, bound_min_corr=0.2, alpha1=0.5, alpha2=3.0)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -365,7 +365,9 @@ def _plus_scale_bounds(cfg, cues, sel, quasi):
     """Disparity-space bound inputs: per-person |dz/dq|, weights, (alpha1, alpha2) or None."""
     sign = -1.0 if cfg.affine_space == 'disparity' else 1.0   # expected sign of r(v, z)
     wX = np.maximum(sign * np.nan_to_num(cues.corr_v[sel]), 0.0)
-    wX = np.where(np.isfinite(cues.X_v[sel]), wX, 0.0)
+    # a person whose relief barely correlates with its mesh says nothing about the scale;
+    # alone it would still set the whole bound (the weights are normalised)
+    wX = np.where(np.isfinite(cues.X_v[sel]) & (wX >= cfg.bound_min_corr), wX, 0.0)
     if not (wX > 0).any():
         return cues.X_v[sel], wX, None, 'no_scale_cue'
     alpha = (1.0, 1.0) if quasi else (cfg.alpha1, cfg.alpha2)
