@@ -94,6 +94,8 @@ class DTOResult:
     focal_reason: str = ''              # why the focal was kept ('' when refined / not tried)
     focal_star: np.ndarray = None       # (2,) refined focal (None when kept)
     relief_dv_dz: np.ndarray = None     # (K,) slope of the network value on the mesh depth
+    depth_fusion_weight: np.ndarray = None  # (K,) weight lambda_i of the size cue (None: no fusion)
+    sigma_fit: np.ndarray = None        # (K,) height std of the likelihood (sigma widened by cue noise)
 
     @property
     def depth_ratio(self) -> np.ndarray:
@@ -454,7 +456,9 @@ def plus_result(cues: PersonCues, usable: np.ndarray, reasons: List[str], scale:
         focal_refined=bool(fr.refined[0]) if fr else False, focal_reason=fr.reason[0] if fr else '',
         focal_star=(np.broadcast_to(np.asarray(focal, np.float64), (2,)) / fr.ratio[0]
                     if fr is not None and fr.refined[0] else None),
-        relief_dv_dz=cues.dv_dz)
+        relief_dv_dz=cues.dv_dz,
+        depth_fusion_weight=None if fusion is None else np.where(used, fusion.lam[0], np.nan),
+        sigma_fit=np.where(used, full(fit.sigma_fit), sigma_) if fit.sigma_fit is not None else None)
 
 
 def _fuse(h_star, mu, sigma, used, cfg: DTOConfig, fit, cues: PersonCues, sel):
