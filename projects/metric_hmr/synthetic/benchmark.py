@@ -17,7 +17,8 @@ Used by ``tools/benchmarks/dto_synthetic.py``.  Every method places the *detecte
 * diagnostics ``initial_gt_focal`` / ``dto_paper_gt_focal``: the same estimate without the
   focal-length bias (rho = 1, true focal), to separate the focal error from DTO's own;
 * ``dto_plus``: DTO+ (``preset='plus'``, issue 15) and one ablation per piece
-  (``PLUS_ABLATIONS``: DTO+ with that piece set back to the paper's choice).
+  (``PLUS_ABLATIONS``: DTO+ with that piece set back to the paper's choice, or an opt-in
+  piece switched on).
 
 All methods get the ground-truth visible person masks (a perfect instance segmenter).
 Metrics: PCDR_0.2 (Relative-Human protocol, depth layers derived from the ground-truth root
@@ -37,7 +38,7 @@ from .relative_depth import disparity_to_depth
 __all__ = ['METHODS', 'PLUS_ABLATIONS', 'depth_layers_from_gt', 'evaluate_scene', 'summarize', 'oracle_depths']
 
 # DTO+ and one row per piece: the preset with that option toggled (back to the paper's
-# value, or on for the opt-in focal refinement)
+# value, or on for the opt-in focal refinement and cue-noise height std)
 PLUS_ABLATIONS = {
     'dto_plus': {},
     'plus_no_robust_stat': dict(depth_statistic='mean', edge_erosion=1),
