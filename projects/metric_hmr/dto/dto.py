@@ -424,13 +424,8 @@ def plus_result(cues: PersonCues, usable: np.ndarray, reasons: List[str], scale:
     std_z, std_h = full(fit.std_z), full(fit.std_h)
     fusion = _fuse(h_star, mu_, sigma_, used, cfg, fit, cues, sel)
     if fusion is not None:
-        f, lam, rel = fusion.factor[0], fusion.lam[0], fusion.rel_std[0]
-        ratio, h_star, z_fit, z_fin = (x * f for x in (ratio, h_star, z_fit, z_fin))
-        # the fit's share (1 - lambda) of its std, and the fused measurement's std
-        with np.errstate(invalid='ignore', divide='ignore'):
-            fit_rel = np.abs(std_z / (z_fin / f))
-        rel_all = np.sqrt(((1 - lam) * fit_rel) ** 2 + np.nan_to_num(rel) ** 2)
-        std_z, std_h = np.abs(z_fin) * rel_all, np.abs(h_star) * rel_all
+        ratio, h_star, z_fit, z_fin, std_z, std_h = _apply_fusion(fusion, ratio, h_star, z_fit,
+                                                                 z_fin, std_z)
         flags.append('depth_fused')
     transl_star = transl * ratio[:, None]
     transl_star[:, 2] = np.where(used, z_fin, transl_star[:, 2])
@@ -471,6 +466,17 @@ def _fuse(h_star, mu, sigma, used, cfg: DTOConfig, fit, cues: PersonCues, sel):
                                cfg.fusion_cue_std, cfg.fusion_spread_scale)
         cue_std = _scatter(len(h_star), sel, tau, 0.0)[None]
     return fuse_depths(h_star[None], mu[None], sigma[None], used[None], cue_std)
+
+
+def _apply_fusion(fusion, ratio, h_star, z_fit, z_fin, std_z):
+    """Scale depths and heights by the fusion factor; std: the fit's share (1 - lambda)
+    of its relative std and the fused measurement's, in quadrature."""
+    f, lam, rel = fusion.factor[0], fusion.lam[0], fusion.rel_std[0]
+    with np.errstate(invalid='ignore', divide='ignore'):
+        fit_rel = np.abs(std_z / z_fin)
+    ratio, h_star, z_fit, z_fin = (x * f for x in (ratio, h_star, z_fit, z_fin))
+    rel_all = np.sqrt(((1 - lam) * fit_rel) ** 2 + np.nan_to_num(rel) ** 2)
+    return ratio, h_star, z_fit, z_fin, np.abs(z_fin) * rel_all, np.abs(h_star) * rel_all
 
 
 def _scatter(K, sel, values, fill):
