@@ -21,6 +21,7 @@ dto_cfg = dict(
     depth_tol=0.02,                     # m, vertex-on-front-surface tolerance
     use_masks=True,
     edge_erosion=1,                     # drop depth samples 1 raster px inside silhouettes (0 = paper's letter)
+    erosion_min_samples=3,              # fewer interior samples: erode one px less (down to 0)
     regression_source='vertices',       # X_i over visible 'vertices' | rendered 'pixels'
     z_source='transl',                  # z_i = translation z | 'rendered' mean mesh depth
     quasi_planar_test='variance',       # var(d) < mean within-person var (supp. 6.3)
@@ -60,6 +61,11 @@ dto_cfg = dict(
     focal_max_rel_std=0.1,
     focal_ratio_range=(0.5, 2.0),
     focal_min_corr=0.3,
+    cue_noise_scale=0.0,                # > 0: each person's cue spread widens its height std
+    depth_fusion='none',                # 'spread' | 'fixed': fuse z_i* with the size cue per person
+    fusion_cue_std=0.0,                 # relative std of the depth cue ('fixed') / its floor ('spread')
+    fusion_spread_scale=1.0,            # 'spread': cue std = floor (+) scale * relative cue spread
+    bound_min_corr=0.0,                 # DTO+ bounds: persons with |r(v, z)| >= this only
 )
 
 dto_released = dict(
@@ -87,11 +93,16 @@ dto_released = dict(
 # DTO+ (use `dict(preset='plus')` or merge `dto_plus` into `dto_cfg`)
 dto_plus = dict(
     edge_erosion=2,
+    erosion_min_samples=20,             # small persons keep >= 20 interior samples
     depth_statistic='median',
     scale_estimator='inverse',
     affine_space='disparity',
     height_loss='huber',
     focal_refine=False,                 # opt-in: biased on the development scenes (docs/dto.md)
+    depth_fusion='spread',              # per-person depth fused with the size cue
+    fusion_cue_std=0.0,
+    fusion_spread_scale=1.0,
+    bound_min_corr=0.2,                 # persons with |r| < 0.2 do not set the scale bounds
     alpha1=0.5,
     alpha2=3.0,
 )

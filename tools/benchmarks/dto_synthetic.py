@@ -36,10 +36,14 @@ LABELS = dict(initial='initial (HMR-like)', dto_paper='DTO paper default',
               oracle='oracle (true scale and shift)', initial_gt_focal='diag: initial, true focal',
               dto_paper_gt_focal='diag: DTO paper, true focal', dto_plus='DTO+ (preset plus)',
               plus_no_robust_stat='DTO+ ablation: mean statistic, erosion 1',
+              plus_fixed_erosion='DTO+ ablation: erosion not adapted to person size',
               plus_depth_space='DTO+ ablation: depth-space affine',
               plus_ols_scale='DTO+ ablation: OLS intra-human scale',
               plus_gaussian='DTO+ ablation: Gaussian likelihood',
-              plus_focal='DTO+ with focal refinement (opt-in)')
+              plus_focal='DTO+ with focal refinement (opt-in)',
+              plus_no_fusion='DTO+ ablation: no depth fusion (cue depth only)',
+              plus_cue_noise='DTO+ with cue-noise height std (opt-in)',
+              plus_bound_all_persons='DTO+ ablation: every person sets the bounds (|r| > 0)')
 
 
 def parse_args(argv=None):

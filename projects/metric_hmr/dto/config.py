@@ -39,6 +39,7 @@ DepthStatistic = Literal['mean', 'median', 'trimmed']   # d_i location (DTO+: me
 ScaleEstimator = Literal['ols', 'inverse', 'rma']   # X_i: z on D (paper) | D on z, inverted | RMA
 AffineSpace = Literal['depth', 'disparity']         # z = s d + t (paper) | z = a / (q - b)
 HeightLoss = Literal['gaussian', 'huber']           # paper | Huber by IRLS
+DepthFusionMode = Literal['none', 'fixed', 'spread']  # per-person depth: cue only (paper) | fused with size cue
 Algorithm = Literal['paper', 'released']            # run_dto steps | released_algorithm.py
 
 
@@ -94,6 +95,7 @@ class CueConfig:
     depth_tol: float = 0.02               # m, vertex-on-front-surface tolerance
     use_masks: bool = True                # restrict visibility to person masks if given
     edge_erosion: int = 1                 # raster px dropped inside silhouettes (0 = paper's letter)
+    erosion_min_samples: int = 3          # fewer interior samples: erode one px less (down to 0)
     regression_source: RegressionSource = 'vertices'
     iqr_fence: bool = False               # released-code regression refinements
     row_mean_removal: bool = False
@@ -113,6 +115,8 @@ class CueConfig:
         _require(self.depth_tol > 0, 'depth_tol', self.depth_tol, 'must be > 0')
         _require(int(self.edge_erosion) == self.edge_erosion and self.edge_erosion >= 0,
                  'edge_erosion', self.edge_erosion, 'must be an integer >= 0')
+        _require(int(self.erosion_min_samples) == self.erosion_min_samples and self.erosion_min_samples >= 1,
+                 'erosion_min_samples', self.erosion_min_samples, 'must be an integer >= 1')
         _opt_pos('inlier_thresh', self.inlier_thresh)
 
 
@@ -154,10 +158,21 @@ class PlusConfig:
     focal_max_rel_std: float = 0.1        # max std of log(f_input / f)
     focal_ratio_range: Tuple[float, float] = (0.5, 2.0)
     focal_min_corr: float = 0.3           # |r| of a person's relief regression
+    cue_noise_scale: float = 0.0          # sigma_i^2 += (mu_i c s_i / (q_i - b))^2, s_i cue spread
+    depth_fusion: DepthFusionMode = 'none'    # fuse z_i* with the size cue (depth_fusion.py)
+    fusion_cue_std: float = 0.0           # 'fixed': relative std of the depth cue; 'spread': floor
+    fusion_spread_scale: float = 1.0      # 'spread': tau_c,i = floor (+) scale * relative cue spread
+    bound_min_corr: float = 0.0           # persons bounding the scale need |r| >= this (right sign)
 
     def __post_init__(self):
         object.__setattr__(self, 'focal_ratio_range', tuple(self.focal_ratio_range))
         _check_choices(self)
+        _require(self.fusion_cue_std >= 0, 'fusion_cue_std', self.fusion_cue_std, 'must be >= 0')
+        _require(0 <= self.bound_min_corr < 1, 'bound_min_corr', self.bound_min_corr, 'must be in [0, 1)')
+        _require(self.fusion_spread_scale >= 0, 'fusion_spread_scale', self.fusion_spread_scale,
+                 'must be >= 0')
+
+        _require(self.cue_noise_scale >= 0, 'cue_noise_scale', self.cue_noise_scale, 'must be >= 0')
         _require(self.huber_c > 0, 'huber_c', self.huber_c, 'must be > 0')
         _require(self.irls_max_iter >= 1, 'irls_max_iter', self.irls_max_iter, 'must be >= 1')
         _require(self.focal_min_persons >= 2, 'focal_min_persons', self.focal_min_persons, 'must be >= 2')
@@ -169,7 +184,8 @@ class PlusConfig:
     @property
     def active(self) -> bool:
         """Whether run_dto takes the DTO+ fit path."""
-        return self.affine_space != 'depth' or self.height_loss != 'gaussian' or self.focal_refine
+        return (self.affine_space != 'depth' or self.height_loss != 'gaussian' or self.focal_refine
+                or self.cue_noise_scale > 0 or self.depth_fusion != 'none')
 
 
 def _sub(cfg: 'DTOConfig', cls):
@@ -196,6 +212,7 @@ class DTOConfig:
     depth_tol: float = 0.02
     use_masks: bool = True
     edge_erosion: int = 1
+    erosion_min_samples: int = 3                    # (DTO+) adaptive erosion for small persons
     regression_source: RegressionSource = 'vertices'
     z_source: ZSource = 'transl'                    # released: 'rendered'
     quasi_planar_test: QuasiPlanarTest = 'variance'  # released: 'std'
@@ -234,6 +251,11 @@ class DTOConfig:
     focal_max_rel_std: float = 0.1
     focal_ratio_range: Tuple[float, float] = (0.5, 2.0)
     focal_min_corr: float = 0.3
+    cue_noise_scale: float = 0.0                    # (PlusConfig) per-person cue reliability
+    depth_fusion: DepthFusionMode = 'none'          # (PlusConfig) depth cue + size cue per person
+    fusion_cue_std: float = 0.0
+    fusion_spread_scale: float = 1.0
+    bound_min_corr: float = 0.0                     # (PlusConfig) relief persons setting the bounds
 
     def __post_init__(self):
         object.__setattr__(self, 'gender_thresholds', tuple(self.gender_thresholds))
@@ -314,10 +336,16 @@ class DTOConfig:
         s_d / X = f_hmr / (f k_i) may fall below 1 when the focal is short or a person was
         estimated too large.  Focal refinement stays an option (``focal_refine=True``): on
         the development scenes its relief-based estimate was biased by the estimate's mesh
-        errors and raised the depth error (docs/dto.md, DTO+)."""
-        return cls(edge_erosion=2, depth_statistic='median', scale_estimator='inverse',
-                   affine_space='disparity', height_loss='huber', focal_refine=False,
-                   alpha1=0.5, alpha2=3.0)
+        errors and raised the depth error (docs/dto.md, DTO+).  Erosion adapts to the
+        person's size (``erosion_min_samples=20``): a small person (baby, distant kid) keeps
+        at least 20 interior samples by eroding one pixel less.  Each person's depth is
+        fused with its size cue (``depth_fusion='spread'``), weighted by the depth cue's
+        own spread at that person (:mod:`metric_hmr.dto.depth_fusion`).  Only persons whose
+        relief correlates with their mesh (|r| >= 0.2) set the scale bounds."""
+        return cls(edge_erosion=2, erosion_min_samples=20, depth_statistic='median',
+                   scale_estimator='inverse', affine_space='disparity', height_loss='huber',
+                   focal_refine=False, depth_fusion='spread', fusion_cue_std=0.0,
+                   fusion_spread_scale=1.0, bound_min_corr=0.2, alpha1=0.5, alpha2=3.0)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -29,7 +29,7 @@ import numpy as np
 
 from .config import CueConfig
 from .raster import RasterOutput, project_points, resize_mask_nearest
-from .robust_cues import relief_slope, robust_location
+from .robust_cues import relief_residual_spread, relief_slope, robust_location
 
 __all__ = ['PersonCues', 'extract_cues', 'slope_and_correlation', 'weighted_scale',
            'is_quasi_planar']
@@ -57,6 +57,7 @@ class PersonCues:
     dv_dz: Optional[np.ndarray] = None
     dv_dz_se: Optional[np.ndarray] = None
     corr_v: Optional[np.ndarray] = None
+    v_spread: Optional[np.ndarray] = None   # robust residual spread of v about the relief line
 
 
 def slope_and_correlation(x: np.ndarray, y: np.ndarray):
@@ -113,7 +114,7 @@ class _OnePerson(NamedTuple):
     n_visible: int = 0
     reason: str = ''
     pixel_samples: Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]] = None
-    relief: Tuple[float, float, float, float, float] = (np.nan,) * 5   # v, X_v, dv_dz, se, r
+    relief: Tuple[float, ...] = (np.nan,) * 6   # v, X_v, dv_dz, se, r, v_spread
 
 
 def extract_cues(vertices: Sequence[np.ndarray], raster: RasterOutput, rel_depth: np.ndarray,
@@ -157,9 +158,10 @@ def extract_cues(vertices: Sequence[np.ndarray], raster: RasterOutput, rel_depth
                for k in range(K)]
     # 4. gather into (K,) arrays
     col = lambda name: np.array([getattr(p, name) for p in persons], np.float64).reshape(K)  # noqa: E731
-    rel_ = np.array([p.relief for p in persons], np.float64).reshape(K, 5)
+    rel_ = np.array([p.relief for p in persons], np.float64).reshape(K, 6)
     relief = {} if relief_space is None else dict(v=rel_[:, 0], X_v=rel_[:, 1], dv_dz=rel_[:, 2],
-                                                  dv_dz_se=rel_[:, 3], corr_v=rel_[:, 4])
+                                                  dv_dz_se=rel_[:, 3], corr_v=rel_[:, 4],
+                                                  v_spread=rel_[:, 5])
     return PersonCues(d=col('d'), X=col('X'), w=col('w'), var_within=col('var'),
                       std_within=col('std'),
                       n_visible=np.array([p.n_visible for p in persons], np.int64).reshape(K),
@@ -199,17 +201,19 @@ def _why_invisible(v: np.ndarray, focal, princpt, raster: RasterOutput) -> str:
 
 
 def _vertex_samples(k: int, vv: np.ndarray, raster: RasterOutput, rel_depth: np.ndarray,
-                    focal, princpt, edge_erosion: int):
+                    focal, princpt, edge_erosion: int, min_samples: int = 3):
     """Raster rows, relative depth and a 'good' mask at the visible vertices ``vv`` of k."""
     p = project_points(vv, focal, princpt, raster.scale)
     c = p[:, 0].astype(np.int64)
     r = p[:, 1].astype(np.int64)
     rel = rel_depth[r, c]
     good = np.isfinite(rel)
-    if edge_erosion > 0:
-        inner = good & _interior_at(raster.person_id, r, c, k, edge_erosion)
-        if inner.sum() >= 3:
-            good = inner
+    # interior samples; a small person keeps too few of them, so erode one pixel less at a
+    # time until ``min_samples`` remain (erosion 1, the paper preset: eroded or not at all)
+    for n in range(edge_erosion, 0, -1):
+        inner = good & _interior_at(raster.person_id, r, c, k, n)
+        if inner.sum() >= min_samples:
+            return r, rel, inner
     return r, rel, good
 
 
@@ -236,7 +240,8 @@ def _person_cues(k, v, raster, rel_depth, focal, princpt, masks_r, interior, cfg
         return _OnePerson(reason=_why_invisible(v, focal, princpt, raster))
     # inter-human cue d_i and within-person spread from the visible vertices
     vv = v[vis]
-    r, rel, good = _vertex_samples(k, vv, raster, rel_depth, focal, princpt, cfg.edge_erosion)
+    r, rel, good = _vertex_samples(k, vv, raster, rel_depth, focal, princpt, cfg.edge_erosion,
+                                   cfg.erosion_min_samples)
     n_vis = int(good.sum())
     if n_vis == 0:
         return _OnePerson(reason='no_valid_depth')
@@ -253,18 +258,19 @@ def _person_cues(k, v, raster, rel_depth, focal, princpt, masks_r, interior, cfg
     else:
         rows, relp, zp = samples
         X, wr = _regress(relp, zp, rows, cfg)
-    relief = (np.nan,) * 5
+    relief = (np.nan,) * 6
     if relief_space is not None:
         relief = _relief_cues(vv[good, 2], rel_g, relief_space, cfg)
     return _OnePerson(d, var, std, X, wr, n_vis, '', samples, relief)
 
 
 def _relief_cues(z, rel, space, cfg: CueConfig):
-    """DTO+ cues of one person in the fitted space: (v_i, |dz/dv|, dv/dz, its se, r)."""
+    """DTO+ cues of one person in the fitted space: (v_i, |dz/dv|, dv/dz, its se, r,
+    robust residual spread of v about the relief line)."""
     v = 1.0 / rel if space == 'disparity' else rel
     rs = relief_slope(z, v, cfg.scale_estimator)
     return (robust_location(v, cfg.depth_statistic, cfg.trim_frac), abs(rs.dz_dv), rs.dv_dz,
-            rs.dv_dz_se, rs.corr)
+            rs.dv_dz_se, rs.corr, relief_residual_spread(z, v, rs.dv_dz))
 
 
 def _interior_at(pid: np.ndarray, r: np.ndarray, c: np.ndarray, k: int, n: int) -> np.ndarray:

@@ -34,6 +34,7 @@ import numpy as np
 from . import released
 from .config import BoundsConfig, DTOConfig
 from .cues import PersonCues, extract_cues, is_quasi_planar, weighted_scale
+from .depth_fusion import cue_relative_std, fuse_depths
 from .depth_map import prepare_depth
 from .fit import FitProblem, GroupFit, solve_group, solve_persons
 from .plus_fit import fit_plus
@@ -93,6 +94,8 @@ class DTOResult:
     focal_reason: str = ''              # why the focal was kept ('' when refined / not tried)
     focal_star: np.ndarray = None       # (2,) refined focal (None when kept)
     relief_dv_dz: np.ndarray = None     # (K,) slope of the network value on the mesh depth
+    depth_fusion_weight: np.ndarray = None  # (K,) weight lambda_i of the size cue (None: no fusion)
+    sigma_fit: np.ndarray = None        # (K,) height std of the likelihood (sigma widened by cue noise)
 
     @property
     def depth_ratio(self) -> np.ndarray:
@@ -364,7 +367,9 @@ def _plus_scale_bounds(cfg, cues, sel, quasi):
     """Disparity-space bound inputs: per-person |dz/dq|, weights, (alpha1, alpha2) or None."""
     sign = -1.0 if cfg.affine_space == 'disparity' else 1.0   # expected sign of r(v, z)
     wX = np.maximum(sign * np.nan_to_num(cues.corr_v[sel]), 0.0)
-    wX = np.where(np.isfinite(cues.X_v[sel]), wX, 0.0)
+    # a person whose relief barely correlates with its mesh says nothing about the scale;
+    # alone it would still set the whole bound (the weights are normalised)
+    wX = np.where(np.isfinite(cues.X_v[sel]) & (wX >= cfg.bound_min_corr), wX, 0.0)
     if not (wX > 0).any():
         return cues.X_v[sel], wX, None, 'no_scale_cue'
     alpha = (1.0, 1.0) if quasi else (cfg.alpha1, cfg.alpha2)
@@ -399,7 +404,8 @@ def plus_result(cues: PersonCues, usable: np.ndarray, reasons: List[str], scale:
                    np.ones((1, len(sel)), bool), affine_space=cfg.affine_space,
                    height_loss=cfg.height_loss, huber_c=cfg.huber_c, irls_max_iter=cfg.irls_max_iter,
                    x_min=np.array([x_min]), x_max=np.array([x_max]), X_sing=np.array([X_sing]),
-                   X_v=Xv[None], wX=wX[None], alpha=alpha, relief=relief, focal_kw=fk)
+                   X_v=Xv[None], wX=wX[None], alpha=alpha, relief=relief, focal_kw=fk,
+                   cue_spread=row(cues.v_spread), cue_noise_scale=cfg.cue_noise_scale)
     used = np.zeros(K, bool)
     used[sel] = True
     full = lambda v, fill=np.nan: _scatter(K, sel, v[0], fill)
@@ -414,6 +420,13 @@ def plus_result(cues: PersonCues, usable: np.ndarray, reasons: List[str], scale:
     fr = fit.focal
     if fr is not None and fr.refined[0]:
         flags.append('focal_refined')
+    # per-person fusion with the size cue (depth_fusion.py): moves z and h* together
+    std_z, std_h = full(fit.std_z), full(fit.std_h)
+    fusion = _fuse(h_star, mu_, sigma_, used, cfg, fit, cues, sel)
+    if fusion is not None:
+        ratio, h_star, z_fit, z_fin, std_z, std_h = _apply_fusion(fusion, ratio, h_star, z_fit,
+                                                                 z_fin, std_z)
+        flags.append('depth_fused')
     transl_star = transl * ratio[:, None]
     transl_star[:, 2] = np.where(used, z_fin, transl_star[:, 2])
     residual = np.abs(full(fit.residual))
@@ -424,7 +437,7 @@ def plus_result(cues: PersonCues, usable: np.ndarray, reasons: List[str], scale:
         X_i=cues.X_v if disp else cues.X, w_i=cues.corr_v if disp else cues.w, X=float(X),
         quasi_planar=bool(quasi), x_min=float(x_min), x_max=float(x_max), active=int(fit.active[0]),
         z_init=z_init, z_star=z_fin, transl_star=transl_star, h_init=h_init, h_star=h_star,
-        mu=mu_, sigma=sigma_, std_z=full(fit.std_z), std_h=full(fit.std_h), residual=residual,
+        mu=mu_, sigma=sigma_, std_z=std_z, std_h=std_h, residual=residual,
         image_score=score, kept=bool(kept),
         reasons=reasons, used=used, optimized=len(sel) >= 3, flags=flags,
         image_reason='' if kept else f'mean robust deviation {score:.3f} > {cfg.score_threshold}',
@@ -438,7 +451,32 @@ def plus_result(cues: PersonCues, usable: np.ndarray, reasons: List[str], scale:
         focal_refined=bool(fr.refined[0]) if fr else False, focal_reason=fr.reason[0] if fr else '',
         focal_star=(np.broadcast_to(np.asarray(focal, np.float64), (2,)) / fr.ratio[0]
                     if fr is not None and fr.refined[0] else None),
-        relief_dv_dz=cues.dv_dz)
+        relief_dv_dz=cues.dv_dz,
+        depth_fusion_weight=None if fusion is None else np.where(used, fusion.lam[0], np.nan),
+        sigma_fit=np.where(used, full(fit.sigma_fit), sigma_) if fit.sigma_fit is not None else None)
+
+
+def _fuse(h_star, mu, sigma, used, cfg: DTOConfig, fit, cues: PersonCues, sel):
+    """DepthFusion of one image's used persons (depth_fusion.py), or None when off."""
+    if cfg.depth_fusion == 'none' or used.sum() < 2:
+        return None
+    cue_std = cfg.fusion_cue_std
+    if cfg.depth_fusion == 'spread':
+        tau = cue_relative_std(fit.dz_dv[0], cues.v_spread[sel], fit.z_star[0],
+                               cfg.fusion_cue_std, cfg.fusion_spread_scale)
+        cue_std = _scatter(len(h_star), sel, tau, 0.0)[None]
+    return fuse_depths(h_star[None], mu[None], sigma[None], used[None], cue_std)
+
+
+def _apply_fusion(fusion, ratio, h_star, z_fit, z_fin, std_z):
+    """Scale depths and heights by the fusion factor; std: the fit's share (1 - lambda)
+    of its relative std and the fused measurement's, in quadrature."""
+    f, lam, rel = fusion.factor[0], fusion.lam[0], fusion.rel_std[0]
+    with np.errstate(invalid='ignore', divide='ignore'):
+        fit_rel = np.abs(std_z / z_fin)
+    ratio, h_star, z_fit, z_fin = (x * f for x in (ratio, h_star, z_fit, z_fin))
+    rel_all = np.sqrt(((1 - lam) * fit_rel) ** 2 + np.nan_to_num(rel) ** 2)
+    return ratio, h_star, z_fit, z_fin, np.abs(z_fin) * rel_all, np.abs(h_star) * rel_all
 
 
 def _scatter(K, sel, values, fill):

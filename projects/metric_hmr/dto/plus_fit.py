@@ -3,7 +3,11 @@
 1. affine model: paper's z* = s_d d_i + t_d (``affine_space='depth'``, closed form of
    :mod:`solver`) or z* = a / (q_i - b) (``'disparity'``, :mod:`disparity_fit`);
 2. height likelihood: Gaussian (one fit) or Huber by IRLS over that fit
-   (:mod:`robust_likelihood`); outliers per person;
+   (:mod:`robust_likelihood`); outliers per person; optionally each person's cue noise
+   carried into its height std (``cue_noise_scale``): an error e_i in the statistic v_i
+   moves h_i* by mu_i |dz*/dv| e_i / z_i*, so sigma_i^2 += (mu_i |dz*/dv| c s_i / z_i*)^2
+   with s_i the person's residual spread about its relief line (evaluated at a first fit,
+   then the fit is repeated once with the widened sigma);
 3. posterior std from the final weights, image score sqrt(2 rho(r_i)) averaged;
 4. focal refinement from the persons' depth relief where identifiable
    (:mod:`focal_refine`): depths divided by rho_hat, focal f / rho_hat, std widened by
@@ -41,6 +45,7 @@ class PlusFit(NamedTuple):
     dz_dv: np.ndarray         # (B, K) local slope of the fitted model at each person
     iterations: int
     focal: Optional[FocalEstimate]
+    sigma_fit: Optional[np.ndarray] = None   # (B, K) height std of the likelihood (with cue noise)
 
 
 def _depth_space(h, z, v, mu, sigma, valid, x_min, x_max, X_sing):
@@ -64,10 +69,31 @@ def _disparity_space(h, z, v, mu, sigma, valid, X_v, wX, alpha):
     return fit
 
 
+def _refit(affine_space, h, z, v, mu, sigma, valid, x_min, x_max, X_sing, X_v, wX, alpha):
+    """fit(w) of the chosen affine space."""
+    B = h.shape[0]
+    if affine_space == 'depth':
+        lo = np.full(B, -np.inf) if x_min is None else x_min
+        hi = np.full(B, np.inf) if x_max is None else x_max
+        return _depth_space(h, z, v, mu, sigma, valid, lo, hi, X_sing)
+    if affine_space == 'disparity':
+        return _disparity_space(h, z, v, mu, sigma, valid, X_v, wX, alpha)
+    raise ValueError(f"affine_space must be 'depth' or 'disparity', got {affine_space!r}")
+
+
+def _with_cue_noise(sigma, mu, sol, spread, valid, scale):
+    """sigma_i widened by the height error a cue error of scale * spread_i would cause."""
+    with np.errstate(divide='ignore', invalid='ignore'):
+        rel = np.abs(sol['dz_dv']) * spread / np.abs(sol['z_star'])
+    extra = np.where(valid & np.isfinite(rel), scale * np.abs(mu) * rel, 0.0)
+    return np.sqrt(sigma ** 2 + extra ** 2)
+
+
 def fit_plus(h, z, v, mu, sigma, valid, *, affine_space: str = 'disparity',
              height_loss: str = 'huber', huber_c: float = 2.0, irls_max_iter: int = 10,
              x_min=None, x_max=None, X_sing=None, X_v=None, wX=None, alpha=None,
-             relief: Optional[dict] = None, focal_kw: Optional[dict] = None) -> PlusFit:
+             relief: Optional[dict] = None, focal_kw: Optional[dict] = None,
+             cue_spread=None, cue_noise_scale: float = 0.0) -> PlusFit:
     """DTO+ fit (module docstring).
 
     Args:
@@ -77,20 +103,15 @@ def fit_plus(h, z, v, mu, sigma, valid, *, affine_space: str = 'disparity',
             bounding the disparity-space scale (None: a >= 0 only).
         relief: dict(dv_dz, dv_dz_se, corr) (B, K) for the focal refinement (None: off).
         focal_kw: options of :func:`estimate_focal_ratio`.
+        cue_spread: (B, K) spread s_i of each person's values about its relief line
+            (NaN: no cue-noise term for that person); used when ``cue_noise_scale > 0``.
     """
     arr = lambda x: np.asarray(x, np.float64)
     h, z, v, mu, sigma = (arr(x) for x in (h, z, v, mu, sigma))
     valid = np.asarray(valid, bool)
     B = h.shape[0]
     # 1. the affine model
-    if affine_space == 'depth':
-        lo = np.full(B, -np.inf) if x_min is None else x_min
-        hi = np.full(B, np.inf) if x_max is None else x_max
-        fit = _depth_space(h, z, v, mu, sigma, valid, lo, hi, X_sing)
-    elif affine_space == 'disparity':
-        fit = _disparity_space(h, z, v, mu, sigma, valid, X_v, wX, alpha)
-    else:
-        raise ValueError(f"affine_space must be 'depth' or 'disparity', got {affine_space!r}")
+    fit = _refit(affine_space, h, z, v, mu, sigma, valid, x_min, x_max, X_sing, X_v, wX, alpha)
     # 2. likelihood
     if height_loss == 'gaussian':
         c, max_iter = np.inf, 1
@@ -100,6 +121,13 @@ def fit_plus(h, z, v, mu, sigma, valid, *, affine_space: str = 'disparity',
         raise ValueError(f"height_loss must be 'gaussian' or 'huber', got {height_loss!r}")
     res = irls_fit(fit, lambda s: s['h_star'], mu, sigma, valid, c=c, max_iter=max_iter)
     sol = res.solution
+    if cue_noise_scale > 0 and cue_spread is not None:
+        sigma = _with_cue_noise(sigma, mu, sol, np.asarray(cue_spread, np.float64), valid,
+                                cue_noise_scale)
+        res = irls_fit(_refit(affine_space, h, z, v, mu, sigma, valid, x_min, x_max, X_sing, X_v,
+                              wX, alpha), lambda s: s['h_star'], mu, sigma, valid, c=c,
+                       max_iter=max_iter)
+        sol = res.solution
     # 3. image score on the likelihood's scale (= mean |r| when nobody is beyond c)
     dev = np.where(valid, huber_score(res.residual, c) if np.isfinite(c) else np.abs(res.residual), 0.0)
     score = dev.sum(1) / np.maximum(valid.sum(1), 1)
@@ -119,4 +147,4 @@ def fit_plus(h, z, v, mu, sigma, valid, *, affine_space: str = 'disparity',
                    z_star=sol['z_star'], h_star=sol['h_star'], z_final=z_final, std_z=std_z,
                    std_h=sol['std_h'], weights=res.weights, residual=res.residual,
                    outlier=res.outlier, score=score, dz_dv=sol['dz_dv'],
-                   iterations=res.iterations, focal=focal)
+                   iterations=res.iterations, focal=focal, sigma_fit=sigma)

@@ -22,7 +22,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ['robust_location', 'ReliefSlope', 'relief_slope', 'LOCATIONS', 'SLOPE_ESTIMATORS']
+__all__ = ['robust_location', 'ReliefSlope', 'relief_slope', 'relief_residual_spread', 'LOCATIONS',
+           'SLOPE_ESTIMATORS']
 
 LOCATIONS = ('mean', 'median', 'trimmed')
 SLOPE_ESTIMATORS = ('ols', 'inverse', 'rma')
@@ -87,3 +88,18 @@ def relief_slope(z, v, estimator: str = 'inverse') -> ReliefSlope:
     else:
         slope = float(np.sign(szv) * np.sqrt(szz / svv))
     return ReliefSlope(float(slope), float(corr), float(beta), se, n)
+
+
+def relief_residual_spread(z, v, dv_dz: float) -> float:
+    """Robust spread (1.4826 MAD) of a person's values v about its relief line.
+
+    The line is v = mean(v) + dv_dz (z - mean(z)) (the inverse regression of
+    :func:`relief_slope`), so the body's own depth relief is removed and what remains is
+    the network's error at this person: pixel noise, and background mixed in by blur or
+    bleeding.  NaN for fewer than 3 samples or a non-finite slope."""
+    z = np.asarray(z, np.float64)
+    v = np.asarray(v, np.float64)
+    if z.size < 3 or not np.isfinite(dv_dz):
+        return float('nan')
+    res = (v - v.mean()) - dv_dz * (z - z.mean())
+    return float(1.4826 * np.median(np.abs(res - np.median(res))))

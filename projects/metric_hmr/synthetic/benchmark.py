@@ -17,7 +17,8 @@ Used by ``tools/benchmarks/dto_synthetic.py``.  Every method places the *detecte
 * diagnostics ``initial_gt_focal`` / ``dto_paper_gt_focal``: the same estimate without the
   focal-length bias (rho = 1, true focal), to separate the focal error from DTO's own;
 * ``dto_plus``: DTO+ (``preset='plus'``, issue 15) and one ablation per piece
-  (``PLUS_ABLATIONS``: DTO+ with that piece set back to the paper's choice).
+  (``PLUS_ABLATIONS``: DTO+ with that piece set back to the paper's choice, or an opt-in
+  piece switched on).
 
 All methods get the ground-truth visible person masks (a perfect instance segmenter).
 Metrics: PCDR_0.2 (Relative-Human protocol, depth layers derived from the ground-truth root
@@ -37,14 +38,18 @@ from .relative_depth import disparity_to_depth
 __all__ = ['METHODS', 'PLUS_ABLATIONS', 'depth_layers_from_gt', 'evaluate_scene', 'summarize', 'oracle_depths']
 
 # DTO+ and one row per piece: the preset with that option toggled (back to the paper's
-# value, or on for the opt-in focal refinement)
+# value, or on for the opt-in focal refinement and cue-noise height std)
 PLUS_ABLATIONS = {
     'dto_plus': {},
     'plus_no_robust_stat': dict(depth_statistic='mean', edge_erosion=1),
+    'plus_fixed_erosion': dict(erosion_min_samples=3),
     'plus_depth_space': dict(affine_space='depth'),
     'plus_ols_scale': dict(scale_estimator='ols'),
     'plus_gaussian': dict(height_loss='gaussian'),
     'plus_focal': dict(focal_refine=True),
+    'plus_no_fusion': dict(depth_fusion='none'),
+    'plus_cue_noise': dict(cue_noise_scale=1.0),
+    'plus_bound_all_persons': dict(bound_min_corr=0.0),
 }
 
 METHODS = ('initial', 'dto_paper', 'dto_released', 'no_intra_bound', 'gender_agnostic',
