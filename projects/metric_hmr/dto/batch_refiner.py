@@ -65,7 +65,9 @@ class ImageOutput:
     """DTO outcome of one image (``result`` None and ``error`` set when DTO failed)."""
     result: Optional[DTOResult]
     error: str = ''
-    transl: Optional[np.ndarray] = None         # (K, 3) T_i z*/z
+    transl: Optional[np.ndarray] = None         # (K, 3) final translations (T_i z*/z; the
+                                                # released x/y re-alignment when applied)
+    focal: Optional[np.ndarray] = None          # (2,) DTO+ refined focal; None = unchanged
     betas: Optional[np.ndarray] = None          # (K, nb) refitted where moved
     height: Optional[np.ndarray] = None         # (K,) corrected heights (after the refit)
     refit_flags: List[str] = field(default_factory=list)   # '' = not refitted
@@ -293,8 +295,8 @@ class BatchDTORefiner:
                                                     [results[n] for n in done])
             transl = [results[n].transl_star for n in done]
         for j, n in enumerate(done):
-            outputs[n] = ImageOutput(results[n], transl=transl[j], betas=betas[j],
-                                     height=heights[j], refit_flags=flags[j])
+            outputs[n] = ImageOutput(results[n], transl=transl[j], focal=results[n].focal_star,
+                                     betas=betas[j], height=heights[j], refit_flags=flags[j])
         if recompute_meshes and self.body_model is not None:   # 5. re-pose refined persons
             self._repose([posed[n] for n in done], [outputs[n] for n in done])
         return outputs

@@ -86,6 +86,9 @@ def _apply(s: ImageState, out) -> None:
                         source=s.persons.source, source_index=s.persons.source_index)
     rec = res.to_record()
     rec['refit_flags'] = out.refit_flags
+    if out.focal is not None:   # DTO+ refined the focal: the released cam_int uses it
+        rec['focal_in'] = None if s.focal is None else np.asarray(s.focal, np.float64).tolist()
+        s.focal = np.asarray(out.focal, np.float64)
     s.dto = rec
     s.status, s.reason = image_status(res)
 

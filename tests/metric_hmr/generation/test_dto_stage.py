@@ -93,3 +93,38 @@ def test_image_without_usable_person_is_skipped_not_rejected(scenes, gen_smpl_fi
     assert rec['num_persons'] == len(s.persons) and rec['dto']['image_score'] is None
     assert all(p['reasons'] == 'no_valid_depth' for p in rec['persons'])
     assert states[1].status in ('kept', 'rejected')
+
+
+def test_refined_focal_reaches_the_released_cam_int_and_the_record():
+    """Review item 1: a DTO+ refined focal (``ImageOutput.focal``) becomes the image's
+    focal: the released ``cam_param`` of its persons, the record's ``focal`` / ``fov_v_deg``;
+    the input focal is kept in the DTO record as ``focal_in``."""
+    from metric_hmr.dto import run_dto
+    from metric_hmr.dto.batch_refiner import ImageOutput
+    from metric_hmr.generation.dto_stage import _apply
+    from metric_hmr.generation.records import image_record, released_entry
+    from metric_hmr.generation.state import ImageState, Persons
+    from metric_hmr.testing.dto_scenes import synthetic_scene
+    sc = synthetic_scene(seed=0, K=4)
+    K = 4
+    res = run_dto(sc['verts'], sc['faces'], sc['focal'], sc['princpt'], sc['image_size'],
+                  sc['disparity'], sc['transl'], sc['h_init'], age_years=np.full(K, 30.0),
+                  p_male=np.full(K, 0.5), config=dict(score_threshold=1e9))
+    assert res.kept and res.used.all()
+    persons = Persons(global_orient=np.zeros((K, 3)), body_pose=np.zeros((K, 69)),
+                      betas=np.zeros((K, 10)), transl=sc['transl'], source=['release'] * K,
+                      source_index=np.arange(K))
+    s = ImageState(img_id='a.jpg', img_path=None, ori_shape=sc['image_size'], persons=persons,
+                   focal=sc['focal'].copy(), princpt=sc['princpt'])
+    refined = np.array([700.0, 700.0])
+    _apply(s, ImageOutput(res, transl=res.transl_star, focal=refined, betas=np.zeros((K, 10)),
+                          height=res.h_star, refit_flags=[''] * K))
+    assert s.status == 'kept'
+    entry = released_entry(s)
+    assert len(entry) == K
+    for p in entry:
+        assert np.allclose(p['cam_param']['focal'], refined)
+    rec = image_record(s)
+    assert np.allclose(rec['focal'], refined)
+    assert rec['fov_v_deg'] < 2 * np.degrees(np.arctan(sc['image_size'][0] / 2 / 600.0))
+    assert np.allclose(s.dto['focal_in'], sc['focal'])
