@@ -16,6 +16,7 @@ dto_cfg = dict(
     # relative depth map
     depth_convention='disparity',       # 'disparity' (D_rel = 1/disp) | 'depth'
     depth_resample='before',            # resample the raw map 'before' / 'after' conversion
+    depth_aspect_tolerance=0.03,        # map vs image aspect ratio (relative); beyond: an error
     # visibility and cues
     resolution=512,                     # raster longest side (None = image size)
     depth_tol=0.02,                     # m, vertex-on-front-surface tolerance

@@ -52,7 +52,7 @@ Algorithm = Literal['paper', 'released']            # run_dto steps | released_a
 # shape step) read; the others keep their released-preset value under algorithm='released'
 RELEASED_ALGORITHM_OPTIONS = (
     'algorithm', 'gender_thresholds', 'gender_prior', 'use_X', 'depth_convention',
-    'depth_resample', 'resolution', 'use_masks', 'min_mask_area_frac', 'min_visible_vertices',
+    'depth_resample', 'depth_aspect_tolerance', 'resolution', 'use_masks', 'min_mask_area_frac', 'min_visible_vertices',
     'inlier_thresh', 'max_height', 'max_reject_rounds', 'far_rel_depth', 'far_size_frac',
     'feet_fit', 'feet_frac', 'score_threshold', 'skipped_penalty')
 # options only the released algorithm reads (the paper / DTO+ path keeps their defaults)
@@ -116,6 +116,7 @@ class CueConfig:
     """Depth map, visibility and per-person cues (``depth``, ``raster``, ``cues``)."""
     depth_convention: DepthConvention = 'disparity'
     depth_resample: DepthResample = 'before'
+    depth_aspect_tolerance: float = 0.03  # map vs image aspect ratio (relative); beyond: error
     resolution: Optional[int] = 512       # raster longest side, None = image size
     depth_tol: float = 0.02               # m, vertex-on-front-surface tolerance
     use_masks: bool = True                # restrict visibility to person masks if given
@@ -137,6 +138,8 @@ class CueConfig:
                  "needs regression_source='vertices' without the released-code refinements")
         _opt_pos('resolution', self.resolution)
         _require(self.depth_tol > 0, 'depth_tol', self.depth_tol, 'must be > 0')
+        _require(self.depth_aspect_tolerance >= 0, 'depth_aspect_tolerance',
+                 self.depth_aspect_tolerance, 'must be >= 0')
         _require(int(self.edge_erosion) == self.edge_erosion and self.edge_erosion >= 0,
                  'edge_erosion', self.edge_erosion, 'must be an integer >= 0')
         _opt_pos('inlier_thresh', self.inlier_thresh)
@@ -235,6 +238,7 @@ class DTOConfig:
     # --- depth map, visibility and cues (CueConfig) ---
     depth_convention: DepthConvention = 'disparity'
     depth_resample: DepthResample = 'before'
+    depth_aspect_tolerance: float = 0.03            # a map of another aspect ratio is an error
     resolution: Optional[int] = 512
     depth_tol: float = 0.02
     use_masks: bool = True

@@ -161,7 +161,8 @@ def image_cues(vertices, faces, focal, princpt, image_hw: Tuple[int, int], depth
                masks: Optional[np.ndarray], cfg: DTOConfig) -> Tuple[RasterOutput, PersonCues]:
     """Relative depth at raster resolution, the z-buffer of all persons and their cues."""
     (hr, wr), _ = raster_size(image_hw, cfg.resolution)
-    rel = prepare_depth(depth_map, (hr, wr), cfg.depth_convention, cfg.depth_resample)
+    rel = prepare_depth(depth_map, (hr, wr), cfg.depth_convention, cfg.depth_resample,
+                        image_hw=image_hw, aspect_tolerance=cfg.depth_aspect_tolerance)
     use_masks = masks if (cfg.use_masks and masks is not None) else None
     raster = rasterize_persons(vertices, faces, focal, princpt, image_hw, cfg.resolution,
                                masks=use_masks, depth_tol=cfg.depth_tol)

@@ -450,7 +450,8 @@ def run_released(vertices, faces, focal, princpt, image_hw: Tuple[int, int], dep
     opt = options_from_config(cfg)
     rr = released_raster(list(vertices), faces, focal, princpt, image_hw, cfg.resolution,
                          masks if cfg.use_masks else None)
-    rel = prepare_depth(depth_map, rr.pid.shape, cfg.depth_convention, cfg.depth_resample)
+    rel = prepare_depth(depth_map, rr.pid.shape, cfg.depth_convention, cfg.depth_resample,
+                        image_hw=image_hw, aspect_tolerance=cfg.depth_aspect_tolerance)
     min_px = opt.min_area_frac * H * W * rr.scale ** 2
     # persons at z <= 0 leave before the cues, as on the paper path (reason 'behind_camera')
     cues = [PersonCuesR(removed='behind_camera') if transl[k, 2] <= 0 else
