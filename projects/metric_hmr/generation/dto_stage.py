@@ -4,8 +4,11 @@ The stage hands its images to :class:`metric_hmr.dto.BatchDTORefiner`, the one w
 applied (also behind ``dto_hooks.DTORefiner`` and the precomputed evaluator): body-model
 work is batched over all persons of all images of a chunk (one forward pass for posed
 meshes and T-pose heights, one batched height refit); the per-image solve is
-:func:`metric_hmr.dto.run_dto`.  Persons are never dropped: persons DTO could not use keep
-their input parameters and carry the reason in the record.
+:func:`metric_hmr.dto.run_dto`.  Every input person keeps a record entry with DTO's reason
+for it, but only persons DTO corrected (or, for the released algorithm, wrote unchanged by
+design) are published in the released file; unmatched persons are dropped earlier by the
+matching stage (``records.unpublished_reason``).  An image DTO did not optimize is
+``skipped`` (:func:`image_status`).  A DTO+ refined focal replaces the image's focal.
 """
 from __future__ import annotations
 
