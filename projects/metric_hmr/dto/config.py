@@ -236,6 +236,9 @@ class DTOConfig:
     algorithm: Algorithm = 'paper'                  # released: metric_hmr.dto.released_algorithm
     use_X: bool = True                              # False: Table 6's "+D without X" (released: X = 20)
     # --- depth map, visibility and cues (CueConfig) ---
+    # (options marked 'released:' below are, on the paper path, approximations of the
+    # released steps inside the paper's single fit; algorithm='released' is the released
+    # sequence itself, docs/dto.md 'Released-code behaviour')
     depth_convention: DepthConvention = 'disparity'
     depth_resample: DepthResample = 'before'
     depth_aspect_tolerance: float = 0.03            # a map of another aspect ratio is an error
