@@ -16,7 +16,6 @@ else from the matching input data sample of the batch.
 """
 from __future__ import annotations
 
-import os
 from typing import List, Optional, Sequence
 
 import numpy as np
@@ -24,33 +23,10 @@ import torch
 from mmengine.runner.amp import autocast
 from mmengine.runner.loops import TestLoop, ValLoop, _update_losses
 
+from metric_hmr.dto.depth_map import load_depth_map  # the one depth-file reader (re-exported)
 from metric_hmr.registry import LOOPS, TASK_UTILS
 
 __all__ = ['DTOTestLoop', 'DTOValLoop', 'DTOOutputRefiner', 'load_depth_map']
-
-
-def load_depth_map(path: str, key: str = 'depth', scale: float = 1.0) -> np.ndarray:
-    """Read a depth / disparity map: ``.npy``, ``.npz`` (``key`` or its only array), or an
-    image file (16-bit PNG etc., divided by ``scale``)."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'depth map not found: {path}')
-    ext = os.path.splitext(path)[1].lower()
-    if ext == '.npy':
-        return np.load(path, allow_pickle=False).astype(np.float64)
-    if ext == '.npz':
-        with np.load(path, allow_pickle=False) as z:
-            if key in z.files:
-                return z[key].astype(np.float64)
-            if len(z.files) == 1:
-                return z[z.files[0]].astype(np.float64)
-            raise ValueError(f'{path}: no array {key!r} among {z.files}')
-    import cv2
-    img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise ValueError(f'{path}: not a readable depth image')
-    if img.ndim == 3:
-        img = img[..., 0]
-    return img.astype(np.float64) / scale
 
 
 class DTOOutputRefiner:

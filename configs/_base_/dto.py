@@ -16,6 +16,7 @@ dto_cfg = dict(
     # relative depth map
     depth_convention='disparity',       # 'disparity' (D_rel = 1/disp) | 'depth'
     depth_resample='before',            # resample the raw map 'before' / 'after' conversion
+    depth_aspect_tolerance=0.03,        # map vs image aspect ratio (relative); beyond: an error
     # visibility and cues
     resolution=512,                     # raster longest side (None = image size)
     depth_tol=0.02,                     # m, vertex-on-front-surface tolerance
@@ -40,10 +41,10 @@ dto_cfg = dict(
     iqr_fence=False,
     row_mean_removal=False,
     inlier_thresh=None,
-    # released-code scene handling (off)
+    # read only by algorithm='released' (near / far groups, 2.1 m rejection, feet fit);
+    # setting one with algorithm='paper' is an error
     max_height=None,
     max_reject_rounds=10,
-    near_far=False,
     far_rel_depth=None,
     far_size_frac=0.25,
     feet_fit=False,
@@ -83,7 +84,6 @@ dto_released = dict(
     row_mean_removal=True,
     inlier_thresh=0.1,
     max_height=2.1,
-    near_far=True,
     feet_fit=True,
     far_rel_depth=0.02,
     algorithm='released',

@@ -139,7 +139,7 @@ def test_load_depth_map_formats(tmp_path):
     np.save(tmp_path / 'd.npy', a)
     np.savez(tmp_path / 'd.npz', depth=a, other=a)
     np.testing.assert_allclose(load_depth_map(str(tmp_path / 'd.npy')), a)
-    np.testing.assert_allclose(load_depth_map(str(tmp_path / 'd.npz')), a)
+    np.testing.assert_allclose(load_depth_map(str(tmp_path / 'd.npz'), 'depth'), a)
     import cv2
     cv2.imwrite(str(tmp_path / 'd.png'), (a * 1000).astype(np.uint16))
     np.testing.assert_allclose(load_depth_map(str(tmp_path / 'd.png'), scale=1000.0), a, atol=1e-3)
@@ -147,7 +147,17 @@ def test_load_depth_map_formats(tmp_path):
         load_depth_map(str(tmp_path / 'missing.npy'))
     np.savez(tmp_path / 'e.npz', a=a, b=a)
     with pytest.raises(ValueError, match="no array 'depth'"):
-        load_depth_map(str(tmp_path / 'e.npz'))
+        load_depth_map(str(tmp_path / 'e.npz'), 'depth')
+    np.testing.assert_allclose(load_depth_map(str(tmp_path / 'e.npz')), a)   # no key: the first
+
+
+def test_loops_and_evaluator_share_the_dto_depth_reader():
+    """Review item 16/12: one depth-file reader (metric_hmr.dto.depth_map)."""
+    import metric_hmr.dto.depth_map as dm
+    from metric_hmr.generation import depth_stage
+    assert load_depth_map is dm.load_depth_map
+    assert depth_stage.load_depth_map is dm.load_depth_map
+    assert depth_stage.aspect_mismatch is dm.aspect_mismatch
 
 
 

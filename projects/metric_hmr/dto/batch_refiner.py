@@ -65,7 +65,9 @@ class ImageOutput:
     """DTO outcome of one image (``result`` None and ``error`` set when DTO failed)."""
     result: Optional[DTOResult]
     error: str = ''
-    transl: Optional[np.ndarray] = None         # (K, 3) T_i z*/z
+    transl: Optional[np.ndarray] = None         # (K, 3) final translations (T_i z*/z; the
+                                                # released x/y re-alignment when applied)
+    focal: Optional[np.ndarray] = None          # (2,) DTO+ refined focal; None = unchanged
     betas: Optional[np.ndarray] = None          # (K, nb) refitted where moved
     height: Optional[np.ndarray] = None         # (K,) corrected heights (after the refit)
     refit_flags: List[str] = field(default_factory=list)   # '' = not refitted
@@ -235,6 +237,8 @@ class BatchDTORefiner:
     def _released_refit_all(self, images: List[ImageInput], results: List[DTOResult]):
         """Step 4 of ``algorithm='released'``: the released one-step shape edit and, after an
         age-blend step, the x/y re-alignment (:func:`released_algorithm.released_shape_step`).
+        Persons without betas or pose, or with a degenerate z*/z, keep their input shape and
+        translation T z*/z with a ``not_refit`` flag (one bad person never fails the batch).
         -> (betas, heights, flags, translations) per image."""
         from .released_algorithm import released_shape_step
         sizes = [len(im.transl) for im in images]
@@ -244,26 +248,38 @@ class BatchDTORefiner:
         flags = [[''] * n for n in sizes]
         if not self.refit_shape or not images:
             return betas, heights, flags, transl
+        shift = np.concatenate([r.depth_ratio for r in results])
         moved = np.concatenate([persons_to_refit(r) for r in results])
-        idx = np.flatnonzero(moved)
+        has = np.concatenate([np.full(n, im.betas is not None and im.global_orient is not None
+                                      and im.body_pose is not None) for n, im in zip(sizes, images)])
+        moved &= np.concatenate([np.full(n, b is not None) for n, b in zip(sizes, betas)])
+        ok = moved & has & np.isfinite(shift) & (shift > 0)
+        bounds = np.cumsum([0] + sizes)
+        where = lambda j: (int(np.searchsorted(bounds, j, side='right') - 1), j)  # noqa: E731
+        for j in np.flatnonzero(moved & ~ok):
+            n, j = where(j)
+            flags[n][j - bounds[n]] = ('not_refit: no pose' if not has[j]
+                                       else f'not_refit: z*/z = {shift[j]:.4g}')
+        idx = np.flatnonzero(ok)
         if idx.size == 0:
             return betas, heights, flags, transl
-        cat = lambda xs: np.concatenate([np.asarray(x, np.float64) for x in xs])  # noqa: E731
+        cat = lambda key, width: np.concatenate([  # noqa: E731
+            np.asarray(getattr(im, key), np.float64).reshape(n, -1) if getattr(im, key) is not None
+            else np.zeros((n, width)) for n, im in zip(sizes, images)])
         minor = np.concatenate([minor_flags(im.age, im.age_group, len(im.transl)) for im in images])
-        shift = np.concatenate([r.depth_ratio for r in results])
+        all_b = cat('betas', self.nb)
         new_b, new_t, blend = released_shape_step(
-            cat(betas)[idx], cat([im.transl for im in images])[idx],
-            cat([im.global_orient for im in images])[idx], cat([im.body_pose for im in images])[idx],
-            shift[idx], minor[idx], self.tpose_heights,
+            all_b[idx], cat('transl', 3)[idx], cat('global_orient', 3)[idx],
+            cat('body_pose', 69)[idx], shift[idx], minor[idx], self.tpose_heights,
             lambda b, go, bp, tr: self.pose(b, go, bp, tr)[1], smpla=self.nb == 11)
-        all_b, all_t, all_h = cat(betas), cat(transl), cat(heights)
+        all_t, all_h = np.concatenate(transl), np.concatenate(heights)
         all_b[idx], all_t[idx] = new_b, new_t
         all_h[idx] = self.tpose_heights(new_b)
-        bounds = np.cumsum([0] + sizes)
         for j, bl in zip(idx, blend):
-            n = int(np.searchsorted(bounds, j, side='right') - 1)
+            n, j = where(j)
             flags[n][j - bounds[n]] = 'released_step:age_blend' if bl else 'released_step:beta0'
-        return _split(all_b, sizes), _split(all_h, sizes), flags, _split(all_t, sizes)
+        new_betas = [None if b is None else part for b, part in zip(betas, _split(all_b, sizes))]
+        return new_betas, _split(all_h, sizes), flags, _split(all_t, sizes)
 
     # ------------------------------------------------------------------ entry point
     def __call__(self, images: Sequence[ImageInput], recompute_meshes: bool = False
@@ -293,8 +309,8 @@ class BatchDTORefiner:
                                                     [results[n] for n in done])
             transl = [results[n].transl_star for n in done]
         for j, n in enumerate(done):
-            outputs[n] = ImageOutput(results[n], transl=transl[j], betas=betas[j],
-                                     height=heights[j], refit_flags=flags[j])
+            outputs[n] = ImageOutput(results[n], transl=transl[j], focal=results[n].focal_star,
+                                     betas=betas[j], height=heights[j], refit_flags=flags[j])
         if recompute_meshes and self.body_model is not None:   # 5. re-pose refined persons
             self._repose([posed[n] for n in done], [outputs[n] for n in done])
         return outputs

@@ -9,8 +9,13 @@ naming the option and what is allowed, before any image is touched.  The steps o
 read the option group they need as a sub-config: ``cfg.priors`` (:class:`PriorConfig`),
 ``cfg.cues`` (:class:`CueConfig`), ``cfg.bounds`` (:class:`BoundsConfig`) and
 ``cfg.verdict`` (:class:`VerdictConfig`) and ``cfg.plus`` (:class:`PlusConfig`, DTO+,
-issue 15); the released-code scene handling (:mod:`metric_hmr.dto.released`) reads the
-whole config.  Presets: ``'paper'`` (default), ``'released'``, ``'plus'``.
+issue 15).  Presets: ``'paper'`` (default), ``'released'``, ``'plus'``.
+
+``algorithm='released'`` (:mod:`metric_hmr.dto.released_algorithm`) reads only
+``RELEASED_ALGORITHM_OPTIONS``; any other option that differs from the released preset is
+a ``ValueError`` naming it (it would be ignored).  The paper path does not read
+``RELEASED_ONLY_OPTIONS`` (2.1 m rejection, feet fit, far-group split); setting one with
+``algorithm='paper'`` is a ``ValueError`` too.
 """
 from __future__ import annotations
 
@@ -26,7 +31,8 @@ except ImportError:  # pragma: no cover  (python < 3.8)
 __all__ = ['DTOConfig', 'PriorConfig', 'CueConfig', 'BoundsConfig', 'VerdictConfig',
            'PlusConfig', 'PriorMode', 'DepthConvention', 'DepthResample', 'RegressionSource',
            'ZSource', 'QuasiPlanarTest', 'BoundsMode', 'DepthStatistic', 'ScaleEstimator',
-           'AffineSpace', 'HeightLoss', 'Algorithm']
+           'AffineSpace', 'HeightLoss', 'Algorithm', 'RELEASED_ALGORITHM_OPTIONS',
+           'RELEASED_ONLY_OPTIONS']
 
 PriorMode = Literal['paper', 'cdc']                 # group table | continuous-age CDC (minors)
 DepthConvention = Literal['disparity', 'depth']     # network output: 1/disp | already depth
@@ -41,6 +47,26 @@ AffineSpace = Literal['depth', 'disparity']         # z = s d + t (paper) | z = 
 HeightLoss = Literal['gaussian', 'huber']           # paper | Huber by IRLS
 DepthFusionMode = Literal['none', 'fixed', 'spread']  # per-person depth: cue only (paper) | fused with size cue
 Algorithm = Literal['paper', 'released']            # run_dto steps | released_algorithm.py
+
+
+# options :func:`metric_hmr.dto.released_algorithm.run_released` (and the refiner's released
+# shape step) read; the others keep their released-preset value under algorithm='released'
+RELEASED_ALGORITHM_OPTIONS = (
+    'algorithm', 'gender_thresholds', 'gender_prior', 'use_X', 'depth_convention',
+    'depth_resample', 'depth_aspect_tolerance', 'resolution', 'use_masks', 'min_mask_area_frac', 'min_visible_vertices',
+    'inlier_thresh', 'max_height', 'max_reject_rounds', 'far_rel_depth', 'far_size_frac',
+    'feet_fit', 'feet_frac', 'score_threshold', 'skipped_penalty')
+# options only the released algorithm reads (the paper / DTO+ path keeps their defaults)
+RELEASED_ONLY_OPTIONS = ('max_height', 'max_reject_rounds', 'far_rel_depth', 'far_size_frac',
+                         'feet_fit', 'feet_frac')
+# DTOConfig.released(): the values that differ from the paper defaults (mirrored by
+# configs/_base_/dto.py ``dto_released``, tested)
+_RELEASED_PRESET = dict(
+    gender_thresholds=(0.33, 0.67), regression_source='pixels', z_source='rendered',
+    quasi_planar_test='std', bounds_mode='lower_only', min_corr=0.5, fallback_X=20.0,
+    skipped_penalty=3.0, min_mask_area_frac=1 / 400, min_visible_vertices=500, iqr_fence=True,
+    row_mean_removal=True, inlier_thresh=0.1, max_height=2.1, feet_fit=True,
+    far_rel_depth=0.02, algorithm='released', edge_erosion=0)
 
 
 # ----------------------------------------------------------------------------- checks
@@ -91,6 +117,7 @@ class CueConfig:
     """Depth map, visibility and per-person cues (``depth``, ``raster``, ``cues``)."""
     depth_convention: DepthConvention = 'disparity'
     depth_resample: DepthResample = 'before'
+    depth_aspect_tolerance: float = 0.03  # map vs image aspect ratio (relative); beyond: error
     resolution: Optional[int] = 512       # raster longest side, None = image size
     depth_tol: float = 0.02               # m, vertex-on-front-surface tolerance
     use_masks: bool = True                # restrict visibility to person masks if given
@@ -113,6 +140,8 @@ class CueConfig:
                  "needs regression_source='vertices' without the released-code refinements")
         _opt_pos('resolution', self.resolution)
         _require(self.depth_tol > 0, 'depth_tol', self.depth_tol, 'must be > 0')
+        _require(self.depth_aspect_tolerance >= 0, 'depth_aspect_tolerance',
+                 self.depth_aspect_tolerance, 'must be >= 0')
         _require(int(self.edge_erosion) == self.edge_erosion and self.edge_erosion >= 0,
                  'edge_erosion', self.edge_erosion, 'must be an integer >= 0')
         _require(int(self.erosion_min_samples) == self.erosion_min_samples and self.erosion_min_samples >= 1,
@@ -188,6 +217,23 @@ class PlusConfig:
                 or self.cue_noise_scale > 0 or self.depth_fusion != 'none')
 
 
+def _check_algorithm_options(cfg: 'DTOConfig') -> None:
+    """No option that the chosen algorithm would ignore differs from its preset value."""
+    defaults = {f.name: f.default for f in dataclasses.fields(cfg)}
+    if cfg.algorithm == 'released':
+        expected = dict(defaults, **_RELEASED_PRESET)
+        ignored = [k for k, v in expected.items()
+                   if k not in RELEASED_ALGORITHM_OPTIONS and getattr(cfg, k) != v]
+        _require(not ignored, 'algorithm', cfg.algorithm,
+                 f'the released algorithm does not read the option(s) {ignored}; leave them at '
+                 "the released preset's values or use algorithm='paper'")
+        return
+    ignored = [k for k in RELEASED_ONLY_OPTIONS if getattr(cfg, k) != defaults[k]]
+    _require(not ignored, 'algorithm', cfg.algorithm,
+             f'the option(s) {ignored} are read only by the released-code sequence '
+             "(algorithm='released', preset='released'); the paper and DTO+ paths ignore them")
+
+
 def _sub(cfg: 'DTOConfig', cls):
     return cls(**{f.name: getattr(cfg, f.name) for f in dataclasses.fields(cls)})
 
@@ -206,8 +252,12 @@ class DTOConfig:
     algorithm: Algorithm = 'paper'                  # released: metric_hmr.dto.released_algorithm
     use_X: bool = True                              # False: Table 6's "+D without X" (released: X = 20)
     # --- depth map, visibility and cues (CueConfig) ---
+    # (options marked 'released:' below are, on the paper path, approximations of the
+    # released steps inside the paper's single fit; algorithm='released' is the released
+    # sequence itself, docs/dto.md 'Released-code behaviour')
     depth_convention: DepthConvention = 'disparity'
     depth_resample: DepthResample = 'before'
+    depth_aspect_tolerance: float = 0.03            # a map of another aspect ratio is an error
     resolution: Optional[int] = 512
     depth_tol: float = 0.02
     use_masks: bool = True
@@ -225,15 +275,15 @@ class DTOConfig:
     # --- verdict (VerdictConfig) ---
     score_threshold: float = 1.5
     skipped_penalty: Optional[float] = None
-    # --- released-code person filters and scene handling (metric_hmr.dto.released) ---
+    # --- released-code person filters (both algorithms) ---
     min_mask_area_frac: Optional[float] = None      # released: 1/400 of H*W
     min_visible_vertices: Optional[int] = None      # released: 500
     iqr_fence: bool = False                         # (CueConfig) released regression refinements
     row_mean_removal: bool = False
     inlier_thresh: Optional[float] = None           # released: 0.1 m
-    max_height: Optional[float] = None              # released: 2.1 m greedy rejection
-    max_reject_rounds: int = 10
-    near_far: bool = False                          # released: split into near / far groups
+    # --- read only by algorithm='released' (RELEASED_ONLY_OPTIONS; released_algorithm.py) ---
+    max_height: Optional[float] = None              # released: 2.1 m rejection
+    max_reject_rounds: int = 10                     # rounds of the 2.1 m rejection
     far_rel_depth: Optional[float] = None           # far when d_i > this (relative units)
     far_size_frac: float = 0.25                     # far when 2 m projects < frac * short side
     feet_fit: bool = False                          # released: second fit on bottom pixels
@@ -263,14 +313,11 @@ class DTOConfig:
         _check_choices(self)
         for cls in (PriorConfig, CueConfig, BoundsConfig, VerdictConfig, PlusConfig):
             _sub(self, cls)               # each group checks its own ranges
-        released = [k for k in ('near_far', 'feet_fit') if getattr(self, k)]
-        released += ['max_height'] if self.max_height is not None else []
-        _require(not (self.plus.active and released), 'affine_space/height_loss/focal_refine',
-                 (self.affine_space, self.height_loss, self.focal_refine),
-                 f'the DTO+ fit cannot be combined with the released-code options {released}')
+        _check_algorithm_options(self)
         _opt_pos('min_mask_area_frac', self.min_mask_area_frac)
         _opt_pos('max_height', self.max_height)
-        _require(self.max_reject_rounds >= 0, 'max_reject_rounds', self.max_reject_rounds, 'must be >= 0')
+        _require(self.max_reject_rounds >= 1, 'max_reject_rounds', self.max_reject_rounds,
+                 'must be >= 1 (fit rounds of the 2.1 m rejection)')
         _require(0 < self.far_size_frac, 'far_size_frac', self.far_size_frac, 'must be > 0')
         _require(0 < self.feet_frac <= 1, 'feet_frac', self.feet_frac, 'must be in (0, 1]')
 
@@ -320,13 +367,9 @@ class DTOConfig:
 
     @classmethod
     def released(cls) -> 'DTOConfig':
-        """Behaviour of the authors' released code (method.md, 'Released-code behaviour')."""
-        return cls(gender_thresholds=(0.33, 0.67), regression_source='pixels', z_source='rendered',
-                   quasi_planar_test='std', bounds_mode='lower_only', min_corr=0.5,
-                   fallback_X=20.0, skipped_penalty=3.0, min_mask_area_frac=1 / 400,
-                   min_visible_vertices=500, iqr_fence=True, row_mean_removal=True,
-                   inlier_thresh=0.1, max_height=2.1, near_far=True, feet_fit=True,
-                   far_rel_depth=0.02, algorithm='released', edge_erosion=0)
+        """Behaviour of the authors' released code (method.md, 'Released-code behaviour'):
+        ``algorithm='released'`` (:mod:`metric_hmr.dto.released_algorithm`)."""
+        return cls(**_RELEASED_PRESET)
 
     @classmethod
     def plus_preset(cls) -> 'DTOConfig':

@@ -13,8 +13,9 @@ Steps of :func:`run_dto` (each a module-level function; the math lives in its ow
 DTO+ (issue 15, ``config.uses_plus_fit``): steps 5-6 are :func:`plus_result`
 (:mod:`metric_hmr.dto.plus_fit`: disparity-space affine, Huber likelihood, focal).
 
-The released-code variants (person filters, near / far groups, 2.1 m rejection, feet fit)
-are in :mod:`metric_hmr.dto.released`.  Shape refit through a body model is a separate step
+``algorithm='released'`` (``preset='released'``) runs the authors' released sequence instead
+(:mod:`metric_hmr.dto.released_algorithm`: near / far groups, 2.1 m rejection, feet fit),
+after the same input checks.  Shape refit through a body model is a separate step
 (:mod:`metric_hmr.dto.refine`).
 
 Edge cases (each flagged in ``DTOResult.flags`` or a per-person ``reasons`` entry):
@@ -31,7 +32,6 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from . import released
 from .config import BoundsConfig, DTOConfig
 from .cues import PersonCues, extract_cues, is_quasi_planar, weighted_scale
 from .depth_fusion import cue_relative_std, fuse_depths
@@ -45,7 +45,7 @@ from .verdict import image_verdict
 
 __all__ = ['DTOResult', 'run_dto', 'dto_bounds', 'solve_persons', 'resolve_priors', 'image_cues',
            'usable_persons', 'initial_depths', 'ScaleCue', 'scale_and_bounds', 'ImageFit',
-           'fit_group', 'fit_image', 'assemble_result', 'plus_result']
+           'fit_image', 'assemble_result', 'plus_result']
 
 
 @dataclass
@@ -79,7 +79,7 @@ class DTOResult:
     flags: List[str] = field(default_factory=list)
     image_reason: str = ''
     prior_source: List[str] = field(default_factory=list)
-    group: np.ndarray = None    # (K,) 0 near / 1 far (near_far option), -1 unused
+    group: np.ndarray = None    # (K,) fitted group (released: 0 near / 1 far), -1 unused
     group_params: List[Tuple[float, float, int]] = field(default_factory=list)  # (s_d, t_d, active) per group
     # --- DTO+ (config.uses_plus_fit); for affine_space='disparity', (s_d, t_d) hold (a, b)
     # of z* = a / (q_i - b) and d_i holds q_i ---
@@ -164,12 +164,12 @@ def image_cues(vertices, faces, focal, princpt, image_hw: Tuple[int, int], depth
                masks: Optional[np.ndarray], cfg: DTOConfig) -> Tuple[RasterOutput, PersonCues]:
     """Relative depth at raster resolution, the z-buffer of all persons and their cues."""
     (hr, wr), _ = raster_size(image_hw, cfg.resolution)
-    rel = prepare_depth(depth_map, (hr, wr), cfg.depth_convention, cfg.depth_resample)
+    rel = prepare_depth(depth_map, (hr, wr), cfg.depth_convention, cfg.depth_resample,
+                        image_hw=image_hw, aspect_tolerance=cfg.depth_aspect_tolerance)
     use_masks = masks if (cfg.use_masks and masks is not None) else None
     raster = rasterize_persons(vertices, faces, focal, princpt, image_hw, cfg.resolution,
                                masks=use_masks, depth_tol=cfg.depth_tol)
     cues = extract_cues(vertices, raster, rel, focal, princpt, masks=use_masks, config=cfg.cues,
-                        keep_pixel_samples=cfg.feet_fit,
                         relief_space=cfg.affine_space if cfg.uses_plus_fit else None)
     return raster, cues
 
@@ -178,11 +178,23 @@ def image_cues(vertices, faces, focal, princpt, image_hw: Tuple[int, int], depth
 def usable_persons(cues: PersonCues, transl: np.ndarray, raster: RasterOutput,
                    masks: Optional[np.ndarray], image_hw: Tuple[int, int],
                    cfg: DTOConfig) -> List[str]:
-    """Per person '' when it can enter the fit, else why not."""
+    """Per person '' when it can enter the fit, else why not (first reason wins): no cue,
+    ``behind_camera``, then the released-code size filters when configured: mask area
+    (person mask, else rendered pixels in image pixels) below ``min_mask_area_frac`` of
+    H*W, fewer than ``min_visible_vertices`` visible vertices."""
+    K = len(transl)
+    H, W = image_hw
     reasons = [r or ('behind_camera' if transl[i, 2] <= 0 else '')
                for i, r in enumerate(cues.reason)]
-    return released.person_filters(reasons, cfg, masks, cues.n_pixels, cues.n_visible,
-                                   raster.scale, image_hw)
+    if cfg.min_mask_area_frac is not None:
+        area = (np.asarray(masks).reshape(K, -1).sum(1) if masks is not None
+                else cues.n_pixels / raster.scale ** 2)
+        for i in np.nonzero(area < cfg.min_mask_area_frac * H * W)[0]:
+            reasons[i] = reasons[i] or f'mask_area<{cfg.min_mask_area_frac:.4g}*H*W'
+    if cfg.min_visible_vertices is not None:
+        for i in np.nonzero(cues.n_visible < cfg.min_visible_vertices)[0]:
+            reasons[i] = reasons[i] or f'visible_vertices<{cfg.min_visible_vertices}'
+    return reasons
 
 
 def initial_depths(transl: np.ndarray, cues: PersonCues, cfg: DTOConfig) -> np.ndarray:
@@ -249,7 +261,7 @@ class ImageFit:
     std_z: np.ndarray           # posterior std of z*, NaN where not fitted
     used: np.ndarray            # bool, entered the final fit
     group: np.ndarray           # 0 near / 1 far, -1 unused
-    d_used: np.ndarray          # the d_i that entered the fit (the feet fit may replace some)
+    d_used: np.ndarray          # the d_i that entered the fit
     reasons: List[str]
     flags: List[str] = field(default_factory=list)
     s_d: float = np.nan
@@ -259,22 +271,6 @@ class ImageFit:
     optimized: bool = False
 
 
-def fit_group(problem: FitProblem, sel: np.ndarray, pixel_samples: Optional[list],
-              cfg: DTOConfig) -> Tuple[GroupFit, np.ndarray, List[int], List[str]]:
-    """Fit one group of persons: (fit, d_i used, persons rejected, flags).
-
-    Paper: one closed-form fit.  Released code: greedy rejection of persons corrected
-    above ``max_height`` and the feet fit, when configured."""
-    if cfg.max_height is not None:
-        fit, rejected = released.reject_too_tall(problem, sel, cfg)
-    else:
-        fit, rejected = solve_group(problem, sel), []
-    if cfg.feet_fit and pixel_samples is not None:
-        fit, d, won = released.try_feet_fit(problem, fit, pixel_samples, cfg)
-        return fit, d, rejected, (['feet_fit'] if won else [])
-    return fit, problem.d, rejected, []
-
-
 def _pass_through(problem: FitProblem, reasons: List[str]) -> ImageFit:
     """Nothing fitted yet: every person keeps its initial depth."""
     K = len(problem.z)
@@ -282,11 +278,10 @@ def _pass_through(problem: FitProblem, reasons: List[str]) -> ImageFit:
                     group=np.full(K, -1, np.int64), d_used=problem.d.copy(), reasons=list(reasons))
 
 
-def fit_image(problem: FitProblem, reasons: List[str], pixel_samples: Optional[list], focal,
-              image_hw: Tuple[int, int], cfg: DTOConfig) -> ImageFit:
+def fit_image(problem: FitProblem, reasons: List[str], cfg: DTOConfig) -> ImageFit:
     """Fit (s_d, t_d) over the usable persons (``reasons[i] == ''``) of one image.
 
-    0 usable persons: nothing; 1: pass-through; else one fit per group of persons."""
+    0 usable persons: nothing; 1: pass-through; else one closed-form fit (paper Sec. 3.2)."""
     out = _pass_through(problem, reasons)
     idx = np.nonzero(np.array([r == '' for r in reasons], bool))[0]
     if len(idx) == 0:
@@ -296,29 +291,12 @@ def fit_image(problem: FitProblem, reasons: List[str], pixel_samples: Optional[l
         out.flags.append('single_person_pass_through')
         out.reasons[int(idx[0])] = 'single_person_pass_through'
         return out
-    # 5a. groups: all usable persons, or near / far (released code)
-    groups = released.split_near_far(idx, problem, focal, image_hw, cfg) if cfg.near_far else [idx]
-    if len(groups) == 2:
-        out.flags.append('near_far_split')
-    # 5b. one closed-form fit per group
-    fits = []
-    for gi, sel in enumerate(groups):
-        fit, d, rejected, flags = fit_group(problem, sel, pixel_samples, cfg)
-        for i in rejected:
-            out.reasons[i] = released.rejection_reason(cfg)
-        out.flags += flags
-        out.z_star[fit.sel] = fit.s * d[fit.sel] + fit.t
-        out.d_used[fit.sel] = d[fit.sel]
-        out.std_z[fit.sel] = fit.std_z
-        out.used[fit.sel] = True
-        out.group[fit.sel] = gi
-        fits.append(fit)
-    # 5c. keep the far group behind the near one
-    if len(fits) == 2:
-        out.z_star, fits[1], raised = released.keep_far_behind_near(out.z_star, fits[0], fits[1])
-        if raised:
-            out.flags.append('far_group_shift_raised')
-    _summarize_fits(out, fits)
+    fit = solve_group(problem, idx)
+    out.z_star[fit.sel] = fit.s * problem.d[fit.sel] + fit.t
+    out.std_z[fit.sel] = fit.std_z
+    out.used[fit.sel] = True
+    out.group[fit.sel] = 0
+    _summarize_fits(out, [fit])
     return out
 
 
@@ -534,6 +512,6 @@ def run_dto(vertices: Sequence[np.ndarray], faces, focal, princpt, image_size: T
     # 5. closed-form fit
     problem = FitProblem(h_init, z_init, cues.d, mu_, sigma_, scale.x_min, scale.x_max,
                          scale.X_singular)
-    fit = fit_image(problem, reasons, cues.pixel_samples, focal, image_hw, cfg)
+    fit = fit_image(problem, reasons, cfg)
     # 6. corrected heights / translations and the verdict
     return assemble_result(problem, fit, scale, cues, transl, prior_source, cfg)

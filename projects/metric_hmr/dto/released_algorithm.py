@@ -26,45 +26,52 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .raster import project_points, raster_size, rasterize_persons, resize_mask_nearest
+from ..conventions import AgeGroup, age_group_from_years, is_minor
+from .priors import AGNOSTIC_ADULT_SIGMA, PAPER_GROUP_PRIORS
+from .raster import project_points_raster, raster_size, rasterize_persons, resize_mask_nearest
 
-__all__ = ['RELEASED_MU', 'RELEASED_SIGMA', 'released_prior_classes', 'released_priors',
+__all__ = ['RELEASED_MU', 'RELEASED_SIGMA', 'RELEASED_ADULT_SIGMA', 'released_prior_classes', 'released_priors',
            'ReleasedRaster', 'released_raster', 'PersonCuesR', 'released_person_cues',
            'split_groups', 'GroupFitR', 'fit_group', 'ReleasedOptions', 'ReleasedOutcome',
-           'released_image', 'options_from_config', 'run_released', 'released_shape_step']
+           'released_image', 'options_from_config', 'released_posterior_std', 'run_released',
+           'released_shape_step']
 
 # released class order: 0 baby, 1 kid, 2 teen, 3 female, 4 male, 5 neutral adult (dto.py 288-289)
-RELEASED_MU = np.array([0.801, 1.122, 1.477, 1.647, 1.784, 1.715])
-RELEASED_SIGMA = np.array([0.126, 0.12, 0.156, 0.0707, 0.0759, 0.1])
-AGE_SPLIT = (3.0, 8.0, 15.0)
-GENDER_THRESH = 0.33
-AGNOSTIC_SIGMA = 0.073     # Table 8's D' (dto.py 307-312)
+_CLASS_NAMES = ('baby', 'kid', 'teen', 'adult_female', 'adult_male', 'adult_neutral')
+_MINOR_CLASS = {int(AgeGroup.BABY): 0, int(AgeGroup.KID): 1, int(AgeGroup.TEEN): 2}
+# the released adult sigmas carry one more digit than the paper table (dto.py 288-289)
+RELEASED_ADULT_SIGMA = {'adult_female': 0.0707, 'adult_male': 0.0759}
+RELEASED_MU = np.array([PAPER_GROUP_PRIORS[n][0] for n in _CLASS_NAMES])
+RELEASED_SIGMA = np.array([RELEASED_ADULT_SIGMA.get(n, PAPER_GROUP_PRIORS[n][1])
+                           for n in _CLASS_NAMES])
 
 
 def released_prior_classes(age, p_male, use_age_prior: bool = True,
-                           thresholds: Tuple[float, float] = (GENDER_THRESH, 1 - GENDER_THRESH)
-                           ) -> np.ndarray:
-    """Class per person (dto.py 428-452): female when P(male) < thresholds[0], male when
-    >= thresholds[1].  Unknown age (NaN) uses the gender classes, as the released code
-    does without the age prior; unknown gender (NaN) is neutral."""
+                           thresholds: Optional[Tuple[float, float]] = None) -> np.ndarray:
+    """Class per person (dto.py 428-452): minors (``conventions.is_minor``) by their age
+    group (``conventions.age_group_from_years``); else female when P(male) < thresholds[0],
+    male when >= thresholds[1] (default: the released preset's ``gender_thresholds``).
+    Unknown age (NaN) uses the gender classes, as the released code does without the age
+    prior; unknown gender (NaN) is neutral."""
+    if thresholds is None:
+        from .config import DTOConfig
+        thresholds = DTOConfig.released().gender_thresholds
     age = np.asarray(age, np.float64).reshape(-1)
     pm = np.asarray(p_male, np.float64).reshape(-1)
-    out = np.empty(len(age), np.int64)
-    for i, (a, p) in enumerate(zip(age, pm)):
-        if use_age_prior and np.isfinite(a) and a < AGE_SPLIT[2]:
-            out[i] = 2 if a >= AGE_SPLIT[1] else 1 if a >= AGE_SPLIT[0] else 0
-        elif np.isfinite(p) and p < thresholds[0]:
-            out[i] = 3
-        elif np.isfinite(p) and p >= thresholds[1]:
-            out[i] = 4
-        else:
-            out[i] = 5
+    out = np.full(len(age), 5, np.int64)
+    known = np.isfinite(pm)
+    out[known & (np.where(known, pm, 0.0) >= thresholds[1])] = 4
+    out[known & (np.where(known, pm, 1.0) < thresholds[0])] = 3
+    if use_age_prior:
+        codes = age_group_from_years(age)
+        for i in np.flatnonzero(is_minor(age, unknown=False)):
+            out[i] = _MINOR_CLASS[int(codes[i])]
     return out
 
 
 def released_priors(h_init, classes, use_gender_prior: bool = True) -> Tuple[np.ndarray, np.ndarray]:
     """(mu, sigma) per person (dto.py 297-316): adults hybrid (h + mu) / 2; without the
-    gender prior (D') every adult is N(h, 0.073^2)."""
+    gender prior (D') every adult is N(h, ``priors.AGNOSTIC_ADULT_SIGMA``^2)."""
     h = np.asarray(h_init, np.float64)
     c = np.asarray(classes, np.int64)
     mu, sigma = RELEASED_MU[c].copy(), RELEASED_SIGMA[c].copy()
@@ -72,7 +79,7 @@ def released_priors(h_init, classes, use_gender_prior: bool = True) -> Tuple[np.
     if use_gender_prior:
         mu[adult] = (h[adult] + mu[adult]) / 2
     else:
-        mu[adult], sigma[adult] = h[adult], AGNOSTIC_SIGMA
+        mu[adult], sigma[adult] = h[adult], AGNOSTIC_ADULT_SIGMA
     return mu, sigma
 
 
@@ -105,7 +112,7 @@ def released_raster(vertices: Sequence[np.ndarray], faces, focal, princpt,
     n_vis = np.zeros(K, np.int64)
     for k in range(K):
         v = np.asarray(vertices[k], np.float64)
-        p = project_points(v, focal, princpt, scale)
+        p = project_points_raster(v, focal, princpt, scale)
         with np.errstate(invalid='ignore'):
             inside = np.isfinite(p).all(1) & (p[:, 0] >= 0) & (p[:, 0] < w) & (p[:, 1] >= 0) & (p[:, 1] < h)
         r, c = p[inside, 1].astype(np.int64), p[inside, 0].astype(np.int64)
@@ -261,6 +268,7 @@ class ReleasedOptions:
     max_height: float = 2.1
     score_threshold: float = 1.5
     rejected_penalty: float = 3.0
+    max_iter: int = 10               # rounds of the 2.1 m rejection (max_reject_rounds)
 
 
 @dataclass
@@ -287,7 +295,7 @@ def _fit_near(near, cues, h, mu, sigma, opt):
     arr = lambda f: np.array([getattr(c, f) for c in cues])  # noqa: E731
     d, z, dfe, zfe = arr('d'), arr('z'), arr('d_feet'), arr('z_feet')
     common = (mu, sigma, arr('spread'), arr('X'), arr('r'), opt.use_X)
-    kw = dict(max_height=opt.max_height)
+    kw = dict(max_height=opt.max_height, max_iter=opt.max_iter)
     body = fit_group(near, h, z, d, *common, **kw)
     if opt.feet_fit:
         feet = fit_group(near, h, zfe, dfe, *common, **kw)
@@ -330,7 +338,7 @@ def released_image(cues: List[PersonCuesR], h, mu, sigma, transl_z, focal_y: flo
     if len(far) >= 2:
         fit = fit_group(far, h, z_used, d_used, mu, sigma, np.array([c.spread for c in cues]),
                         np.array([c.X for c in cues]), np.array([c.r for c in cues]), opt.use_X,
-                        max_height=opt.max_height)
+                        max_height=opt.max_height, max_iter=opt.max_iter)
         if near_fit is not None:
             _push_far_behind(fit, far, near, near_fit, d_near, d_used, z_used, h, opt)
         fits.append(('far', fit))
@@ -352,8 +360,9 @@ def released_image(cues: List[PersonCuesR], h, mu, sigma, transl_z, focal_y: flo
 
 
 # ------------------------------------------------------------------ run_dto(preset='released')
-_CLASS_NAMES = ('baby', 'kid', 'teen', 'adult_female', 'adult_male', 'adult_neutral')
-_CODE_YEARS = {0: 30.0, 1: 11.5, 2: 5.5, 3: 1.5}    # RH age-group code -> a representative age
+# RH age-group code -> a representative age (inside the group's AGE_GROUP_SPLITS range)
+_CODE_YEARS = {int(AgeGroup.ADULT): 30.0, int(AgeGroup.TEEN): 11.5, int(AgeGroup.KID): 5.5,
+               int(AgeGroup.BABY): 1.5}
 
 
 def options_from_config(cfg) -> ReleasedOptions:
@@ -367,7 +376,8 @@ def options_from_config(cfg) -> ReleasedOptions:
         far_size_frac=cfg.far_size_frac,
         max_height=cfg.max_height if cfg.max_height is not None else np.inf,
         score_threshold=cfg.score_threshold,
-        rejected_penalty=cfg.skipped_penalty if cfg.skipped_penalty is not None else 3.0)
+        rejected_penalty=cfg.skipped_penalty if cfg.skipped_penalty is not None else 3.0,
+        max_iter=cfg.max_reject_rounds)
 
 
 def _released_demographics(K, h_init, age_years, p_male, age_group, mu, sigma, cfg):
@@ -384,6 +394,30 @@ def _released_demographics(K, h_init, age_years, p_male, age_group, mu, sigma, c
     cls = released_prior_classes(age, pm, thresholds=cfg.gender_thresholds)
     mu_, sigma_ = released_priors(h_init, cls, use_gender_prior=cfg.gender_prior)
     return mu_, sigma_, ['released:' + _CLASS_NAMES[c] for c in cls]
+
+
+def released_posterior_std(out: ReleasedOutcome, h, sigma) -> np.ndarray:
+    """(K,) posterior std of z* of each fitted person, NaN elsewhere.
+
+    The released fit is the least-squares solution of (h_i / z_i)(s d_i + t) ~ N(mu_i,
+    sigma_i^2) over a group (:func:`_normal_equations`); with a flat prior the posterior of
+    (s, t) is Gaussian with covariance [[A, B], [B, C]]^-1, so var z*_i = (C d_i^2 - 2 B d_i
+    + A) / (A C - B^2); where s was forced to X only t is free: var z*_i = 1 / C.  The far
+    group's push behind the near one moves t, not this spread."""
+    h, sigma = np.asarray(h, np.float64), np.asarray(sigma, np.float64)
+    std = np.full(len(h), np.nan)
+    fitted = np.array([st == 'fitted' for st in out.status], bool)
+    for name, fit in out.fits:
+        ids = np.flatnonzero(fitted & (out.group == (0 if name == 'near' else 1)))
+        if len(ids) == 0:
+            continue
+        w, g, d = 1.0 / sigma[ids] ** 2, h[ids] / out.z[ids], out.d[ids]
+        A, B, C = np.sum(w * g * g * d * d), np.sum(w * g * g * d), np.sum(w * g * g)
+        with np.errstate(divide='ignore', invalid='ignore'):
+            var = (np.full(len(ids), 1.0 / C) if fit.forced_X
+                   else (C * d * d - 2 * B * d + A) / (A * C - B * B))
+        std[ids] = np.where(np.isfinite(var) & (var >= 0), np.sqrt(np.abs(var)), np.nan)
+    return std
 
 
 def _reason(status: str, cfg) -> str:
@@ -406,19 +440,22 @@ def run_released(vertices, faces, focal, princpt, image_hw: Tuple[int, int], dep
     'removed: ...' (left out of the score *and* of the released output).  ``optimized`` False -> the image is never written (dto_framework.py
     505-509), whatever its score."""
     from .depth_map import prepare_depth
-    from .dto import DTOResult
+    from .dto import DTOResult, _empty_result, _validate
     K = len(vertices)
     H, W = image_hw
     mu_, sigma_, source = _released_demographics(K, h_init, age_years, p_male, age_group, mu, sigma, cfg)
+    _validate(h_init, mu_, sigma_, transl[:, 2])      # the paper path's input checks
     if K == 0:
-        from .dto import _empty_result
         return _empty_result(h_init, mu_, sigma_)
     opt = options_from_config(cfg)
     rr = released_raster(list(vertices), faces, focal, princpt, image_hw, cfg.resolution,
                          masks if cfg.use_masks else None)
-    rel = prepare_depth(depth_map, rr.pid.shape, cfg.depth_convention, cfg.depth_resample)
+    rel = prepare_depth(depth_map, rr.pid.shape, cfg.depth_convention, cfg.depth_resample,
+                        image_hw=image_hw, aspect_tolerance=cfg.depth_aspect_tolerance)
     min_px = opt.min_area_frac * H * W * rr.scale ** 2
-    cues = [released_person_cues(k, rr, rel, min_px, opt.min_visible, opt.inlier_thresh,
+    # persons at z <= 0 leave before the cues, as on the paper path (reason 'behind_camera')
+    cues = [PersonCuesR(removed='behind_camera') if transl[k, 2] <= 0 else
+            released_person_cues(k, rr, rel, min_px, opt.min_visible, opt.inlier_thresh,
                                  cfg.feet_frac) for k in range(K)]
     fy = float(np.broadcast_to(np.asarray(focal, np.float64), (2,))[1])
     out = released_image(cues, h_init, mu_, sigma_, transl[:, 2], fy, image_hw, opt)
@@ -435,14 +472,14 @@ def run_released(vertices, faces, focal, princpt, image_hw: Tuple[int, int], dep
         flags.append('no_group_of_two')
     reason = '' if out.kept else ('not optimized (no group fitted >= 2 persons)' if not out.optimized
                                   else f'mean deviation {out.score:.3f} >= {cfg.score_threshold}')
-    nan = np.full(K, np.nan)
+    std_z = released_posterior_std(out, h_init, sigma_)
     return DTOResult(
         s_d=first.s if first else np.nan, t_d=first.t if first else np.nan, d_i=out.d,
         X_i=np.array([c.X for c in cues]), w_i=np.array([c.r for c in cues]),
         X=first.X if first else np.nan, quasi_planar=bool(first.quasi_planar) if first else False,
         x_min=first.X if first else np.nan, x_max=np.inf, active=-1 if (first and first.forced_X) else 0,
         z_init=out.z, z_star=out.z * out.shift, transl_star=transl * out.shift[:, None],
-        h_init=h_init, h_star=h_star, mu=mu_, sigma=sigma_, std_z=nan, std_h=nan.copy(),
+        h_init=h_init, h_star=h_star, mu=mu_, sigma=sigma_, std_z=std_z, std_h=h_init / out.z * std_z,
         residual=residual, image_score=out.score if out.fits else np.nan, kept=out.kept,
         reasons=[_reason(st, cfg) for st in out.status], used=used, optimized=out.optimized,
         flags=flags, image_reason=reason, prior_source=source, group=out.group,

@@ -87,16 +87,17 @@ def refined_sample(sample: dict, img: ImageInput, out: ImageOutput, refit: bool,
     """New sample dict with the refined prediction and the ``dto`` record."""
     pred, result = sample['pred'], out.result
     new_pred = dict(pred)
-    new_pred['transl'] = like(result.transl_star, pred['transl'])
+    # the refiner's final translations: T_i z*/z, or the released x/y re-alignment
+    new_pred['transl'] = like(out.transl, pred['transl'])
     if refit:
         new_pred['betas'] = like(out.betas, pred['betas'])
         new_pred['shape_refit_flags'] = out.refit_flags
-    if result.focal_star is not None:      # DTO+ focal refinement changed the camera
-        new_pred['focal'] = like(result.focal_star, pred['focal'])
+    if out.focal is not None:              # DTO+ focal refinement changed the camera
+        new_pred['focal'] = like(out.focal, pred['focal'])
     ratio = result.depth_ratio
     # scaling about the camera centre by z*/z, plus what is left of the translation change
-    # (non-zero only when DTO+ refined the focal and persons moved beyond the scale)
-    offset = result.transl_star - np.asarray(img.transl, np.float64).reshape(-1, 3) * ratio[:, None]
+    # (non-zero when DTO+ refined the focal, or after the released x/y re-alignment)
+    offset = np.asarray(out.transl, np.float64) - np.asarray(img.transl, np.float64).reshape(-1, 3) * ratio[:, None]
     if 'vertices' in pred:   # re-posed, or scaled + moved
         v = out.vertices if remeshed else img.vertices * ratio[:, None, None] + offset[:, None, :]
         new_pred['vertices'] = like(v, pred['vertices'])

@@ -139,14 +139,13 @@ def load_predictions(path: str) -> Dict[str, dict]:
 
 
 def load_depth_map(depth_dir: str, img_key: str) -> np.ndarray:
-    """Depth map of an image: ``depth_dir/<img_key without extension>.npy`` (H, W)."""
+    """Depth map of an image: ``depth_dir/<img_key without extension>.npy`` (H, W), read by
+    :func:`metric_hmr.dto.depth_map.load_depth_map` (DTO checks its aspect ratio)."""
+    from ..dto.depth_map import load_depth_map as read_depth
     path = os.path.join(depth_dir, os.path.splitext(img_key)[0] + '.npy')
     if not os.path.isfile(path):
         raise FileNotFoundError(f'depth map for {img_key!r} not found: {path}')
-    depth = np.load(path, allow_pickle=False)
-    if depth.ndim != 2:
-        raise ValueError(f'{path}: depth map must be (H, W), got {depth.shape}')
-    return depth
+    return read_depth(path)
 
 
 @MODELS.register_module()

@@ -2,7 +2,8 @@
 
 Depth Anything outputs affine-invariant *inverse* depth (disparity); maps are stored with
 ``state.depth_kind = 'disparity'`` and converted by the DTO engine (method.md §1).
-Non-finite pixels are kept as NaN: DTO masks them.
+Non-finite pixels are kept as NaN: DTO masks them.  Files are read by the one depth-file
+reader, :func:`metric_hmr.dto.depth_map.load_depth_map` (``aspect_mismatch`` lives there too).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..dto.depth_map import DepthFileError, aspect_mismatch, load_depth_map
 from ..registry import DTO_STAGES
 from .base import BaseStage, resolve_device
 from .state import ImageState
@@ -93,38 +95,18 @@ class DepthAnythingDepth(BaseStage):
                     s.depth_kind = 'disparity'
 
 
-def aspect_mismatch(map_hw, image_hw, tolerance: float) -> bool:
-    """True when an (h, w) map cannot be resampled to the (H, W) image: their aspect ratios
-    differ by more than ``tolerance`` (relative).  Depth Anything's network-size maps
-    (sides rounded to multiples of 14 around 518) stay within 14/518 = 2.7%."""
-    if image_hw is None:
-        return False
-    (h, w), (H, W) = map_hw, image_hw
-    if min(h, w, H, W) <= 0:
-        return True
-    return abs((w / h) / (W / H) - 1.0) > tolerance
-
-
 def load_depth_file(path: str, key: Optional[str], image_hw, tolerance: float):
-    """(depth (H,W) float32, '') from an ``.npy`` / ``.npz`` file, or (None, reason) for a
-    missing, unreadable or wrong-shape file (the reason names the file and the shape)."""
-    if not os.path.isfile(path):
-        return None, f'missing_depth: {path}'
+    """(depth (H,W) float32, '') from a depth file (:func:`metric_hmr.dto.depth_map.load_depth_map`),
+    or (None, reason) for a missing, unreadable or wrong-shape file (the reason names the
+    file and the shape)."""
     try:
-        if path.endswith('.npz'):
-            with np.load(path, allow_pickle=False) as z:
-                d = z[key or z.files[0]]
-        else:
-            d = np.load(path, allow_pickle=False)
-        d = np.asarray(d, np.float32)
-    except Exception as e:  # noqa: BLE001  (any decoder error: this image's file is bad)
-        return None, f'corrupt_depth: {path}: {type(e).__name__}: {e}'
-    shape = d.shape
-    d = d.squeeze()
-    if d.ndim != 2:
-        return None, f'bad_depth_shape: {path}: shape {shape}, expected an (H, W) map'
+        d = np.asarray(load_depth_map(path, key), np.float32)
+    except FileNotFoundError:
+        return None, f'missing_depth: {path}'
+    except DepthFileError as e:
+        return None, f'{e.reason}: {e}'
     if aspect_mismatch(d.shape, image_hw, tolerance):
-        return None, (f'bad_depth_shape: {path}: shape {shape} has another aspect ratio than the '
+        return None, (f'bad_depth_shape: {path}: shape {d.shape} has another aspect ratio than the '
                       f'image {tuple(image_hw)} (tolerance {tolerance:.0%})')
     return d, ''
 

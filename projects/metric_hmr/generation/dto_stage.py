@@ -4,8 +4,11 @@ The stage hands its images to :class:`metric_hmr.dto.BatchDTORefiner`, the one w
 applied (also behind ``dto_hooks.DTORefiner`` and the precomputed evaluator): body-model
 work is batched over all persons of all images of a chunk (one forward pass for posed
 meshes and T-pose heights, one batched height refit); the per-image solve is
-:func:`metric_hmr.dto.run_dto`.  Persons are never dropped: persons DTO could not use keep
-their input parameters and carry the reason in the record.
+:func:`metric_hmr.dto.run_dto`.  Every input person keeps a record entry with DTO's reason
+for it, but only persons DTO corrected (or, for the released algorithm, wrote unchanged by
+design) are published in the released file; unmatched persons are dropped earlier by the
+matching stage (``records.unpublished_reason``).  An image DTO did not optimize is
+``skipped`` (:func:`image_status`).  A DTO+ refined focal replaces the image's focal.
 """
 from __future__ import annotations
 
@@ -86,6 +89,9 @@ def _apply(s: ImageState, out) -> None:
                         source=s.persons.source, source_index=s.persons.source_index)
     rec = res.to_record()
     rec['refit_flags'] = out.refit_flags
+    if out.focal is not None:   # DTO+ refined the focal: the released cam_int uses it
+        rec['focal_in'] = None if s.focal is None else np.asarray(s.focal, np.float64).tolist()
+        s.focal = np.asarray(out.focal, np.float64)
     s.dto = rec
     s.status, s.reason = image_status(res)
 

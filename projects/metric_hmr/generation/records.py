@@ -10,12 +10,17 @@ from ..geometry import focal_to_vfov
 from .release import pad_betas_smpla, released_person
 from .state import ImageState
 
-# per-person DTO fields copied into the record (all (K,) arrays of DTOResult)
+# per-person DTO fields copied into the record ((K,) arrays of DTOResult; None where the
+# algorithm does not produce one, e.g. the DTO+ robust weights on the paper path)
 _PERSON_DTO_FIELDS = ('mu', 'sigma', 'h_init', 'h_star', 'z_init', 'z_star', 'std_z', 'std_h',
                       'residual', 'd_i', 'X_i', 'w_i', 'used', 'reasons', 'prior_source',
-                      'refit_flags')
+                      'refit_flags', 'group', 'z_fit', 'robust_weight', 'outlier')
+# image fields: the fit, the verdict, and the DTO+ focal decision with its reason
+# ('focal_in': the input focal when the refined one replaced it)
 _IMAGE_DTO_FIELDS = ('s_d', 't_d', 'X', 'quasi_planar', 'x_min', 'x_max', 'active',
-                     'image_score', 'optimized', 'flags', 'image_reason')
+                     'image_score', 'optimized', 'flags', 'image_reason', 'group_params',
+                     'affine_space', 'focal_refined', 'focal_reason', 'focal_ratio',
+                     'focal_ratio_est', 'focal_ratio_std', 'focal_star', 'focal_in')
 
 
 def _f(x):
@@ -51,16 +56,13 @@ def vertical_fov(focal, ori_shape) -> Optional[float]:
 
 # plausible T-pose heights (m) of a body-model person; outside: a degenerate shape
 HEIGHT_RANGE = (0.2, 3.0)
-# DTO verdicts that publish a person unchanged by design (method.md §1: an image with one
-# usable person is kept as is, not counted as optimized)
-PASS_THROUGH = ('single_person_pass_through',)
 
 
 def unpublished_reason(s: ImageState, i: int) -> str:
     """'' when person ``i`` of a kept image is published (DTO corrected it), else why not:
     ``behind_camera`` (input or corrected z <= 0), ``degenerate_shape`` (non-finite shape
     or a T-pose height outside ``HEIGHT_RANGE``) or ``not_in_fit: <DTO's reason>`` (a person
-    DTO neither fitted nor passed through, see ``PASS_THROUGH``)."""
+    DTO did not fit; the released algorithm's ``unchanged: ...`` persons are published)."""
     final = s.refined if s.refined is not None else s.persons
     for name, t in (('input', s.persons.transl[i]), ('corrected', final.transl[i])):
         if not np.all(np.isfinite(t)) or t[2] <= 0:
@@ -73,8 +75,11 @@ def unpublished_reason(s: ImageState, i: int) -> str:
     used = dto.get('used')
     why = (dto.get('reasons') or [''] * (i + 1))[i] or ''
     # 'unchanged: ...' = written with the input parameters by design (released algorithm:
-    # persons alone in their group, persons rejected by the 2.1 m rule)
-    if (used is None or not used[i]) and why not in PASS_THROUGH and not why.startswith('unchanged:'):
+    # persons alone in their group, persons rejected by the 2.1 m rule); a lone usable
+    # person passed through (paper path) only occurs in skipped images, which carry the
+    # image's reason (``image_skipped``)
+    if (used is None or not used[i]) and why != 'single_person_pass_through' \
+            and not why.startswith('unchanged:'):
         return f'not_in_fit: person {i}: {why or "unused"}'
     return ''
 
@@ -109,7 +114,7 @@ def image_record(s: ImageState) -> dict:
         if s.dto is not None:
             for key in _PERSON_DTO_FIELDS:
                 if key in s.dto:
-                    p[key] = _clean(s.dto[key][i])
+                    p[key] = None if s.dto[key] is None else _clean(s.dto[key][i])
         persons.append(p)
     rec = {'img_id': s.img_id, 'status': s.status, 'reason': s.reason,
            'ori_shape': None if s.ori_shape is None else [int(x) for x in s.ori_shape],

@@ -77,3 +77,36 @@ def test_sub_configs_carry_the_flat_options():
     assert DTOConfig(group_priors=dict(giant=(2.2, 0.1)), fallback_prior='giant').priors.fallback_prior == 'giant'
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.alpha1 = 2.0
+
+
+def test_plus_overrides_equal_plus_preset():
+    """Review item 25: ``dto_plus`` of the base config file mirrors ``DTOConfig.plus_preset()``."""
+    cfg = Config.fromfile(CFG)
+    merged = dict(_norm(cfg.dto_cfg.to_dict()), **_norm(cfg.dto_plus.to_dict()))
+    assert DTOConfig(**merged) == DTOConfig.plus_preset()
+
+
+@pytest.mark.parametrize('option, value', [
+    ('bounds_mode', 'paper'), ('min_corr', 0.3), ('fallback_X', 10.0), ('z_source', 'transl'),
+    ('regression_source', 'vertices'), ('quasi_planar_test', 'variance'), ('edge_erosion', 2),
+    ('depth_tol', 0.05), ('prior_mode', 'cdc'), ('adult_hybrid', False), ('iqr_fence', False),
+    ('affine_space', 'disparity'), ('focal_refine', True), ('alpha2', 3.0)])
+def test_released_algorithm_refuses_options_it_does_not_read(option, value):
+    """Review item 4: ``preset='released'`` with an option the released sequence ignores
+    is one ValueError naming it (before, it was accepted and silently ignored)."""
+    with pytest.raises(ValueError, match=f"does not read the option.*'{option}'"):
+        DTOConfig.from_dict({'preset': 'released', option: value})
+    # the options it reads are accepted
+    for ok in (dict(max_height=2.3), dict(max_reject_rounds=3), dict(gender_prior=False),
+               dict(use_X=False), dict(resolution=128, min_visible_vertices=100)):
+        DTOConfig.from_dict(dict(preset='released', **ok))
+
+
+@pytest.mark.parametrize('option, value', [('max_height', 2.1), ('feet_fit', True),
+                                           ('far_rel_depth', 0.02), ('max_reject_rounds', 3)])
+def test_paper_path_refuses_released_only_options(option, value):
+    """Review item 10: the paper / DTO+ path has no 2.1 m rejection, feet fit or far
+    group (they live in released_algorithm.py only): setting one is an error."""
+    for preset in ('paper', 'plus'):
+        with pytest.raises(ValueError, match=f"'{option}'.*released-code"):
+            DTOConfig.from_dict({'preset': preset, option: value})

@@ -50,3 +50,28 @@ def test_prepare_depth_before_and_after():
     np.testing.assert_allclose(b, resize_depth(1.0 / disp, (3, 4)))
     with pytest.raises(ValueError, match='resample'):
         prepare_depth(disp, (3, 4), 'disparity', 'middle')
+
+
+def test_prepare_depth_refuses_a_map_of_another_aspect_ratio():
+    """Review item 16 (issue 13 finding 6): every DTO path goes through prepare_depth, so a
+    map of another aspect ratio than the image is an error there (it used to be stretched
+    silently by the loops and the precomputed evaluator); within the tolerance it is
+    resampled as before."""
+    from metric_hmr.dto.depth_map import prepare_depth
+    m = np.random.default_rng(0).uniform(1, 2, (30, 40))
+    ok = prepare_depth(m, (48, 64), image_hw=(480, 640))
+    np.testing.assert_array_equal(ok, prepare_depth(m, (48, 64)))
+    with pytest.raises(ValueError, match=r'\(40, 40\).*aspect ratio.*\(480, 640\)'):
+        prepare_depth(np.ones((40, 40)), (48, 64), image_hw=(480, 640))
+    prepare_depth(np.ones((40, 40)), (48, 64), image_hw=(480, 640), aspect_tolerance=0.5)
+
+
+def test_run_dto_rejects_a_stretched_map_for_both_algorithms():
+    from metric_hmr.dto import run_dto
+    from metric_hmr.testing.dto_scenes import synthetic_scene
+    sc = synthetic_scene(seed=0, K=3)
+    square = sc['disparity'][:, :480]
+    for preset in ('paper', 'released'):
+        with pytest.raises(ValueError, match='aspect ratio'):
+            run_dto(sc['verts'], sc['faces'], sc['focal'], sc['princpt'], sc['image_size'], square,
+                    sc['transl'], sc['h_init'], config=dict(preset=preset))

@@ -245,7 +245,7 @@ def test_plus_preset_and_paper_default_unchanged():
     assert plus == DTOConfig.plus_preset() and plus.uses_plus_fit
     assert DTOConfig.from_dict(dict(preset='plus', focal_refine=False)).focal_refine is False
     with pytest.raises(ValueError, match='released-code'):
-        DTOConfig.from_dict(dict(preset='plus', near_far=True))
+        DTOConfig.from_dict(dict(preset='plus', feet_fit=True))
     with pytest.raises(ValueError, match='affine_space'):
         DTOConfig.from_dict(dict(affine_space='log'))
 

@@ -4,9 +4,13 @@ import subprocess
 import sys
 
 CODE = '''
-import sys
-import metric_hmr.dto, metric_hmr.dto.released, metric_hmr.geometry, metric_hmr.conventions
+import importlib, pkgutil, sys
+import metric_hmr.dto, metric_hmr.geometry, metric_hmr.conventions
 from metric_hmr.dto import run_dto, solve_dto_batch, DTOConfig
+names = [m.name for m in pkgutil.iter_modules(metric_hmr.dto.__path__)]
+for name in names:         # every module, also those loaded lazily (review item 20)
+    importlib.import_module('metric_hmr.dto.' + name)
+assert {'batch_refiner', 'samples', 'released_algorithm', 'plus_fit'} <= set(names), names
 bad = sorted(m for m in sys.modules
              if m.split('.')[0] in ('mmengine', 'mmcv', 'mmdet', 'mmpose', 'dto_hooks')
              or m in ('metric_hmr.registry', 'metric_hmr.utils'))

@@ -94,3 +94,42 @@ def test_small_person_is_removed_from_score_and_output():
     r = _run(sc)
     assert r.reasons[3].startswith('removed') and not r.used[3]
     assert r.kept and np.isnan(r.residual[3])
+
+
+def test_released_path_validates_inputs_like_the_paper_path():
+    """Review item 5: a NaN T-pose height is the same ValueError (naming the person) as on
+    the paper path, and a person at z <= 0 leaves the fit as 'behind_camera'."""
+    sc = _scene([1.71, 1.72, 1.74, 1.75], [3.0, 4.0, 5.0, 6.0])
+    bad = dict(sc, h_init=sc['h_init'].copy())
+    bad['h_init'][2] = np.nan
+    for preset in ('paper', 'plus', 'released'):
+        with pytest.raises(ValueError, match='person 2: T-pose height'):
+            _run(bad, preset)
+    behind = dict(sc, transl=sc['transl'].copy())
+    behind['transl'][2, 2] = -3.0
+    for preset in ('paper', 'released'):
+        r = _run(behind, preset)
+        assert r.reasons[2] == 'behind_camera' and not r.used[2], preset
+        np.testing.assert_allclose(r.transl_star[2], behind['transl'][2])
+
+
+def test_released_posterior_std_from_the_normal_equations():
+    """The released std (was NaN for every person) is the Gaussian posterior of the group's
+    least squares: checked against the covariance inv(J^T J) of the weighted design
+    J = [g d, g] / sigma (g = h / z), computed independently here."""
+    sc = _scene([1.71, 1.72, 1.74, 1.75, 1.6], [3.0, 4.0, 5.0, 6.0, 7.0])
+    r = _run(sc)
+    fit = r.used
+    assert fit.sum() >= 3 and np.all(np.isfinite(r.std_z[fit])) and np.all(np.isnan(r.std_z[~fit]))
+    sel = fit & (r.group == 0)
+    g, d = r.h_init[sel] / r.z_init[sel], r.d_i[sel]
+    J = np.stack([g * d, g], 1) / r.sigma[sel, None]
+    forced = r.active == -1
+    if forced:
+        var = np.full(sel.sum(), 1.0 / np.sum(g ** 2 / r.sigma[sel] ** 2))
+    else:
+        cov = np.linalg.inv(J.T @ J)
+        var = np.einsum('ni,ij,nj->n', np.stack([d, np.ones_like(d)], 1), cov,
+                        np.stack([d, np.ones_like(d)], 1))
+    np.testing.assert_allclose(r.std_z[sel], np.sqrt(var), rtol=1e-9)
+    np.testing.assert_allclose(r.std_h[sel], r.h_init[sel] / r.z_init[sel] * r.std_z[sel])

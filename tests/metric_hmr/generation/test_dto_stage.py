@@ -1,6 +1,7 @@
 """DTOStage (batched over images) agrees with dto_hooks.DTORefiner (per image); matching
 stage hands detection masks to DTO; release persons are never dropped."""
 import numpy as np
+import pytest
 
 from metric_hmr.generation.readers import CameraHMRReleaseReader
 from metric_hmr.generation.state import Detections
@@ -93,3 +94,77 @@ def test_image_without_usable_person_is_skipped_not_rejected(scenes, gen_smpl_fi
     assert rec['num_persons'] == len(s.persons) and rec['dto']['image_score'] is None
     assert all(p['reasons'] == 'no_valid_depth' for p in rec['persons'])
     assert states[1].status in ('kept', 'rejected')
+
+
+def test_refined_focal_reaches_the_released_cam_int_and_the_record():
+    """Review item 1: a DTO+ refined focal (``ImageOutput.focal``) becomes the image's
+    focal: the released ``cam_param`` of its persons, the record's ``focal`` / ``fov_v_deg``;
+    the input focal is kept in the DTO record as ``focal_in``."""
+    from metric_hmr.dto import run_dto
+    from metric_hmr.dto.batch_refiner import ImageOutput
+    from metric_hmr.generation.dto_stage import _apply
+    from metric_hmr.generation.records import image_record, released_entry
+    from metric_hmr.generation.state import ImageState, Persons
+    from metric_hmr.testing.dto_scenes import synthetic_scene
+    sc = synthetic_scene(seed=0, K=4)
+    K = 4
+    res = run_dto(sc['verts'], sc['faces'], sc['focal'], sc['princpt'], sc['image_size'],
+                  sc['disparity'], sc['transl'], sc['h_init'], age_years=np.full(K, 30.0),
+                  p_male=np.full(K, 0.5), config=dict(score_threshold=1e9))
+    assert res.kept and res.used.all()
+    persons = Persons(global_orient=np.zeros((K, 3)), body_pose=np.zeros((K, 69)),
+                      betas=np.zeros((K, 10)), transl=sc['transl'], source=['release'] * K,
+                      source_index=np.arange(K))
+    s = ImageState(img_id='a.jpg', img_path=None, ori_shape=sc['image_size'], persons=persons,
+                   focal=sc['focal'].copy(), princpt=sc['princpt'])
+    refined = np.array([700.0, 700.0])
+    _apply(s, ImageOutput(res, transl=res.transl_star, focal=refined, betas=np.zeros((K, 10)),
+                          height=res.h_star, refit_flags=[''] * K))
+    assert s.status == 'kept'
+    entry = released_entry(s)
+    assert len(entry) == K
+    for p in entry:
+        assert np.allclose(p['cam_param']['focal'], refined)
+    rec = image_record(s)
+    assert np.allclose(rec['focal'], refined)
+    assert rec['fov_v_deg'] < 2 * np.degrees(np.arctan(sc['image_size'][0] / 2 / 600.0))
+    assert np.allclose(s.dto['focal_in'], sc['focal'])
+
+
+def test_record_carries_the_per_person_and_focal_fields():
+    """Review item 6: the generation record holds the DTO+ per-person outputs (robust
+    weight, outlier, group, z_fit) and the focal decision with its reason; on the paper
+    path the DTO+ ones are None."""
+    from metric_hmr.dto import run_dto
+    from metric_hmr.dto.batch_refiner import ImageOutput
+    from metric_hmr.generation.dto_stage import _apply
+    from metric_hmr.generation.records import image_record
+    from metric_hmr.generation.state import ImageState, Persons
+    from metric_hmr.testing.dto_scenes import synthetic_scene
+    sc = synthetic_scene(seed=0, K=4)
+    K = 4
+    for preset in ('plus', 'paper'):
+        res = run_dto(sc['verts'], sc['faces'], sc['focal'], sc['princpt'], sc['image_size'],
+                      sc['disparity'], sc['transl'], sc['h_init'], age_years=np.full(K, 30.0),
+                      p_male=np.full(K, 0.5), config=dict(preset=preset, focal_refine=preset == 'plus'))
+        persons = Persons(global_orient=np.zeros((K, 3)), body_pose=np.zeros((K, 69)),
+                          betas=np.zeros((K, 10)), transl=sc['transl'], source=['release'] * K,
+                          source_index=np.arange(K))
+        s = ImageState(img_id='a.jpg', img_path=None, ori_shape=sc['image_size'], persons=persons,
+                       focal=sc['focal'].copy(), princpt=sc['princpt'])
+        _apply(s, ImageOutput(res, transl=res.transl_star, focal=res.focal_star,
+                              betas=np.zeros((K, 10)), height=res.h_star, refit_flags=[''] * K))
+        rec = image_record(s)
+        dto = rec['dto']
+        assert dto['focal_refined'] == res.focal_refined and dto['focal_reason'] == res.focal_reason
+        assert dto['affine_space'] == res.affine_space and len(dto['group_params']) == 1
+        for i, p in enumerate(rec['persons']):
+            assert p['group'] == int(res.group[i])
+            if preset == 'plus':
+                assert p['outlier'] == bool(res.outlier[i])
+                assert p['robust_weight'] == pytest.approx(res.robust_weight[i], nan_ok=True)
+                assert p['z_fit'] == pytest.approx(res.z_fit[i])
+            else:
+                assert p['outlier'] is None and p['robust_weight'] is None and p['z_fit'] is None
+        if preset == 'plus':
+            assert dto['focal_refined'] or dto['focal_reason']     # the decision is explained
