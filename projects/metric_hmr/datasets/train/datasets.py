@@ -21,19 +21,28 @@ import numpy as np
 import torch
 from mmengine.dataset import BaseDataset
 
+from metric_hmr.conventions import adapt_betas
 from metric_hmr.registry import BODY_MODELS, DATASETS, FUNCTIONS
 from metric_hmr.utils.io import load_annots_npz
 from .smpl_ops import rotate_smpl
 
-NUM_BETAS_STORED = 11
+NUM_BETAS_STORED = 11   # gt['betas']: SMPL-A layout, 10-D shapes get a zero age blend
 
 
-def pad_betas(betas: np.ndarray) -> np.ndarray:
-    """(N, 10|11) -> (N, 11): 10-D SMPL shapes padded with a zero age blend."""
-    b = np.asarray(betas, np.float64).reshape(len(betas), -1)
-    if b.shape[1] > NUM_BETAS_STORED:
-        raise ValueError(f'betas with {b.shape[1]} values (expected 10 or 11)')
-    return np.concatenate([b, np.zeros((len(b), NUM_BETAS_STORED - b.shape[1]))], 1)
+def stored_betas(betas, context: str = '') -> np.ndarray:
+    """(N, 10|11) -> (N, 11) float64 (``conventions.adapt_betas``; more values: ValueError)."""
+    b = np.asarray(betas, np.float64)
+    b = b.reshape(len(b), -1) if b.size else b.reshape(len(b), NUM_BETAS_STORED)
+    if b.shape[1] not in (10, NUM_BETAS_STORED):
+        raise ValueError(f'{context + ": " if context else ""}betas with {b.shape[1]} values (expected 10 or 11)')
+    return adapt_betas(b, NUM_BETAS_STORED, context=context)
+
+
+def model_betas(body_model, betas, context: str = '') -> torch.Tensor:
+    """Stored betas as the body model takes them: a non-zero age blend needs a kid template
+    (SMPL-A, 11 betas), else ``adapt_betas`` raises naming the person (never dropped silently)."""
+    nb = int(getattr(body_model, 'num_betas', 10))
+    return torch.as_tensor(adapt_betas(stored_betas(betas, context), nb, context=context), dtype=torch.float32)
 
 
 def empty_gt(n: int = 0) -> dict:
@@ -44,28 +53,31 @@ def empty_gt(n: int = 0) -> dict:
 
 
 def smpl_to_gt(body_model, betas: np.ndarray, pose: np.ndarray, transl: np.ndarray, focal, princpt,
-               img_hw, full_3d: bool = True) -> dict:
+               img_hw, full_3d: bool = True, context: str = '') -> dict:
     """Training-sample ``gt`` of SMPL persons in camera space.
 
     Joints (24) and vertices come from the body model; keypoints are the projected joints
     (visibility 1 inside the image and in front of the camera); boxes are the bounding boxes
     of the projected vertices clipped to the image.  ``full_3d=False`` keeps only the 2D
-    part (CameraHMR pGT: has_smpl/has_3d False, translation unknown = NaN).
+    part (CameraHMR pGT: has_smpl/has_3d False, translation unknown = NaN).  A shape with a
+    non-zero age blend (DTO-Humans / AGORA kids) needs an SMPL-A body model (``num_betas=11``
+    and a kid template): with a 10-beta model it is a ValueError naming ``context`` and the
+    person, never a silently adult body.
     """
     n = len(betas)
     gt = empty_gt(n)
     if n == 0:
         return gt
-    betas = pad_betas(betas)
+    bm_betas = model_betas(body_model, betas, context)
+    betas = stored_betas(betas, context)
     pose = np.asarray(pose, np.float64).reshape(n, 72)
     transl = np.asarray(transl, np.float64).reshape(n, 3)
-    nb = int(getattr(body_model, 'num_betas', 10))
     with torch.no_grad():
-        out = body_model(betas=torch.as_tensor(betas[:, :nb], dtype=torch.float32),
+        out = body_model(betas=bm_betas,
                          global_orient=torch.as_tensor(pose[:, :3], dtype=torch.float32),
                          body_pose=torch.as_tensor(pose[:, 3:], dtype=torch.float32),
                          transl=torch.as_tensor(transl, dtype=torch.float32))
-        height = body_model.tpose_height(torch.as_tensor(betas[:, :nb], dtype=torch.float32))
+        height = body_model.tpose_height(bm_betas)
     joints = out.joints[:, :24].double().cpu().numpy()
     verts = out.vertices.double().cpu().numpy()
     f, c = np.asarray(focal, np.float64), np.asarray(princpt, np.float64)
@@ -190,11 +202,11 @@ class DTOHumansDataset(_SMPLAnnotsDataset):
             raise ValueError('no persons')
         focal = np.asarray(persons[0]['cam_param']['focal'], np.float64).reshape(2)
         princpt = np.asarray(persons[0]['cam_param']['princpt'], np.float64).reshape(2)
-        betas = [np.asarray(p['smpl_param']['shape'], np.float64).reshape(-1) for p in persons]
-        width = max(len(b) for b in betas)
-        betas = np.stack([np.pad(b, (0, width - len(b))) for b in betas])
+        betas = np.concatenate([stored_betas(np.reshape(p['smpl_param']['shape'], (1, -1)), f'person {i}')
+                                for i, p in enumerate(persons)])
         pose = np.stack([np.asarray(p['smpl_param']['pose'], np.float64).reshape(72) for p in persons])
         transl = np.stack([np.asarray(p['smpl_param']['trans'], np.float64).reshape(3) for p in persons])
+        # errors get the file and image from get_data_info
         gt = smpl_to_gt(self.body_model, betas, pose, transl, focal, princpt, hw, full_3d=self.full_3d)
         s = self.sample(info, hw, focal, princpt, gt)
         if not (self.full_3d or self.supervise_fov):
@@ -251,10 +263,9 @@ def world_to_camera(body_model, betas, global_orient, transl, R, t):
 
     R, t: one camera ((3, 3), (3,)) or one per person ((N, 3, 3), (N, 3)).
     """
-    nb = int(getattr(body_model, 'num_betas', 10))
     R, t = person_cameras(R, t, len(np.asarray(global_orient).reshape(-1, 3)))
     with torch.no_grad():
-        j0 = body_model(betas=torch.as_tensor(pad_betas(betas)[:, :nb], dtype=torch.float32)).joints[:, 0]
+        j0 = body_model(betas=model_betas(body_model, betas)).joints[:, 0]
     return rotate_smpl(global_orient, transl, j0.double().cpu().numpy(), R, t)
 
 
@@ -322,7 +333,7 @@ class BEDLAMDataset(_SMPLAnnotsDataset):
         raw = info['raw']
         hw = image_size(info['img_path'])
         K = np.asarray(raw['cam_int'], np.float64).reshape(3, 3)
-        betas = pad_betas(np.asarray(raw['shape'], np.float64).reshape(len(raw['shape']), -1))
+        betas = stored_betas(raw['shape'])
         pose = np.asarray(raw['pose_world'], np.float64).reshape(-1, 72)
         tr = np.asarray(raw['trans_world'], np.float64).reshape(-1, 3)
         R, t = person_cameras(raw['cam_rot'], raw['cam_trans'], len(pose))
@@ -414,7 +425,8 @@ def _stack_person_params(persons: Sequence[dict], where: str):
     """(betas (N,11), pose (N,72) from global_orient + body_pose, transl (N,3))."""
     if not persons:
         return np.zeros((0, 11)), np.zeros((0, 72)), np.zeros((0, 3))
-    betas = pad_betas(np.stack([np.asarray(p['betas'], np.float64).reshape(-1)[:11] for p in persons]))
+    betas = np.concatenate([stored_betas(np.reshape(p['betas'], (1, -1)), f'{where}: person {i}')
+                            for i, p in enumerate(persons)])
     go = np.stack([np.asarray(p['global_orient'], np.float64).reshape(3) for p in persons])
     bp = np.stack([np.asarray(p['body_pose'], np.float64).reshape(69) for p in persons])
     tr = np.stack([np.asarray(p['transl'], np.float64).reshape(3) for p in persons])
