@@ -20,7 +20,7 @@ from typing import Dict, List, Optional, Sequence
 import torch
 from mmengine.model import BaseModel
 
-from metric_hmr.geometry import (matrix_to_axis_angle, project_points_torch,
+from metric_hmr.geometry import (focal_to_vfov, matrix_to_axis_angle, project_points_torch,
                                  rot6d_interleaved_to_matrix, vfov_to_focal)
 from metric_hmr.registry import BODY_MODELS, MODELS, TASK_UTILS
 from .boxes import box_cxcywh_to_xyxy
@@ -149,7 +149,7 @@ class MAHMR(BaseModel):
             img_h = torch.tensor([float(s.get('img_h', self.input_size)) for s in samples] or
                                  [float(self.input_size)] * B, device=device)
             return vfov_to_focal(fov, img_h)
-        f = torch.full((B,), self.input_size / (2 * math.tan(self.default_fov / 2)), device=device)
+        f = torch.full((B,), vfov_to_focal(self.default_fov, self.input_size), device=device)
         if self.training and samples and all('focal' in s for s in samples):
             gt = torch.stack([torch.as_tensor(s['focal'], device=device, dtype=torch.float32).reshape(-1)[-1]
                               for s in samples])
@@ -388,7 +388,7 @@ class MAHMR(BaseModel):
             offset = torch.as_tensor(s.get('offset', (0.0, 0.0)), dtype=torch.float32, device=inputs.device)
             f_ori = float(focal[b]) / r
             img_h_ori = float(s['img_h']) / r
-            fov_b = float(fov[b]) if fov is not None else 2 * math.atan(img_h_ori / (2 * f_ori))
+            fov_b = float(fov[b]) if fov is not None else focal_to_vfov(f_ori, img_h_ori)
             boxes = box_cxcywh_to_xyxy(out['boxes'][b, keep]) * S
             boxes = (boxes - offset.repeat(2)) / r
             pred = dict(global_orient=aa[:, 0], body_pose=aa[:, 1:].flatten(1), betas=betas, transl=transl,

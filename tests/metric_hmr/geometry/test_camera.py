@@ -20,6 +20,21 @@ def test_fov_focal_known_value_and_round_trip():
     assert isinstance(vfov_to_focal(0.5, 100), float)
 
 
+def test_fov_focal_mixed_float_and_tensor_arguments():
+    """A fixed FoV (float) with per-image heights (tensor) and the reverse give tensors of the
+    tensor argument's dtype; a float FoV beside a tensor is still range-checked."""
+    h = torch.tensor([100.0, 200.0])
+    f = vfov_to_focal(math.pi / 2, h)
+    assert isinstance(f, torch.Tensor) and f.dtype == torch.float32
+    torch.testing.assert_close(f, torch.tensor([50.0, 100.0]))
+    v = focal_to_vfov(50.0, h.double())
+    assert v.dtype == torch.float64
+    torch.testing.assert_close(v[0], torch.tensor(math.pi / 2, dtype=torch.float64))
+    torch.testing.assert_close(focal_to_vfov(torch.tensor([50.0]), 100), torch.tensor([math.pi / 2]))
+    with pytest.raises(ValueError, match='FoV'):
+        vfov_to_focal(0.0, h)
+
+
 @pytest.mark.parametrize('bad', [0.0, -10.0, float('nan')])
 def test_focal_without_camera_is_an_error(bad):
     with pytest.raises(ValueError, match='focal_y'):

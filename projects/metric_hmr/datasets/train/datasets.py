@@ -22,6 +22,7 @@ import torch
 from mmengine.dataset import BaseDataset
 
 from metric_hmr.conventions import adapt_betas
+from metric_hmr.geometry import focal_to_vfov, project_points
 from metric_hmr.registry import BODY_MODELS, DATASETS, FUNCTIONS
 from metric_hmr.utils.io import load_annots_npz
 from .smpl_ops import rotate_smpl
@@ -181,7 +182,7 @@ class _SMPLAnnotsDataset(BaseDataset):
 
     def sample(self, info, hw, focal, princpt, gt) -> dict:
         H, W = hw
-        fov_v = 2 * np.arctan(H / (2 * float(focal[1]))) if np.isfinite(focal[1]) else float('nan')
+        fov_v = focal_to_vfov(float(focal[1]), H) if np.isfinite(focal[1]) else float('nan')
         return dict(img_path=info['img_path'], img=None, ori_shape=(H, W), focal=np.asarray(focal, np.float64),
                     princpt=np.asarray(princpt, np.float64), fov_v=float(fov_v), gt=gt)
 
