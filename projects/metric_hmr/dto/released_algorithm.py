@@ -26,7 +26,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .raster import project_points, raster_size, rasterize_persons, resize_mask_nearest
+from .raster import project_points_raster, raster_size, rasterize_persons, resize_mask_nearest
 
 __all__ = ['RELEASED_MU', 'RELEASED_SIGMA', 'released_prior_classes', 'released_priors',
            'ReleasedRaster', 'released_raster', 'PersonCuesR', 'released_person_cues',
@@ -105,7 +105,7 @@ def released_raster(vertices: Sequence[np.ndarray], faces, focal, princpt,
     n_vis = np.zeros(K, np.int64)
     for k in range(K):
         v = np.asarray(vertices[k], np.float64)
-        p = project_points(v, focal, princpt, scale)
+        p = project_points_raster(v, focal, princpt, scale)
         with np.errstate(invalid='ignore'):
             inside = np.isfinite(p).all(1) & (p[:, 0] >= 0) & (p[:, 0] < w) & (p[:, 1] >= 0) & (p[:, 1] < h)
         r, c = p[inside, 1].astype(np.int64), p[inside, 0].astype(np.int64)

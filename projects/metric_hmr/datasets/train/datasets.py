@@ -58,8 +58,9 @@ def smpl_to_gt(body_model, betas: np.ndarray, pose: np.ndarray, transl: np.ndarr
     """Training-sample ``gt`` of SMPL persons in camera space.
 
     Joints (24) and vertices come from the body model; keypoints are the projected joints
-    (visibility 1 inside the image and in front of the camera); boxes are the bounding boxes
-    of the projected vertices clipped to the image.  ``full_3d=False`` keeps only the 2D
+    (visibility 1 inside the image and in front of the camera; joints at z <= 0 have no image
+    position: (0, 0, 0)); boxes are the bounding boxes of the projected vertices in front of
+    the camera, clipped to the image (zeros when none is).  ``full_3d=False`` keeps only the 2D
     part (CameraHMR pGT: has_smpl/has_3d False, translation unknown = NaN).  A shape with a
     non-zero age blend (DTO-Humans / AGORA kids) needs an SMPL-A body model (``num_betas=11``
     and a kid template): with a 10-beta model it is a ValueError naming ``context`` and the
@@ -81,18 +82,13 @@ def smpl_to_gt(body_model, betas: np.ndarray, pose: np.ndarray, transl: np.ndarr
         height = body_model.tpose_height(bm_betas)
     joints = out.joints[:, :24].double().cpu().numpy()
     verts = out.vertices.double().cpu().numpy()
-    f, c = np.asarray(focal, np.float64), np.asarray(princpt, np.float64)
     H, W = img_hw
-
-    def project(x):
-        z = np.clip(x[..., 2:3], 1e-3, None)
-        return x[..., :2] / z * f + c
-
-    kp = project(joints)
-    vis = (joints[..., 2] > 0) & (kp[..., 0] >= 0) & (kp[..., 0] < W) & (kp[..., 1] >= 0) & (kp[..., 1] < H)
-    pv = project(verts)
-    boxes = np.concatenate([pv.min(1), pv.max(1)], 1)
-    boxes = np.clip(boxes, 0, [W, H, W, H])
+    kp, vis = _project_in_front(joints, focal, princpt)
+    vis &= (kp[..., 0] >= 0) & (kp[..., 0] < W) & (kp[..., 1] >= 0) & (kp[..., 1] < H)
+    pv, front = _project_in_front(verts, focal, princpt)
+    lo = np.where(front[..., None], pv, np.inf).min(1)
+    hi = np.where(front[..., None], pv, -np.inf).max(1)
+    boxes = np.where(front.any(1)[:, None], np.clip(np.concatenate([lo, hi], 1), 0, [W, H, W, H]), 0.0)
     gt.update(boxes=boxes, kpts2d=np.concatenate([kp, vis[..., None].astype(np.float64)], -1),
               height=np.asarray(torch.as_tensor(height).detach().cpu(), np.float64).reshape(n))
     if full_3d:
@@ -102,6 +98,14 @@ def smpl_to_gt(body_model, betas: np.ndarray, pose: np.ndarray, transl: np.ndarr
         gt['transl'] = np.full((n, 3), np.nan)
         gt['height'] = np.full(n, np.nan)
     return gt
+
+
+def _project_in_front(points: np.ndarray, focal, princpt):
+    """Pinhole projection (``geometry.project_points``) of the points in front of the camera:
+    ((..., 2) pixels, 0 where z <= 0; (...,) bool z > 0)."""
+    front = points[..., 2] > 0
+    uv = np.where(front[..., None], project_points(points, focal, princpt), 0.0)
+    return uv, front
 
 
 def image_size(path: str):

@@ -266,3 +266,26 @@ def test_training_configs_use_smpla_with_the_kid_template(repo_root):
             assert d.body_model == cfg.model.body_model, (stage, d.type)
         if stage == 1:
             assert cfg.model.decoder.dn_param_dim == 72 + 11
+
+
+def test_smpl_to_gt_projection_of_a_person_partly_behind_the_camera(body_model):
+    """Keypoints and boxes use geometry.project_points: joints behind the camera have no image
+    position (0, 0, vis 0; they were projected with z clipped to 1e-3 before), and the box
+    covers only the vertices in front of the camera."""
+    from metric_hmr.datasets.train import smpl_to_gt
+    from metric_hmr.geometry import project_points
+    pose = np.zeros((1, 72))
+    pose[0, 0] = math.pi
+    focal, princpt = np.array([70.0, 70.0]), np.array([40.0, 30.0])
+    transl = np.array([[0.0, 0.3, 0.05]])       # the body straddles the camera plane z = 0
+    gt = smpl_to_gt(body_model, np.zeros((1, 10)), pose, transl, focal, princpt, (H, W))
+    j = gt['joints3d'][0]
+    behind, front = j[:, 2] <= 0, j[:, 2] > 0
+    assert behind.any() and front.any()
+    assert (gt['kpts2d'][0][behind] == 0).all()
+    np.testing.assert_allclose(gt['kpts2d'][0][front, :2], project_points(j[front], focal, princpt))
+    f = lambda x: torch.as_tensor(x, dtype=torch.float32)  # noqa: E731
+    v = body_model(betas=f(np.zeros((1, 10))), global_orient=f(pose[:, :3]), body_pose=f(pose[:, 3:]),
+                   transl=f(transl)).vertices[0].double().numpy()
+    pv = project_points(v[v[:, 2] > 0], focal, princpt)
+    np.testing.assert_allclose(gt['boxes'][0], np.clip(np.r_[pv.min(0), pv.max(0)], 0, [W, H, W, H]), atol=1e-4)
