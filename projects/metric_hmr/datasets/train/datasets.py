@@ -31,12 +31,10 @@ NUM_BETAS_STORED = 11   # gt['betas']: SMPL-A layout, 10-D shapes get a zero age
 
 
 def stored_betas(betas, context: str = '') -> np.ndarray:
-    """(N, 10|11) -> (N, 11) float64 (``conventions.adapt_betas``; more values: ValueError)."""
+    """(N, 10|11) -> (N, 11) float64 (``conventions.adapt_betas``; other sizes: ValueError)."""
     b = np.asarray(betas, np.float64)
     b = b.reshape(len(b), -1) if b.size else b.reshape(len(b), NUM_BETAS_STORED)
-    if b.shape[1] not in (10, NUM_BETAS_STORED):
-        raise ValueError(f'{context + ": " if context else ""}betas with {b.shape[1]} values (expected 10 or 11)')
-    return adapt_betas(b, NUM_BETAS_STORED, context=context)
+    return adapt_betas(b, NUM_BETAS_STORED, context=context, widths=(10, NUM_BETAS_STORED))
 
 
 def model_betas(body_model, betas, context: str = '') -> torch.Tensor:
