@@ -22,6 +22,7 @@ from mmengine.model import BaseModel
 
 from metric_hmr.geometry import (focal_to_vfov, matrix_to_axis_angle, project_points_torch,
                                  rot6d_interleaved_to_matrix, vfov_to_focal)
+from metric_hmr.conventions import adapt_betas
 from metric_hmr.registry import BODY_MODELS, MODELS, TASK_UTILS
 from .boxes import box_cxcywh_to_xyxy
 from .denoising import build_denoising_queries
@@ -137,6 +138,16 @@ class MAHMR(BaseModel):
                 bm.to(device)
         return bm
 
+    def _check_gt_betas(self, data_samples: Sequence[dict]) -> None:
+        """Stored (N, 11) shapes are cut to the heads' betas below: only an all-zero age blend
+        may be cut (``conventions.adapt_betas`` raises naming image and person); a kid's blend
+        needs the SMPL-A heads (num_betas 11 + kid template, configs/mahmr_stage*.py)."""
+        for s in data_samples:
+            betas = s['gt']['betas']
+            if betas.shape[-1] > self.heads.num_betas:
+                adapt_betas(betas.detach().cpu().double().numpy(), self.heads.num_betas,
+                            context=f"image {s.get('img_path')!r}")
+
     # -------------------------------------------------------------------------- network
     def _focal(self, fov: Optional[torch.Tensor], samples: Sequence[dict], B: int, device) -> torch.Tensor:
         """Per-image focal length (network-input pixels): f = H / (2 tan(v/2)).
@@ -216,6 +227,7 @@ class MAHMR(BaseModel):
     def loss(self, inputs: torch.Tensor, data_samples: List[dict]) -> Dict[str, torch.Tensor]:
         device = inputs.device
         targets = [s['gt'] for s in data_samples]
+        self._check_gt_betas(data_samples)
         gt_boxes = [t['boxes'].float() for t in targets]  # cxcywh, normalised by the input size
         p28 = 2 * self.backbone.patch_size
         gt_map = build_scale_map_target(

@@ -54,3 +54,19 @@ def test_known_projection_pixel_centres():
     uv_t = project_points_torch(torch.as_tensor(p)[None], torch.tensor([[100.0, 200.0]], dtype=torch.float64),
                                 torch.tensor([[320.0, 240.0]], dtype=torch.float64))
     np.testing.assert_allclose(uv_t[0].numpy(), uv)
+
+
+def test_fov_and_pinhole_are_written_only_here(repo_root):
+    """One home (ARCHITECTURE.md): no tan/atan of a FoV and no hand-written ``x / z * f + c``
+    pinhole outside metric_hmr.geometry (a line marked ``not a FoV`` is another angle)."""
+    import re
+    pat = re.compile(r'\b(math|np|numpy|torch)\.(tan|atan|arctan)\(|\[\.\.\., *:2\] */ *\w+\[\.\.\., *2:3\] *\* *')
+    hits = []
+    for folder in ('projects/metric_hmr', 'dto_hooks', 'tools'):
+        for path in sorted((repo_root / folder).rglob('*.py')):
+            if 'metric_hmr/geometry/' in path.as_posix():
+                continue
+            for n, line in enumerate(path.read_text().splitlines(), 1):
+                if pat.search(line) and 'not a FoV' not in line:
+                    hits.append(f'{path.relative_to(repo_root)}:{n}: {line.strip()}')
+    assert hits == []

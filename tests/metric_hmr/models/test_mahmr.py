@@ -39,6 +39,20 @@ def test_batch_without_any_person_gives_finite_losses(make_cfg, toy_batch, build
         sum(losses.values()).backward()
 
 
+def test_a_kids_age_blend_is_never_cut_by_a_10_beta_model(tiny_cfg, toy_batch, build_model):
+    """Targets hold 11 betas; a 10-beta model may only drop an all-zero age blend (the blend
+    was silently cut before, training kids as adult-template bodies)."""
+    import pytest
+    model = build_model(tiny_cfg).train()
+    assert model.heads.num_betas == 10
+    data = _batch(toy_batch)
+    assert data['data_samples'][0]['gt']['betas'].shape[-1] == 11
+    model(**model.data_preprocessor(copy.deepcopy(data), True), mode='loss')   # zero blends: fine
+    data['data_samples'][0]['gt']['betas'][1, 10] = 0.6
+    with pytest.raises(ValueError, match='person 1.*age blend'):
+        model(**model.data_preprocessor(data, True), mode='loss')
+
+
 def test_targets_without_smpl_get_only_2d_box_depth_supervision(tiny_cfg, toy_batch, build_model):
     model = build_model(tiny_cfg).train()
     data = _batch(toy_batch)
