@@ -4,7 +4,7 @@ _base_ = ['./mahmr_model.py']
 train_batch_size = 32          # per GPU: 2 GPUs x 32 = 64 in total (paper)
 train_num_workers = 8
 
-_smpl = {{_base_.body_model}}
+_smpl = {{_base_.body_model_smpla}}   # 11 betas + kid template: kids' age blend is kept
 data_root = {{_base_.data_root}}
 
 # SAT-HMR's augmentation (configs/run/train_all.yaml aug_cfg): every image rotated by

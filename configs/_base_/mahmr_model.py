@@ -4,10 +4,15 @@
 # token.  Paths come from mahmr_paths.py, loss weights from mahmr_losses.py.
 _base_ = ['./mahmr_paths.py', './mahmr_losses.py']
 input_size = 1288                      # long side of the network input (multiple of 56)
-num_betas = 10                         # 11 with the SMPL-A kid template (see body_model)
+num_betas = 10                         # 11 with the SMPL-A kid template (see body_model_smpla)
 
+# SAT-HMR's body model (10 betas): the evaluation configs and the SAT-HMR-equivalent network.
 body_model = dict(type='SMPLBodyModel', model_path={{_base_.smpl_model_path}}, gender='neutral',
                   num_betas=10, kid_template_path=None)
+# SMPL-A (11 betas, last = kid-template blend): training (configs/mahmr_stage*.py), so that
+# DTO-Humans / AGORA kids keep their age blend (a 10-beta model refuses such shapes).
+body_model_smpla = dict(type='SMPLBodyModel', model_path={{_base_.smpl_model_path}}, gender='neutral',
+                        num_betas=11, kid_template_path={{_base_.kid_template_path}})
 
 model = dict(
     type='MAHMR',

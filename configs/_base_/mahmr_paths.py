@@ -6,4 +6,4 @@ smpl_model_path = 'data/body_models/smpl'                      # folder with SMP
 kid_template_path = 'data/body_models/smpl_kid_template.npy'  # SMPL-A kid template (11th beta)
 dinov2_path = 'data/pretrained/dinov2_vitb14_pretrain.pth'    # DINOv2 ViT-B/14 (hub naming or HF)
 smpl_mean_params_path = None                                  # SAT-HMR's smpl_mean_params.npz (None: identity/zero)
-sat_hmr_checkpoint = 'data/pretrained/sat_hmr_vitb_converted.pth'  # tools/convert_sat_hmr.py output
+sat_hmr_checkpoint = 'data/pretrained/sat_hmr_vitb_converted.pth'  # tools/convert_sat_hmr.py --num-betas 11 output

@@ -102,16 +102,22 @@ def gender_from_p_male(p_male, thresholds: Tuple[float, float] = (0.5, 0.5)
             else 'neutral' for x in p]
 
 
-def adapt_betas(betas, n: int, *, age_blend=None, context: str = '') -> np.ndarray:
+def adapt_betas(betas, n: int, *, age_blend=None, context: str = '', atol: float = 0.0,
+                widths: Optional[Sequence[int]] = None) -> np.ndarray:
     """(..., 10|11) -> (..., n) float64 for a body model taking ``n`` shape values.
 
     Widening appends zeros (for 10 -> 11 the age blend, default 0 = adult; ``age_blend``
-    (...,) sets it).  Narrowing drops trailing values only when they are all zero: a
-    non-zero age blend cannot be represented without a kid template, so it is a
-    ValueError naming the person (and ``context``, e.g. the image id).
+    (...,) sets it).  Narrowing drops trailing values only when they are all zero (``|x| <=
+    atol``; the evaluator allows 1e-8 of numerical noise): a non-zero age blend cannot be
+    represented without a kid template, so it is a ValueError naming the person (and
+    ``context``, e.g. the image id).  ``widths`` (e.g. ``(10, 11)``): the input sizes
+    accepted; any other is a ValueError (None: any size).
     """
     b = np.asarray(betas, dtype=np.float64)
     m = b.shape[-1]
+    if widths is not None and m not in widths:
+        where = f'{context}: ' if context else ''
+        raise ValueError(f'{where}betas must have {" or ".join(map(str, widths))} values, got shape {b.shape}')
     if m == n:
         return b
     if m < n:
@@ -120,7 +126,7 @@ def adapt_betas(betas, n: int, *, age_blend=None, context: str = '') -> np.ndarr
             pad[..., 0] = np.asarray(age_blend, np.float64).reshape(b.shape[:-1])
         return np.concatenate([b, pad], axis=-1)
     extra = b[..., n:].reshape(-1, m - n)
-    nz = np.flatnonzero(np.any(extra != 0, axis=1))
+    nz = np.flatnonzero(np.any(~(np.abs(extra) <= atol), axis=1))   # NaN counts as non-zero
     if nz.size:
         where = f'{context}, ' if context else ''
         raise ValueError(f'{where}person {int(nz[0])}: shape has {m} values with a non-zero '

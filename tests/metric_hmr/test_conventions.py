@@ -35,3 +35,17 @@ def test_adapt_betas_widen_and_narrow():
     np.testing.assert_array_equal(adapt_betas(adapt_betas(b10, 11), 10), b10)
     with pytest.raises(ValueError, match='img_7, person 1'):
         adapt_betas(b11, 10, context='img_7')
+
+
+def test_adapt_betas_tolerance_and_accepted_widths():
+    """``atol`` lets numerical noise in a zero blend be dropped (evaluator), a NaN blend never;
+    ``widths`` rejects other sizes (the released layout takes 10 or 11 values only)."""
+    b = np.concatenate([np.ones((2, 10)), [[1e-9], [0.0]]], 1)
+    with pytest.raises(ValueError, match='person 0'):
+        adapt_betas(b, 10)
+    np.testing.assert_array_equal(adapt_betas(b, 10, atol=1e-8), np.ones((2, 10)))
+    with pytest.raises(ValueError, match='person 1'):
+        adapt_betas(np.concatenate([np.ones((2, 10)), [[0.0], [np.nan]]], 1), 10, atol=1e-8)
+    with pytest.raises(ValueError, match='img_3: betas must have 10 or 11 values'):
+        adapt_betas(np.ones((1, 9)), 11, widths=(10, 11), context='img_3')
+    assert adapt_betas(np.ones((1, 9)), 11).shape == (1, 11)

@@ -136,23 +136,34 @@ def test_sat_hmr_conformance_tool_passes_on_the_fixture(repo_root, capsys):
 
 
 def test_stage_checkpoints_chain_strictly(repo_root):
-    """converted SAT-HMR -> stage 1 -> stage 2 -> stage 3 load strictly, with only the prefixes the
-    configs name (stage 2 drops dn_enc, adds the FoV head)."""
+    """converted SAT-HMR (10 betas, ``--num-betas 11``) -> stage 1 -> stage 2 -> stage 3 load
+    strictly (same keys and shapes), with only the prefixes the configs name (stage 2 drops
+    dn_enc, adds the FoV head).  Stages are SMPL-A (11 betas): the converter's zero kid-blend
+    row / column make SAT-HMR's 10-beta tensors fit stage 1."""
     from mmengine.config import Config
 
     import metric_hmr.models  # noqa: F401
+    from metric_hmr.models.sat_hmr_keys import convert_sat_hmr_state_dict
     from metric_hmr.registry import MODELS
-    keys = {}
+    shapes = {}
     for stage in (1, 2, 3):
         cfg = Config.fromfile(str(repo_root / 'configs' / f'mahmr_stage{stage}.py'))
-        keys[stage] = set(MODELS.build(cfg.model.to_dict()).state_dict())
+        shapes[stage] = {k: tuple(v.shape) for k, v in MODELS.build(cfg.model.to_dict()).state_dict().items()}
         if stage == 1:
             assert cfg.load_from.endswith('sat_hmr_vitb_converted.pth')
+            nb = cfg.model.heads.num_betas
         if stage == 2:
             drop, new = tuple(cfg.load_drop_prefixes), tuple(cfg.load_new_prefixes)
     spec = runpy.run_path(str(repo_root / 'tools' / 'benchmarks' / 'sat_hmr_conformance.py'))
-    sat = set(spec['build_sat_hmr_model']().state_dict())
-    assert keys[1] == sat                                   # a converted SAT-HMR file fits stage 1
-    assert {k for k in keys[1] if not k.startswith(drop)} == {k for k in keys[2] if not k.startswith(new)}
-    assert any(k.startswith(drop) for k in keys[1]) and any(k.startswith(new) for k in keys[2])
-    assert keys[2] == keys[3]
+    sat_model = spec['build_sat_hmr_model']()
+    assert sat_model.heads.num_betas == 10                  # SAT-HMR's own head
+    converted, report = convert_sat_hmr_state_dict(_as_sat_hmr(sat_model), num_betas=nb)
+    del sat_model
+    assert report.count('unmapped') == 0
+    assert {k: tuple(v.shape) for k, v in converted.items()} == shapes[1]   # strict fit of stage 1
+    assert float(converted['heads.shape_head.0.layers.4.weight'][10].abs().sum()) == 0
+    assert float(converted['decoder.dn_enc.weight'][:, 72 + 10:].abs().sum()) == 0
+    kept = {k: v for k, v in shapes[1].items() if not k.startswith(drop)}
+    assert kept == {k: v for k, v in shapes[2].items() if not k.startswith(new)}
+    assert any(k.startswith(drop) for k in shapes[1]) and any(k.startswith(new) for k in shapes[2])
+    assert shapes[2] == shapes[3]

@@ -4,10 +4,11 @@
     python tools/benchmarks/mahmr_speed.py [--device cpu] [--full-iters 2] [--small-iters 5]
     python tools/benchmarks/mahmr_speed.py --params-only
 
-``--params-only`` builds the stage-3 model (no SMPL files needed: the body model is built
-lazily) and prints as its last line ``params_total=<n> params_sat_hmr=<n> params_camera=<n>``:
-the SAT-HMR part counts everything but the FoV head, plus SAT-HMR's denoising encoder
-``dn_enc`` (Linear(72 + 10, 768), not built in stage 3) so that it equals SAT-HMR ViT-B.
+``--params-only`` builds the stage-3 model with SAT-HMR's 10-beta shape head (no SMPL files
+needed) and prints as its last line ``params_total=<n> params_sat_hmr=<n> params_camera=<n>
+params_smpla=<n>``: the SAT-HMR part counts everything but the FoV head, plus SAT-HMR's
+denoising encoder ``dn_enc`` (Linear(72 + 10, 768), not built in stage 3) so that it equals
+SAT-HMR ViT-B; ``params_smpla`` is the 11-beta (SMPL-A) model the training configs build.
 
 Models are built from ``configs/mahmr_small_synthetic.py`` (tiny) and
 ``configs/mahmr_stage3.py`` (full size, 1288-px canvas) with random weights and the
@@ -92,19 +93,27 @@ def time_model(name, config, batch_size, iters, body_dir, device):
 
 
 def count_params(device: str = 'cpu') -> dict:
-    """Parameter counts of the stage-3 model (FoV branch, no denoising encoder)."""
+    """Parameter counts of the stage-3 model (FoV branch, no denoising encoder).
+
+    Counted with SAT-HMR's 10-beta shape head (the issue-14 target); ``params_smpla`` is the
+    training configs' SMPL-A model (11 betas): one more output row (weights + bias) in each
+    decoder layer's shape head.
+    """
     import torch
     from mmengine.config import Config
 
     from metric_hmr.registry import MODELS
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'mahmr_stage3.py'))
+    cfg.model.heads.num_betas = 10                      # SAT-HMR-equivalent head
     torch.manual_seed(0)
     model = MODELS.build(cfg.model.to_dict())
     total = sum(p.numel() for p in model.parameters())
     camera = sum(p.numel() for p in model.camera_head.parameters())
     d = model.decoder.d_model
     dn_enc = (72 + model.heads.num_betas) * d + d if model.decoder.dn_enc is None else 0
-    return dict(params_total=total, params_sat_hmr=total - camera + dn_enc, params_camera=camera)
+    smpla_extra = sum(h.layers[-1].in_features + 1 for h in model.heads.shape_head)
+    return dict(params_total=total, params_sat_hmr=total - camera + dn_enc, params_camera=camera,
+                params_smpla=total + smpla_extra)
 
 
 def main(argv=None):

@@ -202,6 +202,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     import torch
 
+    from metric_hmr.geometry import vfov_to_focal
     from metric_hmr.utils.checkpoint import load_model_weights
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -226,7 +227,7 @@ def main(argv=None) -> int:
         load_model_weights(model, dst, strict=True)
     # SAT-HMR's as-built camera must be the one our model uses without a camera branch
     K = next(e for e in manifest['keys'] if e['name'] == 'cam_intrinsics')['value']
-    buffers_ok = abs(model.input_size / (2 * math.tan(model.default_fov / 2)) - K[0]) < 1e-3
+    buffers_ok = abs(vfov_to_focal(model.default_fov, model.input_size) - K[0]) < 1e-3
     # 4. forward and compare
     image, valid_hw = preprocess(images[0], model.input_size)
     cand = run_model(model, image, valid_hw)

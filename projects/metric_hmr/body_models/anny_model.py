@@ -44,6 +44,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from metric_hmr.geometry import axis_angle_to_matrix
 from metric_hmr.registry import BODY_MODELS
 
 from .common import as_like, check_targets, fit_flags, to_torch
@@ -85,18 +86,6 @@ ANNY_SMPL24_BONES = (
     ('left_wrist', 'wrist.L'), ('right_wrist', 'wrist.R'),
     ('left_hand', 'finger3-1.L'), ('right_hand', 'finger3-1.R'),
 )
-
-
-def _rotvec_to_matrix(rotvec: torch.Tensor) -> torch.Tensor:
-    """Rodrigues: (..., 3) axis-angle -> (..., 3, 3)."""
-    angle = rotvec.norm(dim=-1, keepdim=True)
-    axis = rotvec / angle.clamp(min=1e-12)
-    x, y, z = axis.unbind(-1)
-    zero = torch.zeros_like(x)
-    K = torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], dim=-1).reshape(*x.shape, 3, 3)
-    s, c = torch.sin(angle)[..., None], torch.cos(angle)[..., None]
-    eye = torch.eye(3, dtype=rotvec.dtype, device=rotvec.device).expand_as(K)
-    return eye + s * K + (1 - c) * (K @ K)
 
 
 @BODY_MODELS.register_module()
@@ -237,7 +226,7 @@ class AnnyBodyModel(nn.Module):
                                  f'person (axis-angle of bones 1..{J - 1}), got {bp.shape[1]}')
             rot[:, 1:] = bp.reshape(B, J - 1, 3)
         P = torch.eye(4, dtype=dt, device=dev).repeat(B, J, 1, 1)
-        P[..., :3, :3] = _rotvec_to_matrix(rot)
+        P[..., :3, :3] = axis_angle_to_matrix(rot)
         out = m(pose_parameters=P, phenotype_kwargs=b, pose_parameterization='local-ref')
         verts = out['vertices']
         joints = out['bone_poses'][..., :3, 3]
@@ -246,7 +235,7 @@ class AnnyBodyModel(nn.Module):
             R = R @ ANNY_TO_SMPL.to(dtype=dt, device=dev)
         if global_orient is not None:
             go = to_torch(global_orient, dt, dev).reshape(B, 3)
-            R = _rotvec_to_matrix(go) @ R
+            R = axis_angle_to_matrix(go) @ R
         verts = verts @ R.transpose(1, 2)
         joints = joints @ R.transpose(1, 2)
         if transl is not None:

@@ -12,7 +12,7 @@ from .depth_map import prepare_depth, resize_depth, to_relative_depth
 from .dto import DTOResult, dto_bounds, run_dto
 from .fit import FitProblem, GroupFit
 from .priors import PAPER_GROUP_PRIORS, age_group_code, gender_of, height_priors
-from .raster import RasterOutput, project_points, raster_size, rasterize_persons
+from .raster import RasterOutput, project_points_raster, raster_size, rasterize_persons
 from .refine import refine_shapes, refine_translation
 from .solver import DTOSolution, dto_objective, solve_dto_batch
 from .verdict import image_verdict, standardized_residuals
@@ -22,7 +22,7 @@ __all__ = [
     'FitProblem', 'GroupFit', 'extract_cues', 'is_quasi_planar', 'slope_and_correlation', 'weighted_scale',
     'prepare_depth', 'resize_depth', 'to_relative_depth', 'DTOResult', 'dto_bounds', 'run_dto',
     'PAPER_GROUP_PRIORS', 'age_group_code', 'gender_of', 'height_priors',
-    'RasterOutput', 'project_points', 'raster_size', 'rasterize_persons', 'refine_shapes',
+    'RasterOutput', 'project_points_raster', 'raster_size', 'rasterize_persons', 'refine_shapes',
     'refine_translation', 'DTOSolution', 'dto_objective', 'solve_dto_batch', 'image_verdict',
     'standardized_residuals', 'BatchDTORefiner', 'ImageInput', 'ImageOutput', 'SampleOutcome',
 ]
@@ -34,6 +34,9 @@ _LAZY = {'BatchDTORefiner': 'batch_refiner', 'ImageInput': 'batch_refiner',
 
 
 def __getattr__(name):
+    if name == 'project_points':  # old name of the raster variant (not geometry.project_points)
+        from . import raster
+        return raster.__getattr__(name)
     if name in _LAZY:
         import importlib
         return getattr(importlib.import_module(f'{__name__}.{_LAZY[name]}'), name)

@@ -28,7 +28,7 @@ from typing import List, NamedTuple, Optional, Sequence, Tuple
 import numpy as np
 
 from .config import CueConfig
-from .raster import RasterOutput, project_points, resize_mask_nearest
+from .raster import RasterOutput, project_points_raster, resize_mask_nearest
 from .robust_cues import relief_residual_spread, relief_slope, robust_location
 
 __all__ = ['PersonCues', 'extract_cues', 'slope_and_correlation', 'weighted_scale',
@@ -193,7 +193,7 @@ def rendered_depth_stats(raster: RasterOutput, masks_r: Optional[np.ndarray], K:
 def _why_invisible(v: np.ndarray, focal, princpt, raster: RasterOutput) -> str:
     """No visible vertex: none projects inside the image (or all behind the camera) vs hidden."""
     h, w = raster.person_id.shape
-    p = project_points(v, focal, princpt, raster.scale)
+    p = project_points_raster(v, focal, princpt, raster.scale)
     with np.errstate(invalid='ignore'):
         inside = (np.isfinite(p).all(1) & (p[:, 0] >= 0) & (p[:, 0] < w) & (p[:, 1] >= 0)
                   & (p[:, 1] < h) & (v[:, 2] > 0))
@@ -203,7 +203,7 @@ def _why_invisible(v: np.ndarray, focal, princpt, raster: RasterOutput) -> str:
 def _vertex_samples(k: int, vv: np.ndarray, raster: RasterOutput, rel_depth: np.ndarray,
                     focal, princpt, edge_erosion: int, min_samples: int = 3):
     """Raster rows, relative depth and a 'good' mask at the visible vertices ``vv`` of k."""
-    p = project_points(vv, focal, princpt, raster.scale)
+    p = project_points_raster(vv, focal, princpt, raster.scale)
     c = p[:, 0].astype(np.int64)
     r = p[:, 1].astype(np.int64)
     rel = rel_depth[r, c]

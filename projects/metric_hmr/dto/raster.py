@@ -44,7 +44,7 @@ except ImportError:  # pragma: no cover - exercised only where numba is absent
     numba = None
     _HAVE_NUMBA = False
 
-__all__ = ['RasterOutput', 'rasterize_persons', 'raster_size', 'project_points',
+__all__ = ['RasterOutput', 'rasterize_persons', 'raster_size', 'project_points_raster',
            'resize_mask_nearest']
 
 
@@ -76,9 +76,17 @@ def raster_size(image_size: Tuple[int, int], resolution: Optional[int]) -> Tuple
     return (max(1, int(round(H * scale))), max(1, int(round(W * scale)))), scale
 
 
-# Raster coordinates (pixel j covers [j, j + 1), times the raster scale): the one
-# definition lives in metric_hmr.geometry; ``raster.project_points`` is its old name.
-project_points = project_points_raster
+# Raster coordinates (pixel j covers [j, j + 1), times the raster scale): the one definition is
+# metric_hmr.geometry.project_points_raster (re-exported here).  ``project_points`` was its old
+# name here, easy to confuse with geometry.project_points (OpenCV pixel centres): deprecated.
+def __getattr__(name):
+    if name == 'project_points':
+        import warnings
+        warnings.warn('metric_hmr.dto.raster.project_points is deprecated: it is the raster variant '
+                      '(+0.5, scale), use metric_hmr.geometry.project_points_raster (or '
+                      'geometry.project_points for OpenCV pixel centres)', DeprecationWarning, stacklevel=2)
+        return project_points_raster
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 
 def resize_mask_nearest(mask: np.ndarray, out_hw: Tuple[int, int]) -> np.ndarray:
@@ -305,7 +313,7 @@ def rasterize_persons(vertices: Union[Sequence[np.ndarray], np.ndarray],
     allf = (np.concatenate([f.astype(np.int64) + offsets[k] for k, f in enumerate(fcs)])
             if K else np.zeros((0, 3), np.int64))
     owner = np.repeat(np.arange(K, dtype=np.int32), [len(f) for f in fcs]) if K else np.zeros(0, np.int32)
-    pts = project_points(allv, focal, princpt, scale)
+    pts = project_points_raster(allv, focal, princpt, scale)
     z = allv[:, 2]
     good = (z >= near) & np.isfinite(pts).all(1)
     inv_z = np.where(good, 1.0 / np.where(good, z, 1.0), -1.0)   # <= 0 marks dropped vertices

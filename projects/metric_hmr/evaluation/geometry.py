@@ -10,7 +10,17 @@ from typing import Dict, NamedTuple, Optional, Sequence
 
 import numpy as np
 
+from ..conventions import adapt_betas
 from .functional.joints import SMPL24_TO_CROWDPOSE14, SMPL_HEAD_TOP_VERTEX, CROWDPOSE14
+
+# |age blend| below this is numerical noise of a zero blend (dropped for a 10-beta model)
+ZERO_BLEND_ATOL = 1e-8
+
+
+def _model_betas(betas: np.ndarray, model) -> np.ndarray:
+    """Shapes as ``model`` takes them (``conventions.adapt_betas``; a model without
+    ``num_betas`` gets them unchanged)."""
+    return adapt_betas(betas, getattr(model, 'num_betas', betas.shape[-1]), atol=ZERO_BLEND_ATOL)
 
 GENDER_ALIASES = {'m': 'male', 'male': 'male', 'f': 'female', 'female': 'female',
                   'n': 'neutral', 'neutral': 'neutral'}
@@ -99,20 +109,6 @@ class SMPLGeometry:
             self._reg = load_h36m_regressor(self._reg_path)
         return self._reg
 
-    @staticmethod
-    def _fit_betas(betas: np.ndarray, model) -> np.ndarray:
-        """Pad / trim shape vectors to the model's size (trim only zero tails)."""
-        nb = getattr(model, 'num_betas', None)
-        if nb is None or betas.shape[1] == nb:
-            return betas
-        if betas.shape[1] < nb:
-            return np.concatenate([betas, np.zeros((len(betas), nb - betas.shape[1]))], 1)
-        if np.abs(betas[:, nb:]).max() > 1e-8:
-            raise ValueError(f'betas have {betas.shape[1]} values but the body model takes '
-                             f'{nb}; the extra values are non-zero (SMPL-A shapes need a '
-                             'body model with kid_template_path)')
-        return betas[:, :nb]
-
     # ------------------------------------------------------------------ forward
     def meshes(self, params: dict, genders: Optional[Sequence] = None,
                cam_rot: Optional[np.ndarray] = None,
@@ -143,7 +139,7 @@ class SMPLGeometry:
                 for k, width in (('global_orient', 3), ('body_pose', 69), ('transl', 3)):
                     kw[k] = np.asarray(params[k], np.float64).reshape(n, width)[sel]
                 betas = np.asarray(params['betas'], np.float64).reshape(n, -1)[sel]
-                kw['betas'] = self._fit_betas(betas, bm)
+                kw['betas'] = _model_betas(betas, bm)
                 with torch.no_grad():
                     out = bm(**{k: torch.as_tensor(v, dtype=torch.float32) for k, v in kw.items()})
                 v = out.vertices.detach().cpu().double().numpy()
@@ -188,7 +184,7 @@ class SMPLGeometry:
         for gender in sorted(set(genders)):
             idx = np.array([i for i, g in enumerate(genders) if g == gender])
             bm = self.model(gender)
-            b = self._fit_betas(betas[idx], bm)
+            b = _model_betas(betas[idx], bm)
             with torch.no_grad():
                 h = bm.tpose_height(torch.as_tensor(b, dtype=torch.float32))
             out[idx] = np.asarray(h.detach().cpu().double().numpy() if hasattr(h, 'detach') else h)

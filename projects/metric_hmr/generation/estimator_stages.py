@@ -19,6 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..geometry import vfov_to_focal
 from ..registry import DTO_STAGES
 from .base import BaseStage, resolve_device
 from .state import SRC_HMR, ImageState, Persons, check_age_gender
@@ -92,11 +93,6 @@ class ReleaseIntrinsics(BaseStage):
             s.skip('missing_intrinsics')
 
 
-def focal_from_fov(fov_v: float, height: float) -> float:
-    """f = H / (2 tan(v/2)) (vertical FoV v in radians)."""
-    return height / (2.0 * math.tan(fov_v / 2.0))
-
-
 @DTO_STAGES.register_module()
 class FixedFoVIntrinsics(BaseStage):
     """fx = fy from a fixed vertical FoV (degrees), principal point at the image centre.
@@ -104,6 +100,8 @@ class FixedFoVIntrinsics(BaseStage):
     name = 'intrinsics'
 
     def __init__(self, fov_deg: float = 60.0, override: bool = False):
+        if not (0 < fov_deg < 180):  # checked here: a config error, not one per image
+            raise ValueError(f'FixedFoVIntrinsics: fov_deg must be in (0, 180) degrees, got {fov_deg}')
         self.fov, self.override = math.radians(fov_deg), override
 
     def needs(self, state: ImageState) -> bool:
@@ -112,7 +110,7 @@ class FixedFoVIntrinsics(BaseStage):
     def process(self, states: List[ImageState]) -> None:
         for s in states:
             h, w = s.ori_shape
-            f = focal_from_fov(self.fov, h)
+            f = vfov_to_focal(self.fov, h)
             s.focal, s.princpt = np.array([f, f]), np.array([w / 2.0, h / 2.0])
 
 
@@ -144,7 +142,7 @@ class FoVEstimatorIntrinsics(BaseStage):
                     s.skip(f'invalid_fov_estimate: {float(v):.4g}')
                     continue
                 h, w = s.ori_shape
-                f = focal_from_fov(float(v), h)
+                f = vfov_to_focal(float(v), h)
                 s.focal, s.princpt = np.array([f, f]), np.array([w / 2.0, h / 2.0])
 
 

@@ -24,6 +24,7 @@ from typing import Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
+from ..conventions import adapt_betas
 from ..utils.io import atomic_write
 
 # Accepted names of the same field (first present wins) in CameraHMR release files.
@@ -237,15 +238,9 @@ def write_camerahmr_release(path, images: Sequence[ReleaseImage], pose_key: str 
 
 # ----------------------------------------------------------------------------- output layout
 def pad_betas_smpla(betas: np.ndarray, age_blend: Optional[np.ndarray] = None) -> np.ndarray:
-    """(N,10|11) -> (N,11) SMPL-A shape; a 10-D shape gets ``age_blend`` (default 0, adult)."""
-    betas = np.asarray(betas, np.float64)
-    if betas.shape[-1] == 11:
-        return betas
-    if betas.shape[-1] != 10:
-        raise ValueError(f'betas must have 10 or 11 values, got {betas.shape}')
-    blend = np.zeros(betas.shape[:-1] + (1,)) if age_blend is None else \
-        np.asarray(age_blend, np.float64).reshape(betas.shape[:-1] + (1,))
-    return np.concatenate([betas, blend], axis=-1)
+    """(N,10|11) -> (N,11) SMPL-A shape of the released layout: ``conventions.adapt_betas``
+    (a 10-D shape gets ``age_blend``, default 0 = adult; other sizes are a ValueError)."""
+    return adapt_betas(betas, 11, age_blend=age_blend, widths=(10, 11))
 
 
 def released_person(betas11, global_orient, body_pose, transl, focal, princpt) -> dict:

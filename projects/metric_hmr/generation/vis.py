@@ -14,6 +14,7 @@ from typing import Optional
 import numpy as np
 import torch
 
+from ..conventions import adapt_betas
 from ..utils.io import atomic_save_npz, atomic_write
 from .state import ImageState
 
@@ -46,10 +47,15 @@ class GenerationVisualizer:
         bm = self.body_model
         dev = next(bm.parameters()).device if any(True for _ in bm.parameters()) else torch.device('cpu')
         r = s.refined
-        nb = int(getattr(bm, 'num_betas', r.betas.shape[1]))
+        try:  # an age blend the body model cannot show is reported, never drawn as an adult
+            betas = adapt_betas(r.betas, int(getattr(bm, 'num_betas', np.shape(r.betas)[1])),
+                                context=f'image {s.img_id!r}')
+        except ValueError as e:
+            s.extra['vis'] = {'error': str(e)}
+            return
         t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32, device=dev)  # noqa: E731
         with torch.no_grad():
-            verts = bm(betas=t(np.asarray(r.betas)[:, :nb]), global_orient=t(r.global_orient),
+            verts = bm(betas=t(betas), global_orient=t(r.global_orient),
                        body_pose=t(r.body_pose), transl=t(r.transl)).vertices.double().cpu().numpy()
         faces = np.asarray(bm.faces)
         stem = _safe(s.img_id)

@@ -9,7 +9,7 @@
 * Field of view: vertical, in radians: ``f = H / (2 tan(v / 2))``.
 
 The FoV functions accept Python floats, numpy arrays and torch tensors and return the same
-kind.  A focal length <= 0 (or a FoV outside (0, pi)) has no camera: ValueError naming it
+kind (a tensor when either argument is one, on its device and floating dtype).  A focal length <= 0 (or a FoV outside (0, pi)) has no camera: ValueError naming it
 for scalars / arrays; tensors are left to the caller (inside networks the FoV is clamped).
 """
 from __future__ import annotations
@@ -34,6 +34,15 @@ def _check_positive(name: str, value) -> None:
         raise ValueError(f'{name} must be finite and > 0, got {value}')
 
 
+def _as_tensor_pair(a, b):
+    """Both as tensors on the device / dtype of the tensor one (a Python float or array beside a
+    tensor is fine: e.g. a fixed FoV with per-image heights)."""
+    ref = a if isinstance(a, torch.Tensor) else b
+    dtype = ref.dtype if ref.is_floating_point() else torch.get_default_dtype()
+    return (torch.as_tensor(a, dtype=dtype, device=ref.device),
+            torch.as_tensor(b, dtype=dtype, device=ref.device))
+
+
 def focal_to_vfov(focal_y: Number, image_height: Number) -> Number:
     """Vertical FoV (radians) from the vertical focal length: ``v = 2 atan(H / (2 fy))``.
 
@@ -43,7 +52,8 @@ def focal_to_vfov(focal_y: Number, image_height: Number) -> Number:
     """
     _check_positive('focal_y', focal_y)
     if isinstance(focal_y, torch.Tensor) or isinstance(image_height, torch.Tensor):
-        return 2 * torch.atan(torch.as_tensor(image_height) / (2 * focal_y))
+        focal_y, image_height = _as_tensor_pair(focal_y, image_height)
+        return 2 * torch.atan(image_height / (2 * focal_y))
     if np.ndim(focal_y) == 0 and np.ndim(image_height) == 0:   # numpy's atan: same bits as arrays
         return float(2.0 * np.arctan(float(image_height) / (2.0 * float(focal_y))))
     return 2.0 * np.arctan(np.asarray(image_height, np.float64) / (2.0 * np.asarray(focal_y, np.float64)))
@@ -56,7 +66,8 @@ def vfov_to_focal(vfov: Number, image_height: Number) -> Number:
         if not np.all(np.isfinite(arr) & (arr > 0) & (arr < math.pi)):
             raise ValueError(f'vertical FoV must be in (0, pi) radians, got {vfov}')
     if isinstance(vfov, torch.Tensor) or isinstance(image_height, torch.Tensor):
-        return torch.as_tensor(image_height) / (2 * torch.tan(vfov / 2))
+        vfov, image_height = _as_tensor_pair(vfov, image_height)
+        return image_height / (2 * torch.tan(vfov / 2))
     if np.ndim(vfov) == 0 and np.ndim(image_height) == 0:      # numpy's tan: same bits as arrays
         return float(float(image_height) / (2.0 * np.tan(float(vfov) / 2.0)))
     return np.asarray(image_height, np.float64) / (2.0 * np.tan(np.asarray(vfov, np.float64) / 2.0))

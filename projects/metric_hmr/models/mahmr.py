@@ -20,8 +20,9 @@ from typing import Dict, List, Optional, Sequence
 import torch
 from mmengine.model import BaseModel
 
-from metric_hmr.geometry import (matrix_to_axis_angle, project_points_torch,
+from metric_hmr.geometry import (focal_to_vfov, matrix_to_axis_angle, project_points_torch,
                                  rot6d_interleaved_to_matrix, vfov_to_focal)
+from metric_hmr.conventions import adapt_betas
 from metric_hmr.registry import BODY_MODELS, MODELS, TASK_UTILS
 from .boxes import box_cxcywh_to_xyxy
 from .denoising import build_denoising_queries
@@ -137,6 +138,16 @@ class MAHMR(BaseModel):
                 bm.to(device)
         return bm
 
+    def _check_gt_betas(self, data_samples: Sequence[dict]) -> None:
+        """Stored (N, 11) shapes are cut to the heads' betas below: only an all-zero age blend
+        may be cut (``conventions.adapt_betas`` raises naming image and person); a kid's blend
+        needs the SMPL-A heads (num_betas 11 + kid template, configs/mahmr_stage*.py)."""
+        for s in data_samples:
+            betas = s['gt']['betas']
+            if betas.shape[-1] > self.heads.num_betas:
+                adapt_betas(betas.detach().cpu().double().numpy(), self.heads.num_betas,
+                            context=f"image {s.get('img_path')!r}")
+
     # -------------------------------------------------------------------------- network
     def _focal(self, fov: Optional[torch.Tensor], samples: Sequence[dict], B: int, device) -> torch.Tensor:
         """Per-image focal length (network-input pixels): f = H / (2 tan(v/2)).
@@ -149,7 +160,7 @@ class MAHMR(BaseModel):
             img_h = torch.tensor([float(s.get('img_h', self.input_size)) for s in samples] or
                                  [float(self.input_size)] * B, device=device)
             return vfov_to_focal(fov, img_h)
-        f = torch.full((B,), self.input_size / (2 * math.tan(self.default_fov / 2)), device=device)
+        f = torch.full((B,), vfov_to_focal(self.default_fov, self.input_size), device=device)
         if self.training and samples and all('focal' in s for s in samples):
             gt = torch.stack([torch.as_tensor(s['focal'], device=device, dtype=torch.float32).reshape(-1)[-1]
                               for s in samples])
@@ -216,6 +227,7 @@ class MAHMR(BaseModel):
     def loss(self, inputs: torch.Tensor, data_samples: List[dict]) -> Dict[str, torch.Tensor]:
         device = inputs.device
         targets = [s['gt'] for s in data_samples]
+        self._check_gt_betas(data_samples)
         gt_boxes = [t['boxes'].float() for t in targets]  # cxcywh, normalised by the input size
         p28 = 2 * self.backbone.patch_size
         gt_map = build_scale_map_target(
@@ -388,7 +400,7 @@ class MAHMR(BaseModel):
             offset = torch.as_tensor(s.get('offset', (0.0, 0.0)), dtype=torch.float32, device=inputs.device)
             f_ori = float(focal[b]) / r
             img_h_ori = float(s['img_h']) / r
-            fov_b = float(fov[b]) if fov is not None else 2 * math.atan(img_h_ori / (2 * f_ori))
+            fov_b = float(fov[b]) if fov is not None else focal_to_vfov(f_ori, img_h_ori)
             boxes = box_cxcywh_to_xyxy(out['boxes'][b, keep]) * S
             boxes = (boxes - offset.repeat(2)) / r
             pred = dict(global_orient=aa[:, 0], body_pose=aa[:, 1:].flatten(1), betas=betas, transl=transl,

@@ -90,7 +90,8 @@ def depth_layers_from_gt(z: np.ndarray, tau: float = 0.2) -> np.ndarray:
 def oracle_depths(vertices_init, faces, focal, princpt, image_size, metric_depth, masks,
                   resolution: Optional[int] = 512):
     """Per person: (mean metric depth at visible vertices, mean z of those vertices)."""
-    from metric_hmr.dto.raster import rasterize_persons, project_points
+    from metric_hmr.dto.raster import rasterize_persons
+    from metric_hmr.geometry import project_points
     ras = rasterize_persons(vertices_init, faces, focal, princpt, image_size, resolution,
                             masks=masks)
     H, W = image_size
@@ -99,7 +100,7 @@ def oracle_depths(vertices_init, faces, focal, princpt, image_size, metric_depth
     for k, (v, vis) in enumerate(zip(vertices_init, ras.vertex_visible)):
         if vis.sum() < 3:
             continue
-        uv = project_points(v[vis], focal, princpt, 1.0) - 0.5     # image pixel coords
+        uv = project_points(v[vis], focal, princpt)     # image pixel coords (OpenCV centres)
         c = np.clip(np.round(uv[:, 0]).astype(int), 0, W - 1)
         r = np.clip(np.round(uv[:, 1]).astype(int), 0, H - 1)
         d_i[k] = float(metric_depth[r, c].mean())

@@ -21,7 +21,7 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 import torch
-from scipy.spatial.transform import Rotation
+from ..geometry import axis_angle_to_matrix, matrix_to_axis_angle
 
 from metric_hmr.body_models.anny_model import ANNY_SMPL24_BONES
 
@@ -127,16 +127,16 @@ class SMPLBodies:
         """(K, 24, 3) A-rest axis-angles -> (K, 72) SMPL axis-angles (T-rest)."""
         pose24 = np.asarray(pose24, np.float64)
         K = pose24.shape[0]
-        R = Rotation.from_rotvec(pose24.reshape(-1, 3)).as_matrix().reshape(K, 24, 3, 3)
+        R = axis_angle_to_matrix(pose24.reshape(K, 24, 3))
         a = np.deg2rad(ARM_REST_DEG)
         for side, sign in (('left', -1.0), ('right', 1.0)):
-            off = Rotation.from_rotvec([0, 0, sign * a]).as_matrix()
+            off = axis_angle_to_matrix(np.array([0.0, 0.0, sign * a]))
             sh = SMPL24_NAMES.index(f'{side}_shoulder')
             R[:, sh] = R[:, sh] @ off
             for j in (f'{side}_elbow', f'{side}_wrist', f'{side}_hand'):
                 i = SMPL24_NAMES.index(j)
                 R[:, i] = off.T @ R[:, i] @ off
-        return Rotation.from_matrix(R.reshape(-1, 3, 3)).as_rotvec().reshape(K, 72)
+        return matrix_to_axis_angle(R).reshape(K, 72)
 
     def pose(self, shape: np.ndarray, pose24: np.ndarray) -> PosedBodies:
         shape = np.asarray(shape, np.float64)

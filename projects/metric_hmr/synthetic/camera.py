@@ -11,7 +11,7 @@ from typing import Tuple
 
 import numpy as np
 
-from ..geometry.camera import vfov_to_focal
+from ..geometry.camera import project_points, vfov_to_focal
 
 __all__ = ['SceneCamera', 'camera_rotation', 'sample_camera']
 
@@ -49,9 +49,7 @@ class SceneCamera:
 
     def project(self, p_cam: np.ndarray) -> np.ndarray:
         """(..., 3) camera-space points -> (..., 2) pixel coordinates (u, v)."""
-        p_cam = np.asarray(p_cam, np.float64)
-        z = p_cam[..., 2:3]
-        return p_cam[..., :2] / z * self.focal + self.princpt
+        return project_points(p_cam, self.focal, self.princpt)
 
 
 def camera_rotation(pitch: float) -> np.ndarray:

@@ -29,7 +29,7 @@ from typing import Iterable
 
 import numpy as np
 import torch
-from scipy.spatial.transform import Rotation
+from ..geometry import axis_angle_to_matrix, matrix_to_axis_angle
 
 from metric_hmr.utils.io import atomic_save_npz, atomic_write
 
@@ -144,8 +144,8 @@ def _release_image(scene: dict, bm, stem: str, det: np.ndarray):
         j0 = bm(betas=torch.as_tensor(betas, dtype=torch.float32),
                 global_orient=torch.zeros(len(det), 3), body_pose=torch.zeros(len(det), 69),
                 transl=torch.zeros(len(det), 3)).joints[:, 0].double().numpy()
-    R_go = Rotation.from_rotvec(np.asarray(scene['smpl_global_orient'])[det]).as_matrix()
-    go = Rotation.from_matrix(np.asarray(scene['est_rot'])[det] @ R_go).as_rotvec()
+    R_go = axis_angle_to_matrix(np.asarray(scene['smpl_global_orient'])[det])
+    go = matrix_to_axis_angle(np.asarray(scene['est_rot'])[det] @ R_go)
     transl = np.asarray(scene['est_root'], np.float64)[det] - j0
     focal = np.asarray(scene['focal'], np.float64) * float(scene['est_rho'])
     return ReleaseImage(imgname=f'images/{stem}.png', rows=np.arange(len(det)),

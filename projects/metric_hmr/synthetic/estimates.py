@@ -26,10 +26,10 @@ from typing import NamedTuple
 import numpy as np
 
 from ..conventions import AGE_GROUP_SPLITS, AgeGroup, age_group_from_years, is_minor
+from ..geometry import axis_angle_to_matrix
 
 __all__ = ['EstimateParams', 'InitialEstimates', 'sample_initial_estimates',
-           'apply_estimate', 'age_group_of', 'AGE_GROUP_NAMES', 'AGE_GROUP_EDGES',
-           'rotation_from_axis_angle']
+           'apply_estimate', 'age_group_of', 'AGE_GROUP_NAMES', 'AGE_GROUP_EDGES']
 
 # Relative Human codes: 0 adult, 1 teen, 2 kid, 3 baby (ARCHITECTURE.md conventions)
 AGE_GROUP_NAMES = tuple(AgeGroup(c).label for c in range(4))   # indexed by code
@@ -40,20 +40,6 @@ _GROUP_MID_AGE = {3: 1.5, 2: 5.5, 1: 11.5, 0: 35.0}
 
 # (N,) ages in years -> (N,) Relative-Human group codes (0 adult ... 3 baby): the one rule
 age_group_of = age_group_from_years
-
-
-def rotation_from_axis_angle(aa: np.ndarray) -> np.ndarray:
-    """(..., 3) axis-angle -> (..., 3, 3) rotation matrices (Rodrigues)."""
-    aa = np.asarray(aa, np.float64)
-    theta = np.linalg.norm(aa, axis=-1, keepdims=True)
-    axis = aa / np.maximum(theta, 1e-12)
-    x, y, z = axis[..., 0], axis[..., 1], axis[..., 2]
-    zero = np.zeros_like(x)
-    Kx = np.stack([np.stack([zero, -z, y], -1), np.stack([z, zero, -x], -1),
-                   np.stack([-y, x, zero], -1)], -2)
-    th = theta[..., None]
-    eye = np.broadcast_to(np.eye(3), Kx.shape)
-    return eye + np.sin(th) * Kx + (1 - np.cos(th)) * (Kx @ Kx)
 
 
 @dataclass
@@ -121,7 +107,7 @@ def sample_initial_estimates(rng: np.random.Generator, height: np.ndarray, age: 
     h_hmr = np.clip(h_hmr, *p.h_clip)
     k = h_hmr / height
     rho = float(np.exp(np.log(p.rho_median) + p.rho_sigma * rng.normal()))
-    rot = rotation_from_axis_angle(np.deg2rad(p.rot_sigma_deg) * rng.normal(size=(K, 3)))
+    rot = axis_angle_to_matrix(np.deg2rad(p.rot_sigma_deg) * rng.normal(size=(K, 3)))
     girth = np.exp(p.girth_sigma * rng.normal(size=K))
     # age: noisy estimate, its group, then confusion with a neighbouring group
     age_est = np.clip(age + p.age_sigma * (1 + age / 20.0) * rng.normal(size=K), 0.0, 90.0)

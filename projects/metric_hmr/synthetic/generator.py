@@ -20,6 +20,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
+from metric_hmr.geometry import axis_angle_to_matrix, matrix_to_axis_angle
 from metric_hmr.registry import TASK_UTILS
 
 from .bodies import build_bodies
@@ -210,10 +211,8 @@ class SyntheticCrowdGenerator:
         bp = np.zeros((K, 69))
         tr = np.zeros((K, 3))
         if self.bodies.has_smpl and K:
-            from scipy.spatial.transform import Rotation
             aa = self.bodies.smpl_pose(pose24[keep])
-            R_go = Rotation.from_rotvec(aa[:, :3]).as_matrix()
-            go = Rotation.from_matrix(body_rot @ R_go).as_rotvec()
+            go = matrix_to_axis_angle(body_rot @ axis_angle_to_matrix(aa[:, :3]))
             bp = aa[:, 3:]
             # smplx rotates about the rest pelvis J0, so transl = root - J0
             tr = root - posed.origin[keep]
@@ -242,7 +241,7 @@ def _max_distance(cfg: dict, cam: SceneCamera) -> float:
     H = cam.image_size[0]
     d_max = min(cfg['dist_max'], cam.focal[1] * 1.7 / (cfg['min_person_frac'] * H))
     below = cam.pitch + cam.vfov / 2.0                    # bottom image row below horizon
-    nearest_ground = cam.height / np.tan(below) if below > 1e-3 else np.inf
+    nearest_ground = cam.height / np.tan(below) if below > 1e-3 else np.inf   # not a FoV: ground distance
     return max(d_max, cfg['dist_min'] + 1.0, min(nearest_ground + 3.0, 60.0))
 
 

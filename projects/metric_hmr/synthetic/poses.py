@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Dict, Sequence
 
 import numpy as np
-from scipy.spatial.transform import Rotation
+from ..geometry import axis_angle_to_matrix, matrix_to_axis_angle
 
 __all__ = ['POSE_KINDS', 'SMPL24_NAMES', 'ARM_REST_DEG', 'sample_pose', 'mirror_aa']
 
@@ -44,10 +44,10 @@ def _rx(deg):
 
 def _compose(*aas) -> np.ndarray:
     """Axis-angle of R(aas[0]) @ R(aas[1]) @ ..."""
-    R = Rotation.identity()
+    R = np.eye(3)
     for aa in aas:
-        R = R * Rotation.from_rotvec(aa)
-    return R.as_rotvec()
+        R = R @ axis_angle_to_matrix(aa)
+    return matrix_to_axis_angle(R)
 
 
 def _elbow_axis_left() -> np.ndarray:

@@ -151,3 +151,22 @@ def test_numba_and_numpy_agree_on_meshes(make_person):
     assert np.array_equal(a.person_id, b.person_id)
     np.testing.assert_allclose(a.depth, b.depth, rtol=1e-6)
     assert all(np.array_equal(x, y) for x, y in zip(a.vertex_visible, b.vertex_visible))
+
+
+def test_raster_projection_has_its_own_name_and_the_old_one_is_deprecated():
+    """``metric_hmr.dto`` exports the raster variant as ``project_points_raster`` (the generic
+    name is geometry's OpenCV projection); the old ``project_points`` still works, with a
+    DeprecationWarning, and is not exported by ``import *``."""
+    import warnings
+
+    import metric_hmr.dto as dto
+    from metric_hmr.dto import raster
+    from metric_hmr.geometry import project_points_raster
+    assert 'project_points' not in dto.__all__ and 'project_points' not in raster.__all__
+    assert dto.project_points_raster is project_points_raster
+    for mod in (dto, raster):
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter('always')
+            assert mod.project_points is project_points_raster
+        assert any(issubclass(x.category, DeprecationWarning) and 'project_points_raster' in str(x.message)
+                   for x in w)

@@ -8,9 +8,9 @@ import torch
 
 from metric_hmr.generation.estimator_stages import (AnnotationAgeGender, FixedFoVIntrinsics,
                                                     FoVEstimatorIntrinsics, ReleaseIntrinsics,
-                                                    cam_crop_to_full, focal_from_fov,
-                                                    square_crops)
+                                                    cam_crop_to_full, square_crops)
 from metric_hmr.generation.state import SRC_RELEASE, ImageState, Persons
+from metric_hmr.geometry import vfov_to_focal
 
 
 def _state(img_id='a.png', k=2, shape=(60, 80), path=None):
@@ -30,7 +30,11 @@ def test_fixed_fov_and_release_intrinsics():
     s.focal = np.array([1.0, 1.0])
     FixedFoVIntrinsics(fov_deg=60)([s])            # input intrinsics kept unless override
     assert s.focal[0] == 1.0
-    assert focal_from_fov(math.radians(90), 100) == pytest.approx(50.0)
+    FixedFoVIntrinsics(fov_deg=90, override=True)([s])
+    assert s.focal[0] == pytest.approx(s.ori_shape[0] / 2)   # f = H / (2 tan 45 deg)
+    for bad in (0.0, 180.0, -5.0):                  # a one-line config error, not ZeroDivisionError
+        with pytest.raises(ValueError, match='fov_deg'):
+            FixedFoVIntrinsics(fov_deg=bad)
 
 
 def test_fov_estimator_torchscript(tmp_path):
@@ -42,7 +46,7 @@ def test_fov_estimator_torchscript(tmp_path):
     Image.fromarray(np.zeros((60, 80, 3), np.uint8)).save(tmp_path / 'a.png')
     s = _state(path=str(tmp_path / 'a.png'))
     FoVEstimatorIntrinsics(str(tmp_path / 'fov.pt'), input_size=32, device='cpu')([s])
-    assert s.focal[0] == pytest.approx(focal_from_fov(1.2, 60), rel=1e-6)
+    assert s.focal[0] == pytest.approx(vfov_to_focal(1.2, 60), rel=1e-6)
     with pytest.raises(FileNotFoundError, match='nothere.pt'):
         FoVEstimatorIntrinsics(str(tmp_path / 'nothere.pt'))
 

@@ -80,7 +80,7 @@ def test_insta_halves_merge_into_one_file_later_overwrites():
         merge_released([a, b], on_repeat='error')
 
 
-def test_authors_layout_fixture_is_read_by_dto_humans_dataset(tmp_path, smpl_model_file):
+def test_authors_layout_fixture_is_read_by_dto_humans_dataset(tmp_path):
     """A released INSTA file written exactly as MA-HMR prepare_dto.py 43-44 writes it
     (``np.savez(path, annots=dict)``), keys from a per-run file written as
     dto_framework.py 528 writes it (``np.savez(path, **annotations)``, keys with '/').
@@ -114,8 +114,12 @@ def test_authors_layout_fixture_is_read_by_dto_humans_dataset(tmp_path, smpl_mod
         p = tmp_path / image_relpath(key, 'insta1')
         p.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(np.zeros((480, 640, 3), np.uint8)).save(p)
+    from metric_hmr.testing import make_smpl_model_file
+    from metric_hmr.testing.smpl_fixture import kid_template_path
+    smpla = make_smpl_model_file(tmp_path / 'smpla', with_kid_template=True)   # 11-beta shapes: SMPL-A
     ds = DTOHumansDataset(ann_file='INSTA_CHMR_SMPL_OPT.npz', data_root=str(root), img_prefix='images',
-                          body_model=dict(type='SMPLBodyModel', model_path=str(smpl_model_file)))
+                          body_model=dict(type='SMPLBodyModel', model_path=smpla, num_betas=11,
+                                          kid_template_path=kid_template_path(tmp_path / 'smpla')))
     assert len(ds) == 2
     infos = [ds.get_data_info(i) for i in range(2)]
     assert sorted(len(s['gt']['transl']) for s in infos) == [2, 3]

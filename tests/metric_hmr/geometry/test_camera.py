@@ -20,6 +20,21 @@ def test_fov_focal_known_value_and_round_trip():
     assert isinstance(vfov_to_focal(0.5, 100), float)
 
 
+def test_fov_focal_mixed_float_and_tensor_arguments():
+    """A fixed FoV (float) with per-image heights (tensor) and the reverse give tensors of the
+    tensor argument's dtype; a float FoV beside a tensor is still range-checked."""
+    h = torch.tensor([100.0, 200.0])
+    f = vfov_to_focal(math.pi / 2, h)
+    assert isinstance(f, torch.Tensor) and f.dtype == torch.float32
+    torch.testing.assert_close(f, torch.tensor([50.0, 100.0]))
+    v = focal_to_vfov(50.0, h.double())
+    assert v.dtype == torch.float64
+    torch.testing.assert_close(v[0], torch.tensor(math.pi / 2, dtype=torch.float64))
+    torch.testing.assert_close(focal_to_vfov(torch.tensor([50.0]), 100), torch.tensor([math.pi / 2]))
+    with pytest.raises(ValueError, match='FoV'):
+        vfov_to_focal(0.0, h)
+
+
 @pytest.mark.parametrize('bad', [0.0, -10.0, float('nan')])
 def test_focal_without_camera_is_an_error(bad):
     with pytest.raises(ValueError, match='focal_y'):
@@ -39,3 +54,19 @@ def test_known_projection_pixel_centres():
     uv_t = project_points_torch(torch.as_tensor(p)[None], torch.tensor([[100.0, 200.0]], dtype=torch.float64),
                                 torch.tensor([[320.0, 240.0]], dtype=torch.float64))
     np.testing.assert_allclose(uv_t[0].numpy(), uv)
+
+
+def test_fov_and_pinhole_are_written_only_here(repo_root):
+    """One home (ARCHITECTURE.md): no tan/atan of a FoV and no hand-written ``x / z * f + c``
+    pinhole outside metric_hmr.geometry (a line marked ``not a FoV`` is another angle)."""
+    import re
+    pat = re.compile(r'\b(math|np|numpy|torch)\.(tan|atan|arctan)\(|\[\.\.\., *:2\] */ *\w+\[\.\.\., *2:3\] *\* *')
+    hits = []
+    for folder in ('projects/metric_hmr', 'dto_hooks', 'tools'):
+        for path in sorted((repo_root / folder).rglob('*.py')):
+            if 'metric_hmr/geometry/' in path.as_posix():
+                continue
+            for n, line in enumerate(path.read_text().splitlines(), 1):
+                if pat.search(line) and 'not a FoV' not in line:
+                    hits.append(f'{path.relative_to(repo_root)}:{n}: {line.strip()}')
+    assert hits == []

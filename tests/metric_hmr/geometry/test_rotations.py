@@ -44,3 +44,19 @@ def test_rot6d_interleaved_is_reshape_3x2():
     six = matrix_to_rot6d_interleaved(R)
     np.testing.assert_allclose(six.reshape(3, 2), R[:, :2])
     np.testing.assert_allclose(rot6d_interleaved_to_matrix(six), R, atol=1e-12)
+
+
+def test_rotations_are_converted_only_here(repo_root):
+    """Issue 11: roma everywhere; no scipy Rotation and no hand-written Rodrigues outside
+    metric_hmr.geometry (tests may use scipy as an independent reference)."""
+    import re
+    pat = re.compile(r'scipy\.spatial\.transform|\bRotation\.from_|def \w*(rotvec|rodrigues|axis_angle)\w*_to_'
+                     r'|def rotation_from_axis_angle', re.IGNORECASE)
+    hits = []
+    for folder in ('projects/metric_hmr', 'dto_hooks', 'tools'):
+        for path in sorted((repo_root / folder).rglob('*.py')):
+            if 'metric_hmr/geometry/' in path.as_posix():
+                continue
+            hits += [f'{path.relative_to(repo_root)}:{n}: {line.strip()}'
+                     for n, line in enumerate(path.read_text().splitlines(), 1) if pat.search(line)]
+    assert hits == []

@@ -39,6 +39,20 @@ def test_batch_without_any_person_gives_finite_losses(make_cfg, toy_batch, build
         sum(losses.values()).backward()
 
 
+def test_a_kids_age_blend_is_never_cut_by_a_10_beta_model(tiny_cfg, toy_batch, build_model):
+    """Targets hold 11 betas; a 10-beta model may only drop an all-zero age blend (the blend
+    was silently cut before, training kids as adult-template bodies)."""
+    import pytest
+    model = build_model(tiny_cfg).train()
+    assert model.heads.num_betas == 10
+    data = _batch(toy_batch)
+    assert data['data_samples'][0]['gt']['betas'].shape[-1] == 11
+    model(**model.data_preprocessor(copy.deepcopy(data), True), mode='loss')   # zero blends: fine
+    data['data_samples'][0]['gt']['betas'][1, 10] = 0.6
+    with pytest.raises(ValueError, match='person 1.*age blend'):
+        model(**model.data_preprocessor(data, True), mode='loss')
+
+
 def test_targets_without_smpl_get_only_2d_box_depth_supervision(tiny_cfg, toy_batch, build_model):
     model = build_model(tiny_cfg).train()
     data = _batch(toy_batch)
@@ -125,15 +139,20 @@ def test_predict_returns_prediction_dicts_in_original_pixels(tiny_cfg, toy_batch
 def test_full_size_config_instantiates_with_the_sat_hmr_parameter_count(repo_root, build_model):
     """Stage 3 = SAT-HMR ViT-B (221,949,700 parameters, measured by the fixture from SAT-HMR's
     module definitions) - dn_enc (768 x 82 + 768 = 63,744; no denoising in stage 3)
-    + FoV head MLP(768, 768, 1, 4) (1,772,545) = 223,658,501."""
+    + FoV head MLP(768, 768, 1, 4) (1,772,545) = 223,658,501, with SAT-HMR's 10-beta shape head.
+    The training configs' SMPL-A head (11 betas) adds one output row per decoder layer."""
     from mmengine.config import Config
     cfg = Config.fromfile(str(repo_root / 'configs' / 'mahmr_stage3.py'))
+    assert cfg.model.heads.num_betas == 11
+    smpla = sum(p.numel() for p in build_model(cfg.model.to_dict()).parameters())
+    cfg.model.heads.num_betas = 10
     model = build_model(cfg.model.to_dict())  # the body model is built lazily: no SMPL files needed
     n = sum(p.numel() for p in model.parameters())
     cam = sum(p.numel() for p in model.camera_head.parameters())
     assert cam == 1_772_545
     assert n == 223_658_501
     assert n - cam + 768 * 82 + 768 == 221_949_700
+    assert smpla == n + 6 * (768 + 1)
     assert model.backbone.grid == [92, 46, 23] and model.decoder.num_queries == 50 and len(model.decoder.layers) == 6
     assert model.losses['j2d'].loss_weight == 40.0 and model.losses['rm'].tau == 1.0
     # checkpoints never carry the body model (licensed SMPL arrays) nor rebuilt buffers

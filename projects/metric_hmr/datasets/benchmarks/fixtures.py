@@ -10,7 +10,6 @@ import os
 from typing import Dict, List, Optional
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from metric_hmr.evaluation.functional.camera import project_points
 from metric_hmr.evaluation.functional.joints import (CROWDPOSE14, RH_BK19, RH_OCHUMAN19,
@@ -18,6 +17,7 @@ from metric_hmr.evaluation.functional.joints import (CROWDPOSE14, RH_BK19, RH_OC
 from metric_hmr.evaluation.geometry import SMPLGeometry
 from metric_hmr.evaluation.metrics.panoptic import PANOPTIC_J24_TO_H36M, PANOPTIC_PELVIS_J24
 from metric_hmr.evaluation.precomputed import save_predictions
+from metric_hmr.geometry import axis_angle_to_matrix, matrix_to_axis_angle
 from metric_hmr.utils.io import atomic_write
 
 KINDS = ('rh', '3dpw', 'hi4d', 'mupots', 'panoptic')
@@ -32,12 +32,11 @@ def _save_annots(path: str, annots: dict) -> None:
 
 def _bodies(rng: np.random.Generator, n: int) -> dict:
     """n upright bodies facing the camera (OpenCV frame), 2-7 m away, side by side."""
-    up = Rotation.from_rotvec([np.pi, 0.0, 0.0])   # SMPL y-up -> camera y-down
-    yaw = Rotation.from_rotvec(np.stack([np.zeros(n), rng.uniform(-0.4, 0.4, n),
-                                         np.zeros(n)], 1))
+    up = axis_angle_to_matrix(np.array([np.pi, 0.0, 0.0]))   # SMPL y-up -> camera y-down
+    yaw = axis_angle_to_matrix(np.stack([np.zeros(n), rng.uniform(-0.4, 0.4, n), np.zeros(n)], 1))
     z = np.sort(rng.uniform(2.5, 7.0, n))[rng.permutation(n)]
     x = (np.arange(n) - (n - 1) / 2) * 0.9 * z / 3.0
-    return dict(global_orient=(up * yaw).as_rotvec(),
+    return dict(global_orient=matrix_to_axis_angle(up @ yaw),
                 body_pose=rng.normal(0, 0.08, (n, 69)),
                 betas=rng.normal(0, 0.5, (n, 10)),
                 transl=np.stack([x, rng.uniform(0.0, 0.4, n), z], 1))
@@ -49,8 +48,7 @@ def _world_params(geo: SMPLGeometry, cam: dict, rot: np.ndarray, trans: np.ndarr
     zero = dict(global_orient=np.zeros((n, 3)), body_pose=np.zeros((n, 69)),
                 betas=cam['betas'], transl=np.zeros((n, 3)))
     root = geo.meshes(zero).joints[:, 0]          # pelvis of the shaped body (pose-free)
-    r = Rotation.from_matrix(rot)
-    go_w = (r.inv() * Rotation.from_rotvec(cam['global_orient'])).as_rotvec()
+    go_w = matrix_to_axis_angle(rot.T @ axis_angle_to_matrix(cam['global_orient']))
     # camera: R_c (root) + T_c - root ... solve R (root + T_w) + t = root + T_c
     transl_w = (cam['transl'] + root - trans) @ rot - root   # R^T (T_c + root - t) - root
     return dict(global_orient=go_w, body_pose=cam['body_pose'], betas=cam['betas'],
@@ -131,7 +129,7 @@ def _image_key(kind: str, i: int) -> str:
 def _annotation(kind, key, i, cam, geo, rng):
     n = len(cam['betas'])
     if kind in ('3dpw', 'hi4d'):
-        rot = Rotation.from_rotvec([0.0, 0.3 + 0.1 * i, 0.05]).as_matrix()
+        rot = axis_angle_to_matrix(np.array([0.0, 0.3 + 0.1 * i, 0.05]))
         trans = np.array([0.2, -0.1, 1.0])
         world = _world_params(geo, cam, rot, trans)
         genders = ['m' if p % 2 == 0 else 'f' for p in range(n)]

@@ -21,19 +21,27 @@ import numpy as np
 import torch
 from mmengine.dataset import BaseDataset
 
+from metric_hmr.conventions import adapt_betas
+from metric_hmr.geometry import focal_to_vfov, project_points
 from metric_hmr.registry import BODY_MODELS, DATASETS, FUNCTIONS
 from metric_hmr.utils.io import load_annots_npz
 from .smpl_ops import rotate_smpl
 
-NUM_BETAS_STORED = 11
+NUM_BETAS_STORED = 11   # gt['betas']: SMPL-A layout, 10-D shapes get a zero age blend
 
 
-def pad_betas(betas: np.ndarray) -> np.ndarray:
-    """(N, 10|11) -> (N, 11): 10-D SMPL shapes padded with a zero age blend."""
-    b = np.asarray(betas, np.float64).reshape(len(betas), -1)
-    if b.shape[1] > NUM_BETAS_STORED:
-        raise ValueError(f'betas with {b.shape[1]} values (expected 10 or 11)')
-    return np.concatenate([b, np.zeros((len(b), NUM_BETAS_STORED - b.shape[1]))], 1)
+def stored_betas(betas, context: str = '') -> np.ndarray:
+    """(N, 10|11) -> (N, 11) float64 (``conventions.adapt_betas``; other sizes: ValueError)."""
+    b = np.asarray(betas, np.float64)
+    b = b.reshape(len(b), -1) if b.size else b.reshape(len(b), NUM_BETAS_STORED)
+    return adapt_betas(b, NUM_BETAS_STORED, context=context, widths=(10, NUM_BETAS_STORED))
+
+
+def model_betas(body_model, betas, context: str = '') -> torch.Tensor:
+    """Stored betas as the body model takes them: a non-zero age blend needs a kid template
+    (SMPL-A, 11 betas), else ``adapt_betas`` raises naming the person (never dropped silently)."""
+    nb = int(getattr(body_model, 'num_betas', 10))
+    return torch.as_tensor(adapt_betas(stored_betas(betas, context), nb, context=context), dtype=torch.float32)
 
 
 def empty_gt(n: int = 0) -> dict:
@@ -44,42 +52,41 @@ def empty_gt(n: int = 0) -> dict:
 
 
 def smpl_to_gt(body_model, betas: np.ndarray, pose: np.ndarray, transl: np.ndarray, focal, princpt,
-               img_hw, full_3d: bool = True) -> dict:
+               img_hw, full_3d: bool = True, context: str = '') -> dict:
     """Training-sample ``gt`` of SMPL persons in camera space.
 
     Joints (24) and vertices come from the body model; keypoints are the projected joints
-    (visibility 1 inside the image and in front of the camera); boxes are the bounding boxes
-    of the projected vertices clipped to the image.  ``full_3d=False`` keeps only the 2D
-    part (CameraHMR pGT: has_smpl/has_3d False, translation unknown = NaN).
+    (visibility 1 inside the image and in front of the camera; joints at z <= 0 have no image
+    position: (0, 0, 0)); boxes are the bounding boxes of the projected vertices in front of
+    the camera, clipped to the image (zeros when none is).  ``full_3d=False`` keeps only the 2D
+    part (CameraHMR pGT: has_smpl/has_3d False, translation unknown = NaN).  A shape with a
+    non-zero age blend (DTO-Humans / AGORA kids) needs an SMPL-A body model (``num_betas=11``
+    and a kid template): with a 10-beta model it is a ValueError naming ``context`` and the
+    person, never a silently adult body.
     """
     n = len(betas)
     gt = empty_gt(n)
     if n == 0:
         return gt
-    betas = pad_betas(betas)
+    bm_betas = model_betas(body_model, betas, context)
+    betas = stored_betas(betas, context)
     pose = np.asarray(pose, np.float64).reshape(n, 72)
     transl = np.asarray(transl, np.float64).reshape(n, 3)
-    nb = int(getattr(body_model, 'num_betas', 10))
     with torch.no_grad():
-        out = body_model(betas=torch.as_tensor(betas[:, :nb], dtype=torch.float32),
+        out = body_model(betas=bm_betas,
                          global_orient=torch.as_tensor(pose[:, :3], dtype=torch.float32),
                          body_pose=torch.as_tensor(pose[:, 3:], dtype=torch.float32),
                          transl=torch.as_tensor(transl, dtype=torch.float32))
-        height = body_model.tpose_height(torch.as_tensor(betas[:, :nb], dtype=torch.float32))
+        height = body_model.tpose_height(bm_betas)
     joints = out.joints[:, :24].double().cpu().numpy()
     verts = out.vertices.double().cpu().numpy()
-    f, c = np.asarray(focal, np.float64), np.asarray(princpt, np.float64)
     H, W = img_hw
-
-    def project(x):
-        z = np.clip(x[..., 2:3], 1e-3, None)
-        return x[..., :2] / z * f + c
-
-    kp = project(joints)
-    vis = (joints[..., 2] > 0) & (kp[..., 0] >= 0) & (kp[..., 0] < W) & (kp[..., 1] >= 0) & (kp[..., 1] < H)
-    pv = project(verts)
-    boxes = np.concatenate([pv.min(1), pv.max(1)], 1)
-    boxes = np.clip(boxes, 0, [W, H, W, H])
+    kp, vis = _project_in_front(joints, focal, princpt)
+    vis &= (kp[..., 0] >= 0) & (kp[..., 0] < W) & (kp[..., 1] >= 0) & (kp[..., 1] < H)
+    pv, front = _project_in_front(verts, focal, princpt)
+    lo = np.where(front[..., None], pv, np.inf).min(1)
+    hi = np.where(front[..., None], pv, -np.inf).max(1)
+    boxes = np.where(front.any(1)[:, None], np.clip(np.concatenate([lo, hi], 1), 0, [W, H, W, H]), 0.0)
     gt.update(boxes=boxes, kpts2d=np.concatenate([kp, vis[..., None].astype(np.float64)], -1),
               height=np.asarray(torch.as_tensor(height).detach().cpu(), np.float64).reshape(n))
     if full_3d:
@@ -89,6 +96,14 @@ def smpl_to_gt(body_model, betas: np.ndarray, pose: np.ndarray, transl: np.ndarr
         gt['transl'] = np.full((n, 3), np.nan)
         gt['height'] = np.full(n, np.nan)
     return gt
+
+
+def _project_in_front(points: np.ndarray, focal, princpt):
+    """Pinhole projection (``geometry.project_points``) of the points in front of the camera:
+    ((..., 2) pixels, 0 where z <= 0; (...,) bool z > 0)."""
+    front = points[..., 2] > 0
+    uv = np.where(front[..., None], project_points(points, focal, princpt), 0.0)
+    return uv, front
 
 
 def image_size(path: str):
@@ -176,7 +191,7 @@ class _SMPLAnnotsDataset(BaseDataset):
 
     def sample(self, info, hw, focal, princpt, gt) -> dict:
         H, W = hw
-        fov_v = 2 * np.arctan(H / (2 * float(focal[1]))) if np.isfinite(focal[1]) else float('nan')
+        fov_v = focal_to_vfov(float(focal[1]), H) if np.isfinite(focal[1]) else float('nan')
         return dict(img_path=info['img_path'], img=None, ori_shape=(H, W), focal=np.asarray(focal, np.float64),
                     princpt=np.asarray(princpt, np.float64), fov_v=float(fov_v), gt=gt)
 
@@ -197,11 +212,11 @@ class DTOHumansDataset(_SMPLAnnotsDataset):
             raise ValueError('no persons')
         focal = np.asarray(persons[0]['cam_param']['focal'], np.float64).reshape(2)
         princpt = np.asarray(persons[0]['cam_param']['princpt'], np.float64).reshape(2)
-        betas = [np.asarray(p['smpl_param']['shape'], np.float64).reshape(-1) for p in persons]
-        width = max(len(b) for b in betas)
-        betas = np.stack([np.pad(b, (0, width - len(b))) for b in betas])
+        betas = np.concatenate([stored_betas(np.reshape(p['smpl_param']['shape'], (1, -1)), f'person {i}')
+                                for i, p in enumerate(persons)])
         pose = np.stack([np.asarray(p['smpl_param']['pose'], np.float64).reshape(72) for p in persons])
         transl = np.stack([np.asarray(p['smpl_param']['trans'], np.float64).reshape(3) for p in persons])
+        # errors get the file and image from get_data_info
         gt = smpl_to_gt(self.body_model, betas, pose, transl, focal, princpt, hw, full_3d=self.full_3d)
         s = self.sample(info, hw, focal, princpt, gt)
         if not (self.full_3d or self.supervise_fov):
@@ -258,10 +273,9 @@ def world_to_camera(body_model, betas, global_orient, transl, R, t):
 
     R, t: one camera ((3, 3), (3,)) or one per person ((N, 3, 3), (N, 3)).
     """
-    nb = int(getattr(body_model, 'num_betas', 10))
     R, t = person_cameras(R, t, len(np.asarray(global_orient).reshape(-1, 3)))
     with torch.no_grad():
-        j0 = body_model(betas=torch.as_tensor(pad_betas(betas)[:, :nb], dtype=torch.float32)).joints[:, 0]
+        j0 = body_model(betas=model_betas(body_model, betas)).joints[:, 0]
     return rotate_smpl(global_orient, transl, j0.double().cpu().numpy(), R, t)
 
 
@@ -329,7 +343,7 @@ class BEDLAMDataset(_SMPLAnnotsDataset):
         raw = info['raw']
         hw = image_size(info['img_path'])
         K = np.asarray(raw['cam_int'], np.float64).reshape(3, 3)
-        betas = pad_betas(np.asarray(raw['shape'], np.float64).reshape(len(raw['shape']), -1))
+        betas = stored_betas(raw['shape'])
         pose = np.asarray(raw['pose_world'], np.float64).reshape(-1, 72)
         tr = np.asarray(raw['trans_world'], np.float64).reshape(-1, 3)
         R, t = person_cameras(raw['cam_rot'], raw['cam_trans'], len(pose))
@@ -429,13 +443,13 @@ def _stack_person_params(persons: Sequence[dict], where: str):
             if field not in p:
                 raise KeyError(f'person {i}: field {field!r} missing')
             v = np.asarray(p[field], np.float64).reshape(-1)
-            if field == 'betas':  # 10 (SMPL) or 11 (SMPL-A) values -> 11
-                v = np.pad(v[:NUM_BETAS_STORED], (0, max(0, NUM_BETAS_STORED - v.size)))
+            if field == 'betas':   # 10 (SMPL) or 11 (SMPL-A) values -> 11, age blend kept
+                v = stored_betas(v.reshape(1, -1), f'{where}: person {i}')[0]
             elif v.size != sizes[field]:
                 raise ValueError(f'person {i}: field {field!r} has {v.size} values, expected {sizes[field]}')
             row[field] = v
         rows.append(row)
-    betas = pad_betas(np.stack([r['betas'] for r in rows]))
+    betas = np.stack([r['betas'] for r in rows])
     go, bp, tr = (np.stack([r[k] for r in rows]) for k in sizes)
     return betas, np.concatenate([go, bp], 1), tr
 

@@ -7,7 +7,7 @@ in parameters by rotating ``global_orient`` and moving ``transl`` so that the pe
 where the transformed pelvis is.
 """
 import numpy as np
-from scipy.spatial.transform import Rotation
+from metric_hmr.geometry import axis_angle_to_matrix, matrix_to_axis_angle
 
 # SMPL-24 left/right joint swap (pelvis, spine, neck, head stay)
 SMPL24_FLIP_PERM = np.array([0, 2, 1, 3, 5, 4, 6, 8, 7, 9, 11, 10, 12, 14, 13, 15, 17, 16,
@@ -58,10 +58,10 @@ def rotate_smpl(global_orient: np.ndarray, transl: np.ndarray, pelvis_rest: np.n
     t = np.broadcast_to(t, (n, 3))
     if n == 0:
         return go.reshape(0, 3), np.asarray(transl, dtype=np.float64).reshape(0, 3)
-    Rgo = Rotation.from_matrix(R @ Rotation.from_rotvec(go).as_matrix())
+    go_new = matrix_to_axis_angle(R @ axis_angle_to_matrix(go))
     p = np.asarray(transl, dtype=np.float64) + pelvis_rest
     new_transl = np.einsum('nij,nj->ni', R, p) + t - pelvis_rest
-    return Rgo.as_rotvec(), new_transl
+    return go_new, new_transl
 
 
 def rotation_z(angle_rad: float) -> np.ndarray:

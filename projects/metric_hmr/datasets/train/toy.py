@@ -11,6 +11,7 @@ from typing import List, Optional
 import cv2
 import numpy as np
 
+from metric_hmr.geometry import vfov_to_focal
 from metric_hmr.registry import BODY_MODELS, DATASETS
 from .datasets import HMRListDataset, smpl_to_gt
 
@@ -25,7 +26,7 @@ def make_toy_scene(body_model, seed: int, img_hw=(240, 320), num_persons=(2, 4),
     rng = np.random.default_rng(seed)
     H, W = img_hw
     fov = math.radians(rng.uniform(*fov_deg))
-    f = H / (2 * math.tan(fov / 2))
+    f = vfov_to_focal(fov, H)
     focal, princpt = np.array([f, f]), np.array([W / 2, H / 2])
     n = int(rng.integers(num_persons[0], num_persons[1] + 1))
     z = np.sort(rng.uniform(*depth, n))[::-1]

@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 import torch
 
+from metric_hmr.geometry import focal_to_vfov
 from metric_hmr.registry import TRANSFORMS
 from .smpl_ops import SMPL24_FLIP_PERM, flip_smpl_pose, mirror_transl, rotate_smpl, rotation_z
 
@@ -247,7 +248,7 @@ class PackHMRInputs:
         gt = results['gt']
         focal = np.asarray(results['focal'], np.float64)
         fov_known = np.isfinite(float(results.get('fov_v', np.nan)))
-        fov_v = 2 * math.atan(results['img_h'] / (2 * focal[1])) if fov_known else float('nan')
+        fov_v = focal_to_vfov(float(focal[1]), results['img_h']) if fov_known else float('nan')
         A = results.get('affine', np.eye(3))
         boxes = np.asarray(gt['boxes'], np.float64).reshape(-1, 4)
         cxcywh = np.stack([(boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2,

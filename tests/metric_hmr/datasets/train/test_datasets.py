@@ -221,3 +221,71 @@ def test_sat_hmr_layout_bedlam_per_person_camera(tmp_path, smpl_model_file, body
     with pytest.raises(ValueError, match=r"bad.npz.*'b.png'.*cam_rot"):
         BEDLAMDataset(ann_file='bad.npz', data_root=str(tmp_path), img_prefix='images',
                       body_model=smpl_cfg(smpl_model_file)).get_data_info(0)
+
+
+def test_dto_humans_kids_keep_their_age_blend(tmp_path, smpl_model_file):
+    """An 11-beta DTO-Humans kid trains as a kid with an SMPL-A body model (kid template), and a
+    10-beta body model refuses the shape naming file, image and person (issue: the age blend was
+    silently cut to 10 betas, making every kid an adult-template body)."""
+    from metric_hmr.testing import make_smpl_model_file
+    from metric_hmr.testing.smpl_fixture import kid_template_path
+    smpla_dir = tmp_path / 'smpla'
+    model = make_smpl_model_file(smpla_dir, seed=0, with_kid_template=True)
+    rng = np.random.default_rng(1)
+    adult, kid = person(rng, 4.0), person(rng, 5.0)
+    kid['smpl_param']['shape'] = np.concatenate([kid['smpl_param']['shape'], [0.8]])  # SMPL-A age blend
+    write_image(tmp_path, 'k.jpg')
+    save_annots(tmp_path / 'kids_OPT.npz', {'k.jpg': [adult, kid]})
+    smpla = dict(type='SMPLBodyModel', model_path=model, num_betas=11, kid_template_path=kid_template_path(smpla_dir))
+    gt = DTOHumansDataset(ann_file='kids_OPT.npz', data_root=str(tmp_path), img_prefix='images',
+                          body_model=smpla).get_data_info(0)['gt']
+    assert gt['betas'].shape == (2, 11) and gt['betas'][0, 10] == 0 and gt['betas'][1, 10] == 0.8
+    # the same kid with its blend dropped is taller (the adult template): the blend reached the mesh
+    kid10 = dict(kid, smpl_param=dict(kid['smpl_param'], shape=kid['smpl_param']['shape'][:10]))
+    save_annots(tmp_path / 'kid10_OPT.npz', {'k.jpg': [adult, kid10]})
+    gt10 = DTOHumansDataset(ann_file='kid10_OPT.npz', data_root=str(tmp_path), img_prefix='images',
+                            body_model=smpla).get_data_info(0)['gt']
+    assert gt10['height'][0] == pytest.approx(gt['height'][0])
+    assert gt['height'][1] < gt10['height'][1] - 0.05
+    assert not np.allclose(gt['joints3d'][1], gt10['joints3d'][1])
+    ds10 = DTOHumansDataset(ann_file='kids_OPT.npz', data_root=str(tmp_path), img_prefix='images',
+                            body_model=smpl_cfg(smpl_model_file))
+    with pytest.raises(ValueError, match=r"kids_OPT\.npz.*'k\.jpg'.*person 1.*age blend"):
+        ds10.get_data_info(0)
+
+
+def test_training_configs_use_smpla_with_the_kid_template(repo_root):
+    """Training stages (DTO-Humans / AGORA kids) use 11 betas and the kid template path option."""
+    from mmengine.config import Config
+    for stage in (1, 2, 3):
+        cfg = Config.fromfile(str(repo_root / 'configs' / f'mahmr_stage{stage}.py'))
+        paths = Config.fromfile(str(repo_root / 'configs' / '_base_' / 'mahmr_paths.py'))
+        assert cfg.model.heads.num_betas == 11 and cfg.model.body_model.num_betas == 11, stage
+        assert cfg.model.body_model.kid_template_path == paths.kid_template_path
+        for d in cfg.train_dataloader.dataset.datasets:
+            assert d.body_model == cfg.model.body_model, (stage, d.type)
+        if stage == 1:
+            assert cfg.model.decoder.dn_param_dim == 72 + 11
+
+
+def test_smpl_to_gt_projection_of_a_person_partly_behind_the_camera(body_model):
+    """Keypoints and boxes use geometry.project_points: joints behind the camera have no image
+    position (0, 0, vis 0; they were projected with z clipped to 1e-3 before), and the box
+    covers only the vertices in front of the camera."""
+    from metric_hmr.datasets.train import smpl_to_gt
+    from metric_hmr.geometry import project_points
+    pose = np.zeros((1, 72))
+    pose[0, 0] = math.pi
+    focal, princpt = np.array([70.0, 70.0]), np.array([40.0, 30.0])
+    transl = np.array([[0.0, 0.3, 0.05]])       # the body straddles the camera plane z = 0
+    gt = smpl_to_gt(body_model, np.zeros((1, 10)), pose, transl, focal, princpt, (H, W))
+    j = gt['joints3d'][0]
+    behind, front = j[:, 2] <= 0, j[:, 2] > 0
+    assert behind.any() and front.any()
+    assert (gt['kpts2d'][0][behind] == 0).all()
+    np.testing.assert_allclose(gt['kpts2d'][0][front, :2], project_points(j[front], focal, princpt))
+    f = lambda x: torch.as_tensor(x, dtype=torch.float32)  # noqa: E731
+    v = body_model(betas=f(np.zeros((1, 10))), global_orient=f(pose[:, :3]), body_pose=f(pose[:, 3:]),
+                   transl=f(transl)).vertices[0].double().numpy()
+    pv = project_points(v[v[:, 2] > 0], focal, princpt)
+    np.testing.assert_allclose(gt['boxes'][0], np.clip(np.r_[pv.min(0), pv.max(0)], 0, [W, H, W, H]), atol=1e-4)
