@@ -18,5 +18,6 @@ paper_losses = dict(
     fov=dict(type='FoVLoss', loss_weight=0.5, over_weight=3.0),   # 3x on FoV over-estimation
     rm=dict(type='RelativeMetricLoss', loss_weight=0.5, tau=1.0))
 # Relative Human fine-tune only: ordinal depth-layer loss on the translation depth of matched
-# persons (models/losses.py ordinal_depth_loss); the weight is our choice (no published value).
-ordinal_loss = dict(type='OrdinalDepthLoss', loss_weight=1.0)
+# persons (models/losses.py ordinal_depth_loss); weight 0.5 as 'depths_re' in MA-HMR's
+# configs/run/rh_ft.yaml (the paper gives none).
+ordinal_loss = dict(type='OrdinalDepthLoss', loss_weight=0.5)
