@@ -12,8 +12,8 @@ mapped, alias (``decoder.decoder.bbox_embed.*`` = ``bbox_embed.*``, checked equa
 (``--no-dn`` / ``--no-camera``) or unmapped.  ``--num-betas 11`` zero-pads the shape outputs
 for the SMPL-A kid blend.  MA-HMR files (gouba2333/MA-HMR): ``fov_head.*`` -> ``camera_head.*``;
 its kid model (``fov_kid``) already has 11 betas and needs ``--num-betas 11``.  SRC is read with
-``weights_only=True`` unless ``--allow-pickle`` (only for files you trust).  DST is written atomically.  The last line is
-``converted mapped=<n> alias=<n> rebuilt=<n> dropped=<n> unmapped=<n>``.
+``weights_only=True`` unless ``--allow-pickle`` (only for files you trust).  DST is written
+atomically.  The last line is ``converted mapped=<n> alias=<n> rebuilt=<n> dropped=<n> unmapped=<n>``.
 """
 from __future__ import annotations
 
