@@ -2,8 +2,8 @@
 # [2, 45, 48]").  MA-HMR's released recipe (configs/run/panoptic_ft.yaml of gouba2333/MA-HMR)
 # does NOT train on Panoptic (only its test annotations exist there): it fine-tunes on 3DPW
 # train + BEDLAM train 1 fps (every 4th image) + AGORA train for 6 epochs, AdamW lr 1e-5,
-# weight decay 1e-4, cosine decay without warm-up, zoom U(0.8, 2.0), and without the
-# relative-metric loss.  The same checkpoint is the one MA-HMR evaluates on MuPoTS
+# weight decay 1e-4, cosine decay without warm-up, zoom U(0.8, 2.0), with the relative-metric
+# loss ('depths_mt') and without the absolute depth loss.  The same checkpoint is the one MA-HMR evaluates on MuPoTS
 # (mahmr_finetune_mupots.py).  Loss weights are those of that file (weight_dict).
 _base_ = ['./mahmr_stage3.py']
 
@@ -34,12 +34,13 @@ train_dataloader = dict(dataset=dict(_delete_=True, type='ConcatDataset',
                                      datasets=[threedpw_train, bedlam_1fps, agora_train]))
 
 # panoptic_ft.yaml weight_dict: confs 2, poses 2, betas 2, boxes 2, giou 2, j3ds 10, j2ds 40,
-# depths_mt 0.5, map_confs / map_scales 2, fov 0.5; no relative-metric term (weight 0).
+# depths_mt 0.5 (MA-HMR criterion.py loss_relative_metric = the relative-metric loss rm),
+# map_confs / map_scales 2, fov 0.5; the absolute depth loss ('depths') is not in its loss list.
 model = dict(losses=dict(
-    map=dict(loss_weight=2.0), depth=dict(loss_weight=0.5), pose=dict(loss_weight=2.0),
+    map=dict(loss_weight=2.0), depth=dict(loss_weight=0.0), pose=dict(loss_weight=2.0),
     shape=dict(loss_weight=2.0), j3d=dict(loss_weight=10.0), j2d=dict(loss_weight=40.0),
     box=dict(loss_weight=2.0), det=dict(loss_weight=2.0), fov=dict(loss_weight=0.5),
-    rm=dict(loss_weight=0.0)))
+    rm=dict(loss_weight=0.5)))
 
 train_cfg = dict(max_epochs=max_epochs)
 param_scheduler = [dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min=0.0, by_epoch=True,

@@ -11,4 +11,7 @@ model = dict(
     camera_head=dict(_delete_=True, type='FoVHead', in_dim=768, hidden_dim=768, num_layers=4, min_fov=0.08),
     decoder=dict(dn_param_dim=0),
     dn=None,
-    losses=dict(fov=dict(_delete_=True, type='FoVLoss', loss_weight=0.5, over_weight=3.0), rm=None))
+    # MA-HMR configs/run/train_chmr_fov_continue.yaml: fov 0.5 and the absolute depth loss off
+    # ('depths': 0.) while the new FoV head learns (the paper only says "with FoV loss")
+    losses=dict(fov=dict(_delete_=True, type='FoVLoss', loss_weight=0.5, over_weight=3.0), rm=None,
+                depth=dict(loss_weight=0.0)))

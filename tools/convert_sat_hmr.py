@@ -10,9 +10,10 @@ mapped, alias (``decoder.decoder.bbox_embed.*`` = ``bbox_embed.*``, checked equa
 (``cam_intrinsics``, ``z_order_map``, ``y_coords``, ``x_coords`` come from the config;
 ``human_model.*`` SMPL buffers are rebuilt from *your* SMPL files, never copied), dropped
 (``--no-dn`` / ``--no-camera``) or unmapped.  ``--num-betas 11`` zero-pads the shape outputs
-for the SMPL-A kid blend.  SRC is read with ``weights_only=True`` unless ``--allow-pickle``
-(only for files you trust).  DST is written atomically.  The last line is
-``converted mapped=<n> alias=<n> rebuilt=<n> dropped=<n> unmapped=<n>``.
+for the SMPL-A kid blend.  MA-HMR files (gouba2333/MA-HMR): ``fov_head.*`` -> ``camera_head.*``;
+its kid model (``fov_kid``) already has 11 betas and needs ``--num-betas 11``.  SRC is read with
+``weights_only=True`` unless ``--allow-pickle`` (only for files you trust).  DST is written
+atomically.  The last line is ``converted mapped=<n> alias=<n> rebuilt=<n> dropped=<n> unmapped=<n>``.
 """
 from __future__ import annotations
 

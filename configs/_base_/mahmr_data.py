@@ -19,10 +19,22 @@ train_pipeline = [
     dict(type='PackHMRInputs'),
 ]
 
+# MA-HMR's benchmark fine-tunes (configs/run/{3dpw,hi4d,rh}_ft.yaml aug_cfg): the same rotation
+# and flip, zoom U(1.0, 2.0) (never zoomed out)
+finetune_pipeline = [
+    dict(type='LoadHMRImage'),
+    dict(type='RandomFlipHMR', prob=0.5),
+    dict(type='RandomRotateHMR', max_deg=15.0, prob=1.0),
+    dict(type='RandomScaleHMR', scale_range=(1.0, 2.0), prob=1.0),
+    dict(type='CanvasHMR', input_size={{_base_.input_size}}),
+    dict(type='PackHMRInputs'),
+]
+
 agora_train = dict(type='AGORADataset', data_root=data_root, ann_file='agora/smpl_neutral_annots/annots_smpl_train_fit.npz',
                    img_prefix='agora/train', body_model=_smpl, pipeline=train_pipeline)
+# image folders as MA-HMR's loaders join them (datasets/bedlam.py: bedlam/train/<key>)
 bedlam_train = dict(type='BEDLAMDataset', data_root=data_root, ann_file='bedlam/bedlam_smpl_train_6fps.npz',
-                    img_prefix='bedlam/train_images', body_model=_smpl, pipeline=train_pipeline)
+                    img_prefix='bedlam/train', body_model=_smpl, pipeline=train_pipeline)
 camerahmr_train = dict(type='CameraHMRDataset', data_root=data_root, ann_file='4dhumans/4dhumans_CHMR_SMPL.npz',
                        img_prefix='4dhumans/images', body_model=_smpl, pipeline=train_pipeline)
 dtohumans_train = dict(type='DTOHumansDataset', data_root=data_root, ann_file='dto_humans/4dhumans_CHMR_SMPL_OPT.npz',

@@ -4,8 +4,8 @@
 # criterion (models/losses.py), so the lambdas mean what they meant there: per person the mean
 # over its elements, summed over persons / number of persons; detection the mean over queries.
 # Per-beta shape weights are SAT-HMR's (2.56, 1.28, 0.64, 0.64, 0.32 x 6); the 11th (SMPL-A
-# age blend, no SAT-HMR counterpart) takes 0.32 like the other high-order betas (our choice).
-beta_weights = [2.56, 1.28, 0.64, 0.64, 0.32, 0.32, 0.32, 0.32, 0.32, 0.32, 0.32]
+# age blend) 10.0 as MA-HMR's criterion with use_kid (models/criterion.py betas_weight).
+beta_weights = [2.56, 1.28, 0.64, 0.64, 0.32, 0.32, 0.32, 0.32, 0.32, 0.32, 10.0]
 paper_losses = dict(
     map=dict(type='ScaleMapLoss', loss_weight=4.0),
     depth=dict(type='InverseDepthLoss', loss_weight=0.5),
@@ -18,5 +18,6 @@ paper_losses = dict(
     fov=dict(type='FoVLoss', loss_weight=0.5, over_weight=3.0),   # 3x on FoV over-estimation
     rm=dict(type='RelativeMetricLoss', loss_weight=0.5, tau=1.0))
 # Relative Human fine-tune only: ordinal depth-layer loss on the translation depth of matched
-# persons (models/losses.py ordinal_depth_loss); the weight is our choice (no published value).
-ordinal_loss = dict(type='OrdinalDepthLoss', loss_weight=1.0)
+# persons (models/losses.py ordinal_depth_loss); weight 0.5 as 'depths_re' in MA-HMR's
+# configs/run/rh_ft.yaml (the paper gives none).
+ordinal_loss = dict(type='OrdinalDepthLoss', loss_weight=0.5)

@@ -167,3 +167,60 @@ def test_stage_checkpoints_chain_strictly(repo_root):
     assert kept == {k: v for k, v in shapes[2].items() if not k.startswith(new)}
     assert any(k.startswith(drop) for k in shapes[1]) and any(k.startswith(new) for k in shapes[2])
     assert shapes[2] == shapes[3]
+
+
+def _ma_hmr_state_dict(kid: bool):
+    """Synthetic MA-HMR state dict: SAT-HMR's manifest keys + MA-HMR's own, as zero-stride tensors.
+
+    MA-HMR (gouba2333/MA-HMR models/sat_model.py) = SAT-HMR's ``Model`` with, for
+    configs/models/fov.yaml / fov_kid.yaml: ``fov_head = MLP(768, 768, 1, 4)`` (lines 141-145),
+    no ``dn_enc`` (``use_dn: False``, lines 227-235) and, with ``use_kid`` (lines 88-91, 184),
+    ``mean_shape`` (11,) and ``shape_head.*.layers.4`` with 11 outputs.
+    """
+    man = FIXTURE / 'weights_manifest.json'
+    if not man.is_file():
+        pytest.skip(f'SAT-HMR fixture not found at {FIXTURE} (set SAT_HMR_FIXTURE)')
+    shapes = {e['name']: tuple(e['shape']) for e in json.loads(man.read_text())['keys']
+              if not e['name'].startswith('dn_enc.')}
+    for i in range(4):
+        shapes[f'fov_head.layers.{i}.weight'] = (1 if i == 3 else 768, 768)
+        shapes[f'fov_head.layers.{i}.bias'] = (1 if i == 3 else 768,)
+    if kid:
+        shapes['mean_shape'] = (11,)
+        for k in [k for k in shapes if k.startswith('shape_head.') and '.layers.4.' in k]:
+            shapes[k] = (11,) + shapes[k][1:]
+    return {k: torch.zeros(()).expand(s) for k, s in shapes.items()}
+
+
+def _full_mahmr_shapes(num_betas: int):
+    """Parameter / buffer shapes of the stage-3 MAHMR (camera branch, no dn_enc), built on meta."""
+    from mmengine.config import Config
+
+    import metric_hmr.models  # noqa: F401
+    from metric_hmr.registry import MODELS
+    m = Config.fromfile(str(REPO / 'configs' / '_base_' / 'mahmr_model.py')).model.to_dict()
+    m['heads'].update(num_betas=num_betas, mean_params=None)
+    with torch.device('meta'):
+        model = MODELS.build(m)
+    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
+@pytest.mark.parametrize('kid', [False, True])
+def test_ma_hmr_checkpoint_converts_with_every_key_mapped(kid):
+    """An MA-HMR checkpoint (fov / fov_kid model of gouba2333/MA-HMR models/sat_model.py:141-145,
+    88-91) converts onto our stage-3 model: fov_head.* -> camera_head.*, every other key as in
+    SAT-HMR, shapes equal, nothing unmapped; an 11-beta file refuses num_betas=10 by name."""
+    from metric_hmr.models.sat_hmr_keys import convert_sat_hmr_state_dict
+    nb = 11 if kid else 10
+    sd = _ma_hmr_state_dict(kid)
+    out, report = convert_sat_hmr_state_dict(sd, num_betas=nb)
+    assert report.count('unmapped') == 0
+    assert report['fov_head.layers.3.weight'] == ('mapped', 'camera_head.layers.3.weight')
+    own = _full_mahmr_shapes(nb)
+    assert {k: tuple(v.shape) for k, v in out.items()} == own
+    assert len(report) == len(sd) and report.count('rebuilt') == 4  # cam_intrinsics + 3 z-order maps
+    if kid:
+        with pytest.raises(ValueError, match='num-betas 11'):
+            convert_sat_hmr_state_dict(sd, num_betas=10)
+    out, report = convert_sat_hmr_state_dict(sd, num_betas=nb, keep_camera=False)
+    assert report.count('dropped') == 8 and not any(k.startswith('camera_head.') for k in out)

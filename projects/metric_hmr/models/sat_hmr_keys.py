@@ -1,5 +1,9 @@
 """Key mapping from SAT-HMR / MA-HMR state dicts to :class:`MAHMR` (used by tools/convert_sat_hmr.py).
 
+MA-HMR (gouba2333/MA-HMR, models/sat_model.py) is SAT-HMR's ``Model`` with the same key names
+plus ``fov_head.*`` (the camera branch, -> ``camera_head.*``); its ``fov_kid`` checkpoints carry
+11 betas (``mean_shape`` (11,), ``shape_head.*.layers.4`` (11, 768)) and need ``num_betas=11``.
+
 Every SAT-HMR key is *mapped* (renamed, same tensor), an *alias* (a second name of a mapped
 tensor: SAT-HMR registers its box heads twice), *rebuilt* (buffers our model computes from
 its config or the user's SMPL files: ``cam_intrinsics``, the z-order maps, ``human_model.*``)
@@ -39,7 +43,10 @@ SAT_HMR_PREFIXES: List[Tuple[str, str]] = [
     ('conf_head.', 'heads.conf_head.'),
     ('mean_pose', 'heads.mean_pose'),
     ('mean_shape', 'heads.mean_shape'),
-    ('camera_head.', 'camera_head.'),  # MA-HMR's FoV branch in this project's naming
+    # MA-HMR's camera branch (gouba2333/MA-HMR models/sat_model.py:141-145, ``fov_cfg.use_fov``):
+    # ``self.fov_head = MLP(768, 768, 1, 4)`` -> fov_head.layers.{0..3}.{weight,bias}
+    ('fov_head.', 'camera_head.'),
+    ('camera_head.', 'camera_head.'),  # a file already in this project's naming
 ]
 REBUILT_KEYS = ('cam_intrinsics', 'z_order_map', 'y_coords', 'x_coords')
 REBUILT_PREFIXES = ('human_model.',)
@@ -89,8 +96,19 @@ def _pad_rows(t: torch.Tensor, n: int, dim: int) -> torch.Tensor:
     return torch.cat([t, t.new_zeros(shape)], dim)
 
 
+def _check_betas(key: str, size: int, num_betas: int) -> None:
+    """An 11-beta MA-HMR file (``fov_kid``: SMPL-A age blend) cannot become a 10-beta model."""
+    if size > num_betas:
+        raise ValueError(f'{key} has {size} betas but num_betas={num_betas}: an MA-HMR kid checkpoint '
+                         f'(models/fov_kid.yaml, use_kid) needs --num-betas {size}')
+
+
 def _adapt_betas(key: str, t: torch.Tensor, num_betas: int) -> torch.Tensor:
     """10-beta SAT-HMR tensors -> ``num_betas`` (11: SMPL-A's kid blend gets zero weights)."""
+    if key == 'heads.mean_shape' or (key.startswith('heads.shape_head.') and 'layers.4.' in key):
+        _check_betas(key, t.shape[0], num_betas)
+    elif key == 'decoder.dn_enc.weight':
+        _check_betas(key, t.shape[1] - 72, num_betas)
     if key == 'heads.mean_shape':
         return _pad_rows(t, num_betas, 0)
     if key.startswith('heads.shape_head.') and key.endswith(('layers.4.weight', 'layers.4.bias')):

@@ -126,7 +126,8 @@ def test_bad_person_fields_name_file_image_person_and_field(tmp_path, smpl_model
 def test_panoptic_config_is_ma_hmr_panoptic_ft_recipe(repo_root):
     """Values of MA-HMR configs/run/panoptic_ft.yaml: num_epochs 6, lr 1e-5, cosine,
     train_datasets_used [3dpw, bedlam, agora] with splits [train, train_1fps, train] and
-    ds_rate [1, 4, 1], scale_range [0.8, 2.], weight_dict (no relative-metric loss)."""
+    ds_rate [1, 4, 1], scale_range [0.8, 2.], weight_dict (depths_mt = relative metric 0.5, no
+    absolute depth loss)."""
     from mmengine.config import Config
     cfg = Config.fromfile(str(repo_root / 'configs' / 'mahmr_finetune_panoptic.py'))
     sets = cfg.train_dataloader.dataset.datasets
@@ -138,7 +139,7 @@ def test_panoptic_config_is_ma_hmr_panoptic_ft_recipe(repo_root):
     scale = [t for t in sets[0].pipeline if t['type'] == 'RandomScaleHMR'][0]
     assert tuple(scale['scale_range']) == (0.8, 2.0)
     w = {k: v.loss_weight for k, v in cfg.model.losses.items()}
-    assert w == dict(map=2.0, depth=0.5, pose=2.0, shape=2.0, j3d=10.0, j2d=40.0, box=2.0, det=2.0, fov=0.5, rm=0.0)
+    assert w == dict(map=2.0, depth=0.0, pose=2.0, shape=2.0, j3d=10.0, j2d=40.0, box=2.0, det=2.0, fov=0.5, rm=0.5)
     mupots = Config.fromfile(str(repo_root / 'configs' / 'mahmr_finetune_mupots.py'))
     assert mupots.train_dataloader.dataset == cfg.train_dataloader.dataset
     assert mupots.load_from == cfg.load_from == 'work_dirs/mahmr_stage3/epoch_5.pth'

@@ -38,7 +38,7 @@ def make_data(root):
     _save(root / 'agora/smpl_neutral_annots/annots_smpl_train_fit.npz', agora)
     bedlam = {}
     for name in ('b0.png', 'b1.png'):
-        _img(root, f'bedlam/train_images/{name}')
+        _img(root, f'bedlam/train/{name}')
         bedlam[name] = dict(cam_int=K, cam_rot=R, cam_trans=t, shape=np.zeros((1, 10)), pose_world=pose()[None],
                             trans_world=np.array([[0.0, -0.3, -5.0]]))
     _save(root / 'bedlam/bedlam_smpl_train_6fps.npz', bedlam)
