@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from ..registry import DTO_STAGES
-from .base import BaseStage, resolve_device
+from .stage_base import BaseStage, resolve_device
 from .estimator_stages import person_boxes
 from .state import ImageState
 

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from ..registry import DTO_STAGES
-from .base import BaseStage, resolve_device
+from .stage_base import BaseStage, resolve_device
 from .state import ImageState
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from ..registry import DTO_STAGES
-from .base import BaseStage, resolve_device
+from .stage_base import BaseStage, resolve_device
 from .state import SRC_HMR, ImageState, Persons, check_age_gender
 
 

@@ -12,10 +12,10 @@ from typing import Dict, List, Optional
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from metric_hmr.evaluation.functional.camera import project_points
+from metric_hmr.evaluation.functional.fov_error import project_points
 from metric_hmr.evaluation.functional.joints import (CROWDPOSE14, RH_BK19, RH_OCHUMAN19,
                                                      index_map)
-from metric_hmr.evaluation.geometry import SMPLGeometry
+from metric_hmr.evaluation.body_geometry import SMPLGeometry
 from metric_hmr.evaluation.metrics.panoptic import PANOPTIC_J24_TO_H36M, PANOPTIC_PELVIS_J24
 from metric_hmr.evaluation.precomputed import save_predictions
 from metric_hmr.utils.io import atomic_write

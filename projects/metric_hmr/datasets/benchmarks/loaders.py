@@ -6,7 +6,7 @@ import numpy as np
 from metric_hmr.evaluation.functional.joints import (CROWDPOSE14, MPI_OF_H36M, index_map,
                                                      remap_keypoints, rh_skeleton_of)
 from metric_hmr.registry import DATASETS
-from .base import BenchmarkDataset, as_array, intrinsics_from_matrix
+from .benchmark_dataset import BenchmarkDataset, as_array, intrinsics_from_matrix
 
 
 @DATASETS.register_module()
