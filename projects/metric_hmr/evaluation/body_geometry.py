@@ -5,12 +5,17 @@ vertices, the 17 H36M joints of the user's ``J_regressor_h36m.npy``, the CrowdPo
 joints (for Relative Human) and T-pose heights. :class:`SMPLGeometry` wraps the body
 models of ``BODY_MODELS`` (one per gender) plus the regressor and returns numpy.
 """
+
+from __future__ import annotations
+
 import os
 from typing import Dict, NamedTuple, Optional, Sequence
 
 import numpy as np
 
 from .functional.joints import SMPL24_TO_CROWDPOSE14, SMPL_HEAD_TOP_VERTEX, CROWDPOSE14
+
+__all__ = ['GENDER_ALIASES', 'Meshes', 'normalise_gender', 'load_h36m_regressor', 'SMPLGeometry']
 
 GENDER_ALIASES = {'m': 'male', 'male': 'male', 'f': 'female', 'female': 'female',
                   'n': 'neutral', 'neutral': 'neutral'}

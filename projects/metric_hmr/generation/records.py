@@ -10,6 +10,8 @@ from ..geometry import focal_to_vfov
 from .release import pad_betas_smpla, released_person
 from .state import ImageState
 
+__all__ = ['vertical_fov', 'HEIGHT_RANGE', 'unpublished_reason', 'image_record', 'released_entry']
+
 # per-person DTO fields copied into the record (all (K,) arrays of DTOResult)
 _PERSON_DTO_FIELDS = ('mu', 'sigma', 'h_init', 'h_star', 'z_init', 'z_star', 'std_z', 'std_h',
                       'residual', 'd_i', 'X_i', 'w_i', 'used', 'reasons', 'prior_source',

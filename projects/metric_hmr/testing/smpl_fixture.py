@@ -34,6 +34,9 @@ The optional kid template (``smpl_kid_template.npy``, (V, 3), same topology) is 
 1.10 m child-proportioned body (short legs, relatively large head), the analogue of the
 AGORA / SMPL-A kid template used as the 11th (age-blend) shape coefficient.
 """
+
+from __future__ import annotations
+
 import os
 import pickle
 from typing import Dict, List, NamedTuple, Optional, Tuple
@@ -41,6 +44,10 @@ from typing import Dict, List, NamedTuple, Optional, Tuple
 import numpy as np
 
 from metric_hmr.utils.io import atomic_write
+
+__all__ = ['SMPL_PARENTS', 'SMPL_JOINT_NAMES', 'KID_TEMPLATE_NAME', 'build_smpl_arrays',
+           'make_smpl_model_file', 'kid_template_path', 'H36M_JOINT_NAMES',
+           'make_h36m_regressor', 'smplx_vertex_ids']
 
 # SMPL kinematic tree: parent of each of the 24 joints
 SMPL_PARENTS = np.array([-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17,

@@ -6,6 +6,9 @@ file (``metric_hmr.evaluation.precomputed`` format) holding the *same* bodies in
 camera space, optionally with some persons left out, so the expected scores are known
 exactly (zero errors, PCK 100 on matched persons, recall = kept / all, ...).
 """
+
+from __future__ import annotations
+
 import os
 from typing import Dict, List, Optional
 
@@ -19,6 +22,8 @@ from metric_hmr.evaluation.body_geometry import SMPLGeometry
 from metric_hmr.evaluation.metrics.panoptic import PANOPTIC_J24_TO_H36M, PANOPTIC_PELVIS_J24
 from metric_hmr.evaluation.precomputed import save_predictions
 from metric_hmr.utils.io import atomic_write
+
+__all__ = ['KINDS', 'IMAGE_HW', 'FOCAL', 'PRINCPT', 'make_benchmark_fixture', 'IMG_FOLDERS']
 
 KINDS = ('rh', '3dpw', 'hi4d', 'mupots', 'panoptic')
 IMAGE_HW = (720, 1280)

@@ -1,4 +1,7 @@
 """Test-annotation loaders of Relative Human, 3DPW, Hi4D, MuPoTS and CMU Panoptic."""
+
+from __future__ import annotations
+
 from typing import Any
 
 import numpy as np
@@ -7,6 +10,9 @@ from metric_hmr.evaluation.functional.joints import (CROWDPOSE14, MPI_OF_H36M, i
                                                      remap_keypoints, rh_skeleton_of)
 from metric_hmr.registry import DATASETS
 from .benchmark_dataset import BenchmarkDataset, as_array, intrinsics_from_matrix
+
+__all__ = ['RelativeHumanDataset', 'PW3DDataset', 'Hi4DDataset', 'MuPoTSDataset',
+           'PanopticDataset']
 
 
 @DATASETS.register_module()
