@@ -13,7 +13,8 @@ import torch
 from mmengine.config import Config, DictAction  # noqa: F401  (re-exported for tools)
 
 __all__ = ['Config', 'DictAction', 'ToolError', 'load_config', 'add_common_args',
-           'prepare_runner_config', 'setup_launcher', 'check_checkpoint_matches', 'error_line', 'one_line_errors']
+           'prepare_runner_config', 'setup_launcher', 'check_checkpoint_matches', 'error_line',
+           'one_line_errors']
 
 
 class ToolError(Exception):
