@@ -13,8 +13,11 @@
 #     cascade Mask R-CNN; the closest mmdet model-zoo entry is the cascade Mask R-CNN below;
 #   * keypoints: ViTPose-B "simple" (the authors' usyd-community/vitpose-base-simple) by
 #     model-zoo name + a local checkpoint;
-#   * age / gender: MiVOLO v2 saved with save_pretrained (its code is remote code, hence
-#     trust_remote_code=True; set it to False for a plain age/gender classifier folder);
+#   * age / gender: MiVOLO v2 saved with save_pretrained.  Its model code ships inside the
+#     folder (remote code), so it runs only after you opt in: trust_remote_code=True on the
+#     HFAgeGender stage below, or --cfg-options stages.5.trust_remote_code=True (only for a
+#     folder you trust).  The default False refuses such a folder with a one-line error;
+#     a plain age/gender classifier folder needs no opt-in;
 #   * depth: a Depth Anything v2 (large) folder saved with transformers' save_pretrained;
 #   * body model: SMPL (licensed, data/body_models/smpl) + the SMPL-A kid template.
 #
@@ -47,7 +50,8 @@ stages = [
     # dict(type='HMRKeypointCheck', body_model=dict(type='SMPLBodyModel',
     #                                               model_path='data/body_models/smpl')),
     dict(type='NoInitialHMR'),
-    dict(type='HFAgeGender', model_dir=ckpt + '/mivolo_v2', kind='mivolo', trust_remote_code=True,
+    dict(type='HFAgeGender', model_dir=ckpt + '/mivolo_v2', kind='mivolo',
+         trust_remote_code=False,  # opt in for MiVOLO v2's own code: see the header
          flip_average=True, missing_face='none', batch_size=64),
     dict(type='DepthAnythingDepth', model_dir=ckpt + '/depth-anything-v2-large-hf',
          input_size=518, batch_size=8),

@@ -9,6 +9,9 @@ Importing this package is cheap and framework-free: the MMEngine side (registrie
 ``register_all_modules``) loads on first use, so ``import metric_hmr.dto`` never pulls
 in mmengine.
 """
+
+from __future__ import annotations
+
 __version__ = '0.1.0'
 
 __all__ = ['__version__', 'register_all_modules']

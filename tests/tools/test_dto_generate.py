@@ -172,7 +172,7 @@ def test_cli_config_and_environment_errors_are_one_line(scene_cfg, tmp_path):
     assert line.startswith('error: reader (SyntheticScenesReader): unknown keyword(s) scene_rot; '
                            'known: scene_root, release_file')
     # (unknown generation keys, an empty release: same handler, unit-tested in
-    # tests/metric_hmr/generation/test_security_merge.py and test_release.py)
+    # tests/metric_hmr/generation/test_runner_security.py and test_release.py)
 
 
 def _procs_with(text: str):

@@ -89,6 +89,9 @@ class SMPLBodyModel(nn.Module):
                  fit_tol: float = 1e-4, girth_std: float = 0.5):
         super().__init__()
         import smplx  # local import: heavy, and only needed here
+        from smplx.utils import Struct
+
+        from ..utils.io import load_smpl_model_file
         if gender not in ('neutral', 'male', 'female'):
             raise ValueError(f"gender must be 'neutral', 'male' or 'female', got {gender!r}")
         path = _resolve_model_file(str(model_path), gender)
@@ -101,7 +104,9 @@ class SMPLBodyModel(nn.Module):
             kwargs.update(age='kid', kid_template_path=str(kid_template_path))
         # smplx prints a warning for every SMPL file with 10 shape directions (all of them)
         with contextlib.redirect_stdout(io.StringIO()):
-            self.smpl = smplx.SMPL(model_path=path, **kwargs)
+            # the arrays come from the project's safe reader: smplx would unpickle the file
+            self.smpl = smplx.SMPL(model_path=path, data_struct=Struct(**load_smpl_model_file(path)),
+                                   **kwargs)
         self.model_file = path
         self.gender = gender
         self.is_smpla = kid_template_path is not None

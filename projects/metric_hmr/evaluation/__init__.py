@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from . import functional
 from .functional import PCDRAccumulator
-from .geometry import SMPLGeometry
+from .body_geometry import SMPLGeometry
 from .metrics import FoVMetric, MeshMetric, MuPoTSMetric, PanopticMetric, RelativeHumanMetric
 from .precomputed import PrecomputedPredictor, load_predictions, save_predictions
 

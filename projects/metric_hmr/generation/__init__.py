@@ -5,6 +5,9 @@ input persons -> initial HMR for unmatched detections -> age/gender -> relative 
 DTO + filter.  Every reader and stage is registered in ``DTO_STAGES`` and configured in
 ``configs/dto/``; the entry point is ``tools/dto_generate.py``.
 """
+
+from __future__ import annotations
+
 from .age_gender_stage import HFAgeGender
 from .depth_stage import DepthAnythingDepth, PrecomputedDepth
 from .dto_stage import DTOStage

@@ -25,6 +25,7 @@ description of where ages and genders came from (the other age/gender stages of
 from __future__ import annotations
 
 import inspect
+import json
 import math
 import os
 import re
@@ -34,7 +35,7 @@ import numpy as np
 import torch
 
 from ..registry import DTO_STAGES
-from .base import BaseStage, resolve_device
+from .stage_base import BaseStage, resolve_device
 from .estimator_stages import person_boxes
 from .state import ImageState
 
@@ -123,8 +124,23 @@ def _local_dir(path: str, what: str) -> str:
     return path
 
 
+def _needs_remote_code(model_dir: str) -> bool:
+    """Whether the folder's ``config.json`` points at model code shipped in the folder."""
+    cfg = os.path.join(model_dir, 'config.json')
+    try:
+        with open(cfg, encoding='utf-8') as fh:
+            return bool(json.load(fh).get('auto_map'))
+    except (OSError, ValueError):
+        return False        # transformers names a missing / broken config itself
+
+
 def _load(model_dir: str, trust_remote_code: bool, device, dtype):
     from transformers import AutoImageProcessor, AutoModelForImageClassification
+    # 1. refuse foreign code unless the config opted in (before transformers reads the folder)
+    if not trust_remote_code and _needs_remote_code(model_dir):
+        raise ValueError(f'HFAgeGender: {model_dir!r} ships its own model code (config.json '
+                         'auto_map, e.g. MiVOLO v2); it runs only with trust_remote_code=True '
+                         'in the stage config, for a folder you trust')
     model = AutoModelForImageClassification.from_pretrained(
         model_dir, local_files_only=True, trust_remote_code=trust_remote_code, torch_dtype=dtype)
     proc = AutoImageProcessor.from_pretrained(model_dir, local_files_only=True,

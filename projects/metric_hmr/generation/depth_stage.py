@@ -18,8 +18,11 @@ import torch.nn.functional as F
 
 from ..dto.depth_map import DepthFileError, aspect_mismatch, load_depth_map
 from ..registry import DTO_STAGES
-from .base import BaseStage, resolve_device
+from .stage_base import BaseStage, resolve_device
 from .state import ImageState
+
+__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'depth_input_size', 'DepthAnythingDepth',
+           'aspect_mismatch', 'load_depth_file', 'PrecomputedDepth']
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

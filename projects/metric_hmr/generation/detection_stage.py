@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..registry import DTO_STAGES
-from .base import BaseStage, resolve_device, weights_only_loads
+from .stage_base import BaseStage, resolve_device, weights_only_loads
 from .state import Detections, ImageState
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ..registry import BODY_MODELS, DTO_STAGES
-from .base import BaseStage, resolve_device
+from .stage_base import BaseStage, resolve_device
 from .state import ImageState, Persons
 
 __all__ = ['DTOStage', 'image_status']

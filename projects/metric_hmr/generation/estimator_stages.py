@@ -21,8 +21,13 @@ import torch.nn.functional as F
 
 from ..geometry import vfov_to_focal
 from ..registry import DTO_STAGES
-from .base import BaseStage, resolve_device
+from .stage_base import BaseStage, resolve_device
 from .state import SRC_HMR, ImageState, Persons, check_age_gender
+
+__all__ = ['square_crops', 'person_boxes', 'ReleaseIntrinsics', 'focal_from_fov',
+           'FixedFoVIntrinsics', 'FoVEstimatorIntrinsics', 'NO_AGE_MODEL', 'UnknownAgeGender',
+           'AnnotationAgeGender', 'TorchScriptAgeGender', 'cam_crop_to_full', 'NoInitialHMR',
+           'TorchScriptInitialHMR']
 
 
 def _load_script(path: str, device) -> torch.jit.ScriptModule:

@@ -23,8 +23,8 @@ from typing import List, Optional
 import numpy as np
 
 from ..registry import DTO_STAGES
-from .base import BaseStage
-from .matching import enough_keypoints, head_size, keypoint_nms, match_detections
+from .stage_base import BaseStage
+from .person_matching import enough_keypoints, head_size, keypoint_nms, match_detections
 from .release import COCO_TO_OPENPOSE
 from .state import ImageState, Persons
 
@@ -267,7 +267,7 @@ class HMRKeypointCheck(BaseStage):
     def __init__(self, body_model: dict, kpt_thr: float = 0.5, head_factor: float = 0.6,
                  device: Optional[str] = None):
         from ..registry import BODY_MODELS
-        from .base import resolve_device
+        from .stage_base import resolve_device
         self.device = resolve_device(device)
         self.body_model = BODY_MODELS.build(dict(body_model)).to(self.device) \
             if isinstance(body_model, dict) else body_model

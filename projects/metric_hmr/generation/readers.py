@@ -19,6 +19,9 @@ from .depth_stage import aspect_mismatch, load_depth_file
 from .release import ReleaseImage, load_camerahmr_release
 from .state import SRC_RELEASE, ImageState, Persons, check_age_gender
 
+__all__ = ['IMAGE_EXTS', 'file_signature', 'BaseReader', 'CameraHMRReleaseReader',
+           'ImageFolderReader', 'SyntheticScenesReader']
+
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
 
 

@@ -10,6 +10,8 @@ from ..geometry import focal_to_vfov
 from .release import pad_betas_smpla, released_person
 from .state import ImageState
 
+__all__ = ['vertical_fov', 'HEIGHT_RANGE', 'unpublished_reason', 'image_record', 'released_entry']
+
 # per-person DTO fields copied into the record ((K,) arrays of DTOResult; None where the
 # algorithm does not produce one, e.g. the DTO+ robust weights on the paper path)
 _PERSON_DTO_FIELDS = ('mu', 'sigma', 'h_init', 'h_star', 'z_init', 'z_star', 'std_z', 'std_h',

@@ -27,6 +27,11 @@ import numpy as np
 from ..conventions import adapt_betas
 from ..utils.io import atomic_write
 
+__all__ = ['RELEASE_ALIASES', 'RELEASE_REQUIRED', 'GTKPS_NECK', 'GTKPS_HEAD_TOP',
+           'COCO_TO_OPENPOSE', 'ReleaseImage', 'RELEASE_FIELDS', 'load_camerahmr_release',
+           'write_camerahmr_release', 'pad_betas_smpla', 'released_person',
+           'save_released_annots', 'load_released_annots']
+
 # Accepted names of the same field (first present wins) in CameraHMR release files.
 RELEASE_ALIASES = {
     'pose': ('pose_cam', 'pose'),

@@ -250,7 +250,7 @@ def finalize(cfg: dict, gen: dict, work_dir: Path, name: str, fps) -> dict:
     """Check and stream-merge all shards, then write stats/plots, summary and (optionally)
     the HTML report.  Nothing is written when a shard is missing or foreign."""
     from ..utils.io import atomic_save_json
-    from .stats import StatsCollector, write_stats
+    from ..visualization.plots import StatsCollector, write_stats
     acc, stats, report_recs = Summary(), StatsCollector(), []
 
     def on_record(r: dict) -> None:

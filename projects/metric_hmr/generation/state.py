@@ -11,6 +11,9 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
+__all__ = ['SRC_RELEASE', 'SRC_HMR', 'Persons', 'Detections', 'ImageState', 'AGE_RANGE',
+           'check_age_gender']
+
 # person sources
 SRC_RELEASE = 'release'   # a person of the input pGT (CameraHMR release, synthetic scene)
 SRC_HMR = 'hmr'           # a fresh initial-HMR prediction for an unmatched detection

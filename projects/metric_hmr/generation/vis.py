@@ -18,6 +18,9 @@ from ..conventions import adapt_betas
 from ..utils.io import atomic_save_npz, atomic_write
 from .state import ImageState
 
+__all__ = ['selected', 'GenerationVisualizer', 'make_visualizer', 'report_records',
+           'write_generation_report']
+
 
 def selected(img_id: str, every: int) -> bool:
     """Deterministic 1-in-``every`` choice of images, independent of sharding."""

@@ -7,6 +7,9 @@ name, shapes documented, tests pinning every convention (tests/metric_hmr/geomet
 
 Framework-free: numpy / torch / roma only.
 """
+
+from __future__ import annotations
+
 from .camera import (focal_to_vfov, project_points, project_points_raster,
                      project_points_torch, vfov_to_focal)
 from .rotations import (axis_angle_to_matrix, matrix_to_axis_angle, matrix_to_rot6d,

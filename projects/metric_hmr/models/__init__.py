@@ -1,6 +1,9 @@
 """MA-HMR (paper Sec. 3.3) = SAT-HMR's network (scale-adaptive DINOv2 encoder, DAB-DETR decoder,
 per-layer heads, contrastive denoising) + the FoV camera branch; losses and matcher.
 See docs/mahmr.md and tools/convert_sat_hmr.py."""
+
+from __future__ import annotations
+
 from .boxes import box_cxcywh_to_xyxy, box_xyxy_to_cxcywh, generalized_box_iou, inverse_sigmoid
 from .camera_head import FoVHead
 from .dab_decoder import DABDecoder, DABDecoderLayer

@@ -1,10 +1,15 @@
 """Batch preparation for MA-HMR: stack canvases, normalise, move targets to the device."""
+
+from __future__ import annotations
+
 from typing import Sequence
 
 import torch
 from mmengine.model import BaseDataPreprocessor
 
 from metric_hmr.registry import MODELS
+
+__all__ = ['MAHMRDataPreprocessor']
 
 
 @MODELS.register_module()

@@ -1,7 +1,12 @@
 """A body model for CPU demo configs when the licensed SMPL files are absent."""
+
+from __future__ import annotations
+
 import os.path as osp
 
 from metric_hmr.registry import BODY_MODELS
+
+__all__ = ['DemoSMPLBodyModel']
 
 
 @BODY_MODELS.register_module()

@@ -5,6 +5,9 @@ are already matched: per-person tensors are the concatenation of all matched per
 the batch.  A loss without any valid element returns a zero that is still connected to
 the graph (so DDP and the optimiser see every parameter used).
 """
+
+from __future__ import annotations
+
 from typing import Optional, Sequence
 
 import torch
@@ -13,6 +16,11 @@ import torch.nn.functional as F
 
 from metric_hmr.registry import MODELS
 from .boxes import box_cxcywh_to_xyxy, generalized_box_iou
+
+__all__ = ['fov_loss', 'relative_metric_loss', 'sigmoid_focal_loss', 'FoVLoss',
+           'RelativeMetricLoss', 'ScaleMapLoss', 'FocalDetectionLoss', 'BoxL1GIoULoss',
+           'L1ParamLoss', 'Joints3DLoss', 'Joints2DLoss', 'InverseDepthLoss',
+           'ordinal_depth_loss', 'OrdinalDepthLoss']
 
 
 def _zero(t: torch.Tensor) -> torch.Tensor:

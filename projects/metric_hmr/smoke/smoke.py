@@ -1,4 +1,7 @@
 """Smoke components: a linear regressor learning a fixed random linear map."""
+
+from __future__ import annotations
+
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Union
 
@@ -10,6 +13,8 @@ from mmengine.model import BaseModel
 from torch import nn
 
 from ..registry import DATASETS, METRICS, MODELS
+
+__all__ = ['SmokeDataset', 'SmokeRegressor', 'SmokeMetric']
 
 
 @DATASETS.register_module()

@@ -6,7 +6,7 @@ release-format export.
 """
 from __future__ import annotations
 
-from .camera import SceneCamera, sample_camera
+from .scene_camera import SceneCamera, sample_camera
 from .dataset import SyntheticCrowdsDataset, scene_to_sample
 from .estimates import EstimateParams, age_group_of
 from .generator import DEFAULT_CONFIG, SyntheticCrowdGenerator, config_hash, scene_camera

@@ -24,7 +24,7 @@ from metric_hmr.geometry import axis_angle_to_matrix, matrix_to_axis_angle
 from metric_hmr.registry import TASK_UTILS
 
 from .bodies import build_bodies
-from .camera import SceneCamera
+from .scene_camera import SceneCamera
 from .estimates import EstimateParams, apply_estimate, sample_initial_estimates
 from .layout import place_footprints, place_groups
 from .poses import POSE_KINDS, sample_pose, sample_pose_kinds
@@ -132,7 +132,7 @@ class SyntheticCrowdGenerator:
         return int(rng.integers(int(spec['low']), int(spec['high']) + 1))
 
     def _sample_camera(self, rng) -> SceneCamera:
-        from .camera import sample_camera
+        from .scene_camera import sample_camera
         c = self.cfg['camera']
         return sample_camera(rng, tuple(self.cfg['image_size']), c['height_range'],
                              c['pitch_deg_range'], c['vfov_deg_range'])

@@ -5,7 +5,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .camera import SceneCamera
+from .scene_camera import SceneCamera
 
 __all__ = ['Footprints', 'place_footprints']
 

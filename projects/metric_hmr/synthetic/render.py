@@ -10,7 +10,7 @@ from typing import NamedTuple, Optional, Sequence
 
 import numpy as np
 
-from .camera import SceneCamera
+from .scene_camera import SceneCamera
 
 __all__ = ['SceneRendering', 'background_depth', 'render_scene', 'pixel_rays']
 

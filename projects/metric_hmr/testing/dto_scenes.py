@@ -1,5 +1,8 @@
 """Scene makers for DTO tests and benchmarks: closed person-like meshes and synthetic scenes
 with known metric depth (used by tests/metric_hmr/dto and tests/dto_hooks)."""
+
+from __future__ import annotations
+
 import numpy as np
 
 __all__ = ['ellipsoid_mesh', 'person_mesh', 'synthetic_scene', 'smpl_scene']

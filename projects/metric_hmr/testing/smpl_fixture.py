@@ -34,13 +34,20 @@ The optional kid template (``smpl_kid_template.npy``, (V, 3), same topology) is 
 1.10 m child-proportioned body (short legs, relatively large head), the analogue of the
 AGORA / SMPL-A kid template used as the 11th (age-blend) shape coefficient.
 """
+
+from __future__ import annotations
+
 import os
 import pickle
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
-from metric_hmr.utils.io import atomic_write
+from metric_hmr.utils.io import atomic_write, load_smpl_model_file
+
+__all__ = ['SMPL_PARENTS', 'SMPL_JOINT_NAMES', 'KID_TEMPLATE_NAME', 'build_smpl_arrays',
+           'make_smpl_model_file', 'kid_template_path', 'H36M_JOINT_NAMES',
+           'make_h36m_regressor', 'smplx_vertex_ids']
 
 # SMPL kinematic tree: parent of each of the 24 joints
 SMPL_PARENTS = np.array([-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17,
@@ -388,8 +395,7 @@ def make_h36m_regressor(smpl_path: str, out_path: Optional[str] = None) -> np.nd
     Rows are averages of the model's SMPL joint-regressor rows, except head top, which
     averages the 5 highest template vertices.  Saved to ``out_path`` (.npy) when given.
     """
-    with open(smpl_path, 'rb') as fh:
-        data = pickle.load(fh, encoding='latin1')
+    data = load_smpl_model_file(smpl_path)
     jreg = np.asarray(data['J_regressor'].todense() if hasattr(data['J_regressor'], 'todense')
                       else data['J_regressor'], dtype=np.float64)
     verts = np.asarray(data['v_template'])
@@ -412,8 +418,7 @@ def smplx_vertex_ids(smpl_path: str) -> Dict[str, int]:
     the same 45 joints on the fixture.  (``SMPLBodyModel`` returns the 24 SMPL joints and
     does not need this.)
     """
-    with open(smpl_path, 'rb') as fh:
-        data = pickle.load(fh, encoding='latin1')
+    data = load_smpl_model_file(smpl_path)
     v = np.asarray(data['v_template'], dtype=np.float64)
     x, y, z = v[:, 0], v[:, 1], v[:, 2]
     jreg = np.asarray(data['J_regressor'])

@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 from .checkpoint import register_checkpoint_safe_globals
 from .io import atomic_save_json, atomic_save_npz, atomic_write, load_annots_npz
 from .setup_env import register_all_modules

@@ -5,11 +5,17 @@ objects (its ``HistoryBuffer``, numpy arrays and scalars).  Under ``weights_only
 torch refuses them.  Instead of falling back to unsafe unpickling (which would execute
 arbitrary code from untrusted files), we allow-list exactly these trusted types.
 """
+
+from __future__ import annotations
+
 import collections
 from typing import List
 
 import numpy as np
 import torch
+
+__all__ = ['safe_checkpoint_globals', 'register_checkpoint_safe_globals', 'load_model_weights',
+           'strict_runner_class']
 
 
 def _numpy_globals() -> List[object]:

@@ -1,4 +1,7 @@
 """Helpers for the command-line tools: config loading, launchers, one-line errors."""
+
+from __future__ import annotations
+
 import os
 import os.path as osp
 import pickle
@@ -8,6 +11,10 @@ from typing import Iterator, List, Optional
 
 import torch
 from mmengine.config import Config, DictAction  # noqa: F401  (re-exported for tools)
+
+__all__ = ['Config', 'DictAction', 'ToolError', 'load_config', 'add_common_args',
+           'prepare_runner_config', 'setup_launcher', 'check_checkpoint_matches', 'error_line',
+           'one_line_errors']
 
 
 class ToolError(Exception):

@@ -1,7 +1,12 @@
 """Distributed-training glue for CPU (gloo) runs."""
+
+from __future__ import annotations
+
 from mmengine.model import MMDistributedDataParallel
 
 from ..registry import MODEL_WRAPPERS
+
+__all__ = ['CPUDistributedDataParallel']
 
 
 @MODEL_WRAPPERS.register_module()

@@ -13,7 +13,7 @@ from typing import Any, Callable, Union
 import numpy as np
 
 __all__ = ['atomic_write', 'atomic_save_npz', 'atomic_save_json', 'load_annots_npz',
-           'SafeUnpickler', 'read_npz_member', 'UnsafeContentError']
+           'SafeUnpickler', 'read_npz_member', 'UnsafeContentError', 'load_smpl_model_file']
 
 PathLike = Union[str, os.PathLike]
 
@@ -209,3 +209,107 @@ def load_annots_npz(path: PathLike, key: str = 'annots', allow_unsafe_pickle: bo
     except (OSError, zipfile.BadZipFile) as e:
         raise ValueError(f'corrupt or unreadable npz file {path}: {e}') from e
     return arr[()]
+
+
+# ---------------------------------------------------------------------------------------
+# SMPL model files (the user's licensed ``SMPL_<GENDER>.pkl``): read without running code.
+# The official files were pickled by Python 2 with chumpy arrays (``chumpy.ch.Ch``, whose
+# pickled state holds the plain array under ``'x'``) and a scipy CSC ``J_regressor``.  Both
+# classes are replaced by inert stand-ins that only keep their pickled state; the arrays
+# are then taken out of that state.  No chumpy / scipy code runs while loading.
+
+class _PickledState:
+    """Inert stand-in for a pickled class instance: keeps the state ``BUILD`` hands it."""
+
+    def __init__(self, *args):
+        self.state = {}
+
+    def __setstate__(self, state):
+        self.state = state[0] if isinstance(state, tuple) and state and isinstance(
+            state[0], dict) else state
+
+
+class _ChumpyArray(_PickledState):
+    pass
+
+
+class _SparseMatrix(_PickledState):
+    pass
+
+
+def _safe_reconstructor(cls, base, state):
+    """``copyreg._reconstructor`` (Python-2 protocol 0/1 pickles) for the stand-ins only."""
+    if not (isinstance(cls, type) and issubclass(cls, _PickledState)):
+        raise UnsafeContentError(f'refusing to rebuild {cls!r} in an SMPL model file')
+    return cls()
+
+
+def _latin1_bytes(text: str, encoding: str = 'latin1') -> bytes:
+    """``_codecs.encode`` as protocol-2 pickles of Python 3 use it for bytes (latin-1 only)."""
+    if encoding not in ('latin1', 'latin-1') or not isinstance(text, str):
+        raise UnsafeContentError(f'refusing _codecs.encode with encoding {encoding!r}')
+    return text.encode('latin1')
+
+
+class _SMPLUnpickler(SafeUnpickler):
+    """:class:`SafeUnpickler` plus inert stand-ins for chumpy arrays and scipy CSC matrices."""
+
+    def find_class(self, module: str, name: str):
+        # Python-2 module names (protocol < 3 pickles), as pickle's own find_class maps them
+        module = {'__builtin__': 'builtins', 'copy_reg': 'copyreg'}.get(module, module)
+        if module.split('.')[0] == 'chumpy' and name.isidentifier():
+            return _ChumpyArray
+        if module.startswith('scipy.sparse') and name in ('csc_matrix', 'csr_matrix'):
+            return _SparseMatrix
+        if (module, name) == ('copyreg', '_reconstructor'):
+            return _safe_reconstructor
+        if (module, name) == ('_codecs', 'encode'):
+            return _latin1_bytes
+        if (module, name) in (('builtins', 'object'), ('builtins', 'set'),
+                              ('builtins', 'frozenset')):
+            return super(SafeUnpickler, self).find_class(module, name)
+        return super().find_class(module, name)
+
+
+def _plain(value: Any, where: str) -> Any:
+    """Arrays out of the stand-ins (chumpy ``x``; CSC/CSR matrix -> dense array)."""
+    if isinstance(value, _ChumpyArray):
+        if not isinstance(getattr(value, 'state', None), dict) or 'x' not in value.state:
+            raise ValueError(f'{where}: a chumpy object without its array (x)')
+        return np.asarray(_plain(value.state['x'], where))
+    if isinstance(value, _SparseMatrix):
+        st = getattr(value, 'state', None)
+        st = st if isinstance(st, dict) else {}
+        if not {'data', 'indices', 'indptr', '_shape'} <= set(st):
+            raise ValueError(f'{where}: a sparse matrix without data/indices/indptr/_shape')
+        import scipy.sparse
+        fmt = scipy.sparse.csr_matrix if st.get('format') == 'csr' else scipy.sparse.csc_matrix
+        return fmt((np.asarray(st['data']), np.asarray(st['indices']), np.asarray(st['indptr'])),
+                   shape=tuple(st['_shape'])).toarray()
+    return value
+
+
+def load_smpl_model_file(path: PathLike) -> dict:
+    """The arrays of an SMPL model file (``.pkl`` as released, or ``.npz``) as a dict.
+
+    ``.pkl`` is read by a restricted unpickler: numpy arrays, plain containers, and
+    chumpy arrays / scipy CSC matrices through inert stand-ins (see above); any other
+    pickled global raises :class:`UnsafeContentError` before it runs.  ``.npz`` is read
+    with ``allow_pickle=False``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f'SMPL model file not found: {path}')
+    if path.suffix == '.npz':
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    try:
+        with open(path, 'rb') as fh:
+            data = _SMPLUnpickler(fh, encoding='latin1').load()
+    except UnsafeContentError as e:
+        raise UnsafeContentError(f'{path}: {e}') from None
+    except (pickle.UnpicklingError, EOFError, AttributeError, TypeError) as e:
+        raise ValueError(f'{path}: not a readable SMPL model file ({e})') from None
+    if not isinstance(data, dict):
+        raise ValueError(f'{path}: an SMPL model file holds a dict, got {type(data).__name__}')
+    return {k: _plain(v, f'{path}[{k!r}]') for k, v in data.items()}

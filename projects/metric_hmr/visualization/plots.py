@@ -2,21 +2,23 @@
 
 * :func:`plot_statistics`: the report's plots of a run's records (persons per image, FoV,
   heights before / after DTO, residuals, image scores, depths);
-* :func:`plot_generation_stats`: the DTO-Humans set plots of the paper (Figs. 6-8) from
-  the arrays of :func:`metric_hmr.generation.stats.collect`.
+* generation statistics of a DTO-Humans set (paper Figs. 6-8): :class:`StatsCollector`
+  gathers persons per kept image, vertical FoV and T-pose heights before / after DTO one
+  record at a time, :func:`collect` does it for a list of records, :func:`write_stats`
+  writes ``stats.json`` and :func:`plot_generation_stats` draws the three figures.
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
+from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from metric_hmr.utils.io import atomic_write
+from metric_hmr.utils.io import atomic_save_json, atomic_write
 from .labels import age_group_name
 from .run_records import DEFAULT_SCORE_THRESHOLD, num, persons_of, record_fov_deg
 
-__all__ = ['plot_statistics', 'plot_generation_stats']
+__all__ = ['plot_statistics', 'plot_generation_stats', 'StatsCollector', 'collect', 'write_stats']
 
 _num = num
 
@@ -122,7 +124,7 @@ def plot_generation_stats(c: dict, hist: np.ndarray, out_dir, name: str = 'dto')
     vertical FoV, T-pose heights before / after DTO.
 
     Args:
-        c: arrays of :func:`metric_hmr.generation.stats.collect`.
+        c: arrays of :func:`collect`.
         hist: histogram of persons per kept image.
     """
     out_dir = Path(out_dir)
@@ -166,3 +168,65 @@ def plot_generation_stats(c: dict, hist: np.ndarray, out_dir, name: str = 'dto')
     ax.set_title(f'{name}: height distribution (Fig. 8)')
     fig.tight_layout()
     save(fig, 'height_distribution.png')
+
+
+# Generation statistics (paper Figs. 6-8); the old path ``metric_hmr.generation.stats``
+# aliases these names for one release.
+
+class StatsCollector:
+    """The statistics' numbers, gathered one record at a time (kept images, published
+    persons), so a merge never holds all records."""
+
+    def __init__(self):
+        self.persons: List[int] = []
+        self.fov: List[float] = []
+        self.h_in: List[float] = []
+        self.h_out: List[float] = []
+
+    def add(self, r: dict) -> None:
+        if r['status'] != 'kept':
+            return
+        self.persons.append(r['num_persons'])
+        if r['fov_v_deg'] is not None:
+            self.fov.append(r['fov_v_deg'])
+        for p in r['persons']:
+            if p.get('published', True) and p.get('h_init') is not None \
+                    and p.get('h_star') is not None:
+                self.h_in.append(p['h_init'])
+                self.h_out.append(p['h_star'])
+
+    def arrays(self) -> dict:
+        return {'persons_per_image': np.array(self.persons, dtype=np.int64),
+                'fov_v_deg': np.array(self.fov, dtype=np.float64),
+                'height_input': np.array(self.h_in, dtype=np.float64),
+                'height_dto': np.array(self.h_out, dtype=np.float64)}
+
+
+def collect(records: Iterable[dict]) -> dict:
+    """Arrays of the statistics from the records (kept images only)."""
+    c = StatsCollector()
+    for r in records:
+        c.add(r)
+    return c.arrays()
+
+
+def _describe(x: np.ndarray) -> dict:
+    if x.size == 0:
+        return {'n': 0}
+    return {'n': int(x.size), 'mean': float(x.mean()), 'std': float(x.std()),
+            'min': float(x.min()), 'median': float(np.median(x)), 'max': float(x.max())}
+
+
+def write_stats(records: Union[Iterable[dict], StatsCollector], out_dir, name: str = 'dto') -> dict:
+    """Write ``stats.json`` and three PNG plots into ``out_dir`` from records or a filled
+    :class:`StatsCollector`; returns the stats dict."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    c = records.arrays() if isinstance(records, StatsCollector) else collect(records)
+    stats = {k: _describe(v.astype(np.float64)) for k, v in c.items()}
+    hist = np.bincount(c['persons_per_image']) if c['persons_per_image'].size else np.zeros(0, int)
+    stats['persons_per_image']['histogram'] = hist.tolist()
+    atomic_save_json(out_dir / 'stats.json', stats, indent=2, sort_keys=True)
+
+    plot_generation_stats(c, hist, out_dir, name)
+    return stats

@@ -201,6 +201,21 @@ def test_nothing_is_downloaded_and_bad_labels_are_named(tmp_path):
         HFAgeGender(str(d), device='cpu')
 
 
+def test_folder_with_its_own_code_needs_the_opt_in(tmp_path, mivolo_dir):
+    """A folder whose config.json maps classes to code inside it (auto_map, as MiVOLO v2) is
+    refused without trust_remote_code=True, before transformers reads it."""
+    import json
+    import shutil
+    d = tmp_path / 'remote'
+    shutil.copytree(mivolo_dir, d)
+    cfg = json.loads((d / 'config.json').read_text())
+    cfg['auto_map'] = {'AutoModelForImageClassification': 'modeling_x.XForAgeGender'}
+    (d / 'config.json').write_text(json.dumps(cfg))
+    (d / 'modeling_x.py').write_text('raise SystemExit("remote code ran")\n')
+    with pytest.raises(ValueError, match='trust_remote_code=True'):
+        HFAgeGender(str(d), kind='mivolo', device='cpu')
+
+
 def test_unknown_age_gender_stage_states_it(tmp_path):
     from metric_hmr.generation import UnknownAgeGender
     s, _ = _state(tmp_path)

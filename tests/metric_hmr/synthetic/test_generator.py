@@ -110,7 +110,7 @@ def test_persons_stand_on_the_ground(anny_gen, anny_scenes):
 
 @pytest.mark.parametrize('placer', [place_footprints, place_groups])
 def test_footprints_do_not_overlap(placer):
-    from metric_hmr.synthetic.camera import sample_camera
+    from metric_hmr.synthetic.scene_camera import sample_camera
     rng = np.random.default_rng(3)
     cam = sample_camera(rng, (240, 320))
     radii = rng.uniform(0.2, 0.6, 20)

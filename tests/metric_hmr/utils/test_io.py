@@ -48,3 +48,61 @@ def test_load_annots_npz_errors_name_the_file(tmp_path):
     (tmp_path / 'corrupt.npz').write_bytes(b'PK\x03\x04 not really a zip')
     with pytest.raises(ValueError, match='corrupt.npz'):
         load_annots_npz(tmp_path / 'corrupt.npz')
+
+
+def _fake_smpl_pickle(tmp_path, monkeypatch, payload=None):
+    """A pickle shaped like the released SMPL files: chumpy arrays (``chumpy.ch.Ch``, state
+    with ``x``) and a scipy CSC ``J_regressor``, written with protocol 2 as Python 2 did.
+    chumpy is not importable on Python 3.11, so a stand-in module of that name pickles."""
+    import pickle
+    import sys
+    import types
+
+    import scipy.sparse
+    ch_mod = types.ModuleType('chumpy.ch')
+
+    class Ch:
+        def __init__(self, x):
+            self.x = x
+            self.dterms = ['x']
+            self._dirty_vars = set()
+
+    Ch.__module__, Ch.__qualname__ = 'chumpy.ch', 'Ch'
+    ch_mod.Ch = Ch
+    monkeypatch.setitem(sys.modules, 'chumpy', types.ModuleType('chumpy'))
+    monkeypatch.setitem(sys.modules, 'chumpy.ch', ch_mod)
+    rng = np.random.default_rng(0)
+    jreg = rng.random((24, 30)) * (rng.random((24, 30)) > 0.7)
+    data = {'v_template': Ch(rng.random((30, 3))), 'shapedirs': Ch(rng.random((30, 3, 10))),
+            'J_regressor': scipy.sparse.csc_matrix(jreg), 'f': np.arange(6).reshape(2, 3),
+            'kintree_table': np.zeros((2, 24), np.int64)}
+    if payload is not None:
+        data['evil'] = payload
+    path = tmp_path / 'SMPL_NEUTRAL.pkl'
+    path.write_bytes(pickle.dumps(data, protocol=2))
+    return path, data, jreg
+
+
+def test_load_smpl_model_file_reads_chumpy_and_sparse_without_their_code(tmp_path, monkeypatch):
+    from metric_hmr.utils.io import load_smpl_model_file
+    path, data, jreg = _fake_smpl_pickle(tmp_path, monkeypatch)
+    out = load_smpl_model_file(path)
+    np.testing.assert_array_equal(out['v_template'], data['v_template'].x)
+    np.testing.assert_array_equal(out['shapedirs'], data['shapedirs'].x)
+    np.testing.assert_array_equal(out['J_regressor'], jreg)
+    np.testing.assert_array_equal(out['f'], data['f'])
+    np.savez(tmp_path / 'smpl.npz', **out)
+    np.testing.assert_array_equal(load_smpl_model_file(tmp_path / 'smpl.npz')['J_regressor'], jreg)
+
+
+def test_load_smpl_model_file_refuses_code(tmp_path, monkeypatch):
+    from metric_hmr.utils.io import UnsafeContentError, load_smpl_model_file
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, ('echo pwned > ' + str(tmp_path / 'ran'),))
+
+    path, _, _ = _fake_smpl_pickle(tmp_path, monkeypatch, payload=Payload())
+    with pytest.raises(UnsafeContentError, match='SMPL_NEUTRAL.pkl'):
+        load_smpl_model_file(path)
+    assert not (tmp_path / 'ran').exists()

@@ -6,19 +6,24 @@ file (``metric_hmr.evaluation.precomputed`` format) holding the *same* bodies in
 camera space, optionally with some persons left out, so the expected scores are known
 exactly (zero errors, PCK 100 on matched persons, recall = kept / all, ...).
 """
+
+from __future__ import annotations
+
 import os
 from typing import Dict, List, Optional
 
 import numpy as np
 
-from metric_hmr.evaluation.functional.camera import project_points
+from metric_hmr.evaluation.functional.fov_error import project_points
 from metric_hmr.evaluation.functional.joints import (CROWDPOSE14, RH_BK19, RH_OCHUMAN19,
                                                      index_map)
-from metric_hmr.evaluation.geometry import SMPLGeometry
+from metric_hmr.evaluation.body_geometry import SMPLGeometry
 from metric_hmr.evaluation.metrics.panoptic import PANOPTIC_J24_TO_H36M, PANOPTIC_PELVIS_J24
 from metric_hmr.evaluation.precomputed import save_predictions
 from metric_hmr.geometry import axis_angle_to_matrix, matrix_to_axis_angle
 from metric_hmr.utils.io import atomic_write
+
+__all__ = ['KINDS', 'IMAGE_HW', 'FOCAL', 'PRINCPT', 'make_benchmark_fixture', 'IMG_FOLDERS']
 
 KINDS = ('rh', '3dpw', 'hi4d', 'mupots', 'panoptic')
 IMAGE_HW = (720, 1280)

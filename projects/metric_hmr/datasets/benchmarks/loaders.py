@@ -1,4 +1,7 @@
 """Test-annotation loaders of Relative Human, 3DPW, Hi4D, MuPoTS and CMU Panoptic."""
+
+from __future__ import annotations
+
 from typing import Any
 
 import numpy as np
@@ -6,7 +9,10 @@ import numpy as np
 from metric_hmr.evaluation.functional.joints import (CROWDPOSE14, MPI_OF_H36M, index_map,
                                                      remap_keypoints, rh_skeleton_of)
 from metric_hmr.registry import DATASETS
-from .base import BenchmarkDataset, as_array, intrinsics_from_matrix
+from .benchmark_dataset import BenchmarkDataset, as_array, intrinsics_from_matrix
+
+__all__ = ['RelativeHumanDataset', 'PW3DDataset', 'Hi4DDataset', 'MuPoTSDataset',
+           'PanopticDataset']
 
 
 @DATASETS.register_module()

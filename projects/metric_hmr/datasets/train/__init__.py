@@ -1,4 +1,7 @@
 """MA-HMR training data: datasets (method.md §6 formats), transforms, collate."""
+
+from __future__ import annotations
+
 from .datasets import (AGORADataset, BEDLAMDataset, CameraHMRDataset, DTOHumansDataset, HMRListDataset,
                        RelativeHumanTrainDataset,
                        Hi4DTrainDataset, ThreeDPWTrainDataset,

@@ -13,6 +13,9 @@ image, with the configured body model).  A missing annotation file or image fold
 | :class:`AGORADataset` | ``annots_smpl_train_fit.npz`` | full |
 | :class:`BEDLAMDataset` | ``bedlam_smpl_train_6fps.npz`` | full |
 """
+
+from __future__ import annotations
+
 import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
@@ -26,6 +29,11 @@ from metric_hmr.geometry import focal_to_vfov, project_points
 from metric_hmr.registry import BODY_MODELS, DATASETS, FUNCTIONS
 from metric_hmr.utils.io import load_annots_npz
 from .smpl_ops import rotate_smpl
+
+__all__ = ['NUM_BETAS_STORED', 'stored_betas', 'model_betas', 'empty_gt', 'smpl_to_gt', 'image_size',
+           'DTOHumansDataset', 'CameraHMRDataset', 'person_cameras', 'world_to_camera',
+           'AGORADataset', 'BEDLAMDataset', 'RelativeHumanTrainDataset', 'HMRListDataset',
+           'mahmr_collate', 'ThreeDPWTrainDataset', 'Hi4DTrainDataset']
 
 NUM_BETAS_STORED = 11   # gt['betas']: SMPL-A layout, 10-D shapes get a zero age blend
 

@@ -6,8 +6,14 @@ rigid change of frame X -> R X + t (or a mirror X -> F X) of the whole body is e
 in parameters by rotating ``global_orient`` and moving ``transl`` so that the pelvis lands
 where the transformed pelvis is.
 """
+
+from __future__ import annotations
+
 import numpy as np
 from metric_hmr.geometry import axis_angle_to_matrix, matrix_to_axis_angle
+
+__all__ = ['SMPL24_FLIP_PERM', 'MIRROR_X', 'flip_smpl_pose', 'mirror_transl', 'rotate_smpl',
+           'rotation_z']
 
 # SMPL-24 left/right joint swap (pelvis, spine, neck, head stay)
 SMPL24_FLIP_PERM = np.array([0, 2, 1, 3, 5, 4, 6, 8, 7, 9, 11, 10, 12, 14, 13, 15, 17, 16,

@@ -5,6 +5,9 @@ on a ground plane at random depths, drawn as depth-sorted discs at their project
 (person-specific colours) on a textured background.  Annotations are exact (the
 training-sample dict of docs/ARCHITECTURE.md), so a network can overfit them.
 """
+
+from __future__ import annotations
+
 import math
 from typing import List, Optional
 
@@ -14,6 +17,8 @@ import numpy as np
 from metric_hmr.geometry import vfov_to_focal
 from metric_hmr.registry import BODY_MODELS, DATASETS
 from .datasets import HMRListDataset, smpl_to_gt
+
+__all__ = ['make_toy_scene', 'ToyScenesDataset']
 
 
 def make_toy_scene(body_model, seed: int, img_hw=(240, 320), num_persons=(2, 4),

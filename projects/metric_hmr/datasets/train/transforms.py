@@ -14,6 +14,9 @@ so image and 3D stay consistent:
   point at its centre (what the translation formula t_z = 2f / (s S) assumes).
 * :class:`PackHMRInputs` - tensors for the model.
 """
+
+from __future__ import annotations
+
 import math
 from typing import Optional, Sequence
 
@@ -24,6 +27,10 @@ import torch
 from metric_hmr.geometry import focal_to_vfov
 from metric_hmr.registry import TRANSFORMS
 from .smpl_ops import SMPL24_FLIP_PERM, flip_smpl_pose, mirror_transl, rotate_smpl, rotation_z
+
+__all__ = ['apply_affine', 'LoadHMRImage', 'RandomFlipHMR', 'flip_sample', 'RandomRotateHMR',
+           'rotate_sample', 'RandomScaleHMR', 'CanvasHMR', 'PackHMRInputs',
+           'BenchmarkToHMRInput', 'KeepOriginalGT']
 
 
 def _pelvis_rest(gt: dict) -> np.ndarray:

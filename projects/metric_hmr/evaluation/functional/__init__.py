@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .alignment import mean_point_error, mpjpe, pa_mpjpe, point_errors, procrustes_align
-from .camera import focal_from_fov, fov_errors, project_points, vertical_fov
+from .fov_error import focal_from_fov, fov_errors, project_points, vertical_fov
 from .matching import (Matching, greedy_match_2d, keypoint_box_iou, mupots_identity_match,
                        nearest_pose_match)
 from .pck3d import pck3d_per_person, rescale_bones_to_gt

@@ -7,7 +7,7 @@ import numpy as np
 
 from metric_hmr.registry import METRICS
 from ..functional import fov_errors
-from .base import BenchmarkMetric, focal_y_of, nanmean
+from .benchmark_metric import BenchmarkMetric, focal_y_of, nanmean
 
 __all__ = ['FoVMetric']
 

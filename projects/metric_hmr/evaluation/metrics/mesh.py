@@ -9,7 +9,7 @@ from metric_hmr.registry import METRICS
 from ..functional import (detection_prf1, greedy_match_2d, mean_point_error, pa_mpjpe,
                           project_points, vertical_fov)
 from ..functional.joints import H36M_EVAL14, H36M_PELVIS
-from .base import BenchmarkMetric, focal_y_of, nanmean, num_persons
+from .benchmark_metric import BenchmarkMetric, focal_y_of, nanmean, num_persons
 
 __all__ = ['MeshMetric']
 

@@ -10,7 +10,7 @@ from metric_hmr.registry import METRICS
 from ..functional import (mupots_identity_match, pck3d_per_person, point_errors,
                           project_points, rescale_bones_to_gt)
 from ..functional.joints import H36M_TO_MPI, MPI_EVAL14, MPI_MATCH_JOINTS, MPI_PELVIS
-from .base import BenchmarkMetric, nanmean, num_persons
+from .benchmark_metric import BenchmarkMetric, nanmean, num_persons
 
 __all__ = ['MuPoTSMetric']
 

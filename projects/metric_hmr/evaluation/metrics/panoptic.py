@@ -9,7 +9,7 @@ import numpy as np
 from metric_hmr.registry import METRICS
 from ..functional import mean_point_error, nearest_pose_match
 from ..functional.joints import H36M_PELVIS
-from .base import BenchmarkMetric, nanmean, num_persons
+from .benchmark_metric import BenchmarkMetric, nanmean, num_persons
 
 __all__ = ['PANOPTIC_J24_TO_H36M', 'PANOPTIC_PELVIS_J24', 'SEQUENCES', 'PanopticMetric']
 

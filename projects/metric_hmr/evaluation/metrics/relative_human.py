@@ -9,7 +9,7 @@ from metric_hmr.registry import METRICS
 from ..functional import (PCDRAccumulator, detection_prf1, greedy_match_2d, pck_2d,
                           project_points)
 from ..functional.joints import CROWDPOSE14
-from .base import SMPL_KEYS, BenchmarkMetric, nanmean, num_persons
+from .benchmark_metric import SMPL_KEYS, BenchmarkMetric, nanmean, num_persons
 
 __all__ = ['RelativeHumanMetric']
 

@@ -303,7 +303,7 @@ def test_truncated_jpeg_is_skipped_by_a_pixel_stage(tmp_path):
     skips that image naming the file (the other image is processed)."""
     from PIL import Image
 
-    from metric_hmr.generation.base import BaseStage
+    from metric_hmr.generation.stage_base import BaseStage
     from metric_hmr.generation.state import ImageState, Persons
     rng = np.random.default_rng(0)
     for name in ('good.jpg', 'cut.jpg'):

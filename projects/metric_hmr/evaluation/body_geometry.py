@@ -5,6 +5,9 @@ vertices, the 17 H36M joints of the user's ``J_regressor_h36m.npy``, the CrowdPo
 joints (for Relative Human) and T-pose heights. :class:`SMPLGeometry` wraps the body
 models of ``BODY_MODELS`` (one per gender) plus the regressor and returns numpy.
 """
+
+from __future__ import annotations
+
 import os
 from typing import Dict, NamedTuple, Optional, Sequence
 
@@ -12,6 +15,8 @@ import numpy as np
 
 from ..conventions import adapt_betas
 from .functional.joints import SMPL24_TO_CROWDPOSE14, SMPL_HEAD_TOP_VERTEX, CROWDPOSE14
+
+__all__ = ['ZERO_BLEND_ATOL', 'GENDER_ALIASES', 'Meshes', 'normalise_gender', 'load_h36m_regressor', 'SMPLGeometry']
 
 # |age blend| below this is numerical noise of a zero blend (dropped for a 10-beta model)
 ZERO_BLEND_ATOL = 1e-8
@@ -21,6 +26,7 @@ def _model_betas(betas: np.ndarray, model) -> np.ndarray:
     """Shapes as ``model`` takes them (``conventions.adapt_betas``; a model without
     ``num_betas`` gets them unchanged)."""
     return adapt_betas(betas, getattr(model, 'num_betas', betas.shape[-1]), atol=ZERO_BLEND_ATOL)
+
 
 GENDER_ALIASES = {'m': 'male', 'male': 'male', 'f': 'female', 'female': 'female',
                   'n': 'neutral', 'neutral': 'neutral'}

@@ -1,4 +1,5 @@
-"""tools/benchmarks/dto_synthetic.py --severities: DTO+ rows and the plus last line (tiny scenes)."""
+"""tools/benchmarks/dto_synthetic.py on a few tiny scenes: tables, plots and last line of one
+severity, and the DTO+ rows / plus last line of ``--severities``."""
 import importlib.util
 import json
 import re
@@ -6,10 +7,29 @@ import re
 
 def _load(repo_root):
     path = repo_root / 'tools' / 'benchmarks' / 'dto_synthetic.py'
-    spec = importlib.util.spec_from_file_location('dto_synthetic_bench_plus', path)
+    spec = importlib.util.spec_from_file_location('dto_synthetic_bench', path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
+
+
+def test_benchmark_writes_tables_plots_and_last_line(repo_root, tmp_path, capsys):
+    bench = _load(repo_root)
+    out = tmp_path / 'out'
+    report = bench.main(['--scenes', '3', '--severity', '0', '--image-size', '96', '128',
+                         '--min-pixels', '20', '--out-dir', str(out), '--cache-dir', str(tmp_path / 'cache'),
+                         '--scenes-per-shard', '2', '--methods', 'initial', 'dto_paper', 'oracle'])
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith('pcdr_gain=') and ' depth_err_reduction=' in last
+    gain = float(last.split()[0].split('=')[1])
+    assert abs(gain - report['pcdr_gain']) < 0.01
+    data = json.loads((out / 'dto_synthetic_sev0.json').read_text())
+    assert set(data['summary']) == {'initial', 'dto_paper', 'oracle'}
+    assert data['counts']['images'] == 3
+    for name in ('dto_synthetic_sev0.md', 'heights_sev0.png', 'errors_by_age_sev0.png'):
+        assert (out / name).stat().st_size > 0
+    # second run reuses the cached scenes
+    assert (tmp_path / 'cache').is_dir() and len(list((tmp_path / 'cache').iterdir())) == 1
 
 
 def test_severities_print_plus_last_line(repo_root, tmp_path, capsys):

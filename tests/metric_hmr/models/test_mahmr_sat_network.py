@@ -1,7 +1,7 @@
 """SAT-HMR network pieces: z-order, sine positions, token selection, decoder, heads, denoising.
 
 The bit-level reproduction of SAT-HMR's forward pass is tested end to end by
-tests/tools/test_sat_hmr_conformance.py; these tests pin the conventions one by one.
+tests/tools/benchmarks/test_sat_hmr_conformance.py; these tests pin the conventions one by one.
 """
 import math
 

@@ -18,6 +18,9 @@ import numpy as np
 
 from .release import COCO_TO_OPENPOSE, GTKPS_HEAD_TOP, GTKPS_NECK
 
+__all__ = ['COCO_SIGMAS', 'visible_keypoints', 'enough_keypoints', 'oks', 'keypoint_nms',
+           'coco_to_gtkps', 'head_size', 'MatchResult', 'match_detections']
+
 # COCO keypoint sigmas (OKS), used by keypoint NMS.
 COCO_SIGMAS = np.array([.26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07, 1.07,
                         .87, .87, .89, .89]) / 10.0

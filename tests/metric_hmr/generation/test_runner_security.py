@@ -255,7 +255,7 @@ def test_checkpoint_loads_are_weights_only(tmp_path, monkeypatch):
     import torch
     from mmengine.runner import load_checkpoint
 
-    from metric_hmr.generation.base import weights_only_loads
+    from metric_hmr.generation.stage_base import weights_only_loads
     marker = tmp_path / 'pwned'
     torch.save({'state_dict': {'w': torch.zeros(1)}, 'meta': _Payload(marker)}, tmp_path / 'ckpt.pth')
     monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')

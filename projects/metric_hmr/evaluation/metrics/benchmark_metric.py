@@ -8,7 +8,7 @@ import numpy as np
 from metric_hmr.geometry.camera import vfov_to_focal
 from mmengine.evaluator import BaseMetric
 
-from ..geometry import Meshes, SMPLGeometry
+from ..body_geometry import Meshes, SMPLGeometry
 
 __all__ = ['SMPL_KEYS', 'to_numpy', 'sample_to_dict', 'batch_item', 'select_by_score',
            'num_persons', 'BenchmarkMetric', 'focal_y_of', 'nanmean']

@@ -1,7 +1,7 @@
 """Keypoint rules: visibility filter, keypoint NMS, head size, detection-to-person matching."""
 import numpy as np
 
-from metric_hmr.generation.matching import (coco_to_gtkps, enough_keypoints, head_size, keypoint_nms,
+from metric_hmr.generation.person_matching import (coco_to_gtkps, enough_keypoints, head_size, keypoint_nms,
                                             match_detections)
 from metric_hmr.generation.release import COCO_TO_OPENPOSE, GTKPS_HEAD_TOP, GTKPS_NECK
 

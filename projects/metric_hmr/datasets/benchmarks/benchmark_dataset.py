@@ -9,6 +9,9 @@ docs/ARCHITECTURE.md; ``get_data_info`` yields::
     dict(img_path=<data_root>/<img folder>/<key>, img_key=<key>, ori_shape=(H, W) | None,
          gt=dict(...))
 """
+
+from __future__ import annotations
+
 import os
 from typing import Any, Dict, List, Optional
 
@@ -17,6 +20,9 @@ from mmengine.dataset import BaseDataset
 
 from metric_hmr.registry import FUNCTIONS
 from metric_hmr.utils.io import load_annots_npz
+
+__all__ = ['benchmark_collate', 'as_array', 'load_annots', 'BenchmarkDataset',
+           'intrinsics_from_matrix']
 
 
 @FUNCTIONS.register_module()
