@@ -93,27 +93,10 @@ CONVENTION_ROOTS = ('projects/metric_hmr', 'dto_hooks', 'tools')
 # Copies still on this branch: (file, kind) -> number of lines.  Remove an entry (or lower
 # its count) when the copy goes; never add one - call the home instead.
 CONVENTION_COPIES = {
-    ('projects/metric_hmr/body_models/anny_model.py', 'rotation'): 1,      # _rotvec_to_matrix
     ('projects/metric_hmr/body_models/smpl.py', 'betas'): 1,               # _betas_tensor trim
-    ('projects/metric_hmr/datasets/benchmarks/fixtures.py', 'rotation'): 5,
-    ('projects/metric_hmr/datasets/train/datasets.py', 'betas'): 4,        # pad_betas, [:, :nb]
-    ('projects/metric_hmr/datasets/train/datasets.py', 'fov'): 1,
-    ('projects/metric_hmr/datasets/train/smpl_ops.py', 'rotation'): 1,
-    ('projects/metric_hmr/datasets/train/toy.py', 'fov'): 1,
-    ('projects/metric_hmr/datasets/train/transforms.py', 'fov'): 1,
-    ('projects/metric_hmr/evaluation/body_geometry.py', 'betas'): 1,       # _fit_betas
-    ('projects/metric_hmr/generation/estimator_stages.py', 'fov'): 1,      # focal_from_fov
-    ('projects/metric_hmr/generation/release.py', 'betas'): 1,             # pad_betas_smpla
-    ('projects/metric_hmr/generation/vis.py', 'betas'): 1,
+    ('projects/metric_hmr/generation/release.py', 'betas'): 1,             # pad_betas_smpla wrapper
     ('projects/metric_hmr/models/mahmr.py', 'betas'): 1,
-    ('projects/metric_hmr/models/mahmr.py', 'fov'): 2,
-    ('projects/metric_hmr/synthetic/bodies.py', 'rotation'): 3,
-    ('projects/metric_hmr/synthetic/camerahmr_export.py', 'rotation'): 2,
-    ('projects/metric_hmr/synthetic/estimates.py', 'rotation'): 1,         # rotation_from_axis_angle
-    ('projects/metric_hmr/synthetic/generator.py', 'rotation'): 2,
-    ('projects/metric_hmr/synthetic/generator.py', 'fov'): 1,              # ground distance
-    ('projects/metric_hmr/synthetic/poses.py', 'rotation'): 1,
-    ('tools/benchmarks/sat_hmr_conformance.py', 'fov'): 1,
+    ('projects/metric_hmr/synthetic/generator.py', 'fov'): 1,              # ground distance, not a FoV
 }
 
 

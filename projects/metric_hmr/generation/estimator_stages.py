@@ -24,8 +24,7 @@ from ..registry import DTO_STAGES
 from .stage_base import BaseStage, resolve_device
 from .state import SRC_HMR, ImageState, Persons, check_age_gender
 
-__all__ = ['square_crops', 'person_boxes', 'ReleaseIntrinsics', 'focal_from_fov',
-           'FixedFoVIntrinsics', 'FoVEstimatorIntrinsics', 'NO_AGE_MODEL', 'UnknownAgeGender',
+__all__ = ['square_crops', 'person_boxes', 'ReleaseIntrinsics', 'FixedFoVIntrinsics', 'FoVEstimatorIntrinsics', 'NO_AGE_MODEL', 'UnknownAgeGender',
            'AnnotationAgeGender', 'TorchScriptAgeGender', 'cam_crop_to_full', 'NoInitialHMR',
            'TorchScriptInitialHMR']
 
