@@ -28,19 +28,20 @@ TINY = {
 
 @pytest.fixture(scope='module')
 def smpl_files(tmp_path_factory):
-    from metric_hmr.testing import make_h36m_regressor, make_smpl_model_file
+    from metric_hmr.testing import kid_template_path, make_h36m_regressor, make_smpl_model_file
     d = tmp_path_factory.mktemp('eval_smpl')
-    path = make_smpl_model_file(d, seed=0)
+    path = make_smpl_model_file(d, seed=0, with_kid_template=True)
     reg = str(d / 'J_regressor_h36m.npy')
     make_h36m_regressor(path, reg)
-    return dict(path=str(path), regressor=reg)
+    return dict(path=str(path), regressor=reg, kid=kid_template_path(str(d)))
 
 
 def _options(kind, root, smpl):
     opts = dict(TINY)
     opts.update({'test_dataloader.dataset.data_root': str(root), 'model.body_model.model_path': smpl['path'],
+                 'model.body_model.kid_template_path': smpl['kid'],
                  'test_evaluator.geometry.body_model.model_path': smpl['path'],
-                 'test_evaluator.geometry.body_model.kid_template_path': None})
+                 'test_evaluator.geometry.body_model.kid_template_path': smpl['kid']})
     if kind in ('3dpw', 'hi4d'):
         opts['test_evaluator.geometry.gendered_body_models.male.model_path'] = smpl['path']
         opts['test_evaluator.geometry.gendered_body_models.female.model_path'] = smpl['path']
@@ -68,6 +69,7 @@ def _setup(kind, tmp_path, repo_root, smpl):
     opts = _options(kind, root, smpl)
     cfg = Config.fromfile(str(config))
     cfg.merge_from_dict(opts)
+    assert cfg.model.heads.num_betas == 11 == cfg.model.body_model.num_betas   # as trained (SMPL-A)
     return config, cfg, opts, _checkpoint(cfg, tmp_path / f'{kind}.pth')
 
 

@@ -6,6 +6,8 @@
 # benchmark's ground truth by the same metrics as configs/eval/*_precomputed.py.
 _base_ = ['../../_base_/default_runtime.py', '../../_base_/mahmr_model.py']
 default_scope = 'metric_hmr'
+# the network as trained in stages 1-3 and the fine-tunes: SMPL-A shapes (11 betas + kid template)
+model = dict(body_model={{_base_.body_model_smpla}}, heads=dict(num_betas=11))
 custom_imports = dict(imports=['metric_hmr.evaluation', 'metric_hmr.datasets', 'metric_hmr.models'],
                       allow_failed_imports=False)
 
