@@ -10,7 +10,7 @@ from metric_hmr.dto.plus_fit import fit_plus
 from metric_hmr.dto.raster import RasterOutput
 from metric_hmr.dto.robust_cues import relief_residual_spread
 
-from .test_plus import _run, affine_disparity_problems, disparity_scene
+from .test_plus_fit import _run, affine_disparity_problems, disparity_scene
 
 
 # ------------------------------------------------------------------ depth fusion
