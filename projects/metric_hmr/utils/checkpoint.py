@@ -14,7 +14,7 @@ from typing import List
 import numpy as np
 import torch
 
-__all__ = ['safe_checkpoint_globals', 'register_checkpoint_safe_globals', 'load_model_weights',
+__all__ = ['safe_checkpoint_globals', 'register_checkpoint_safe_globals', 'load_model_weights', 'read_checkpoint',
            'strict_runner_class']
 
 
@@ -74,8 +74,17 @@ def register_checkpoint_safe_globals() -> None:
 
 
 # ------------------------------------------------------------------ strict weight loading
+def read_checkpoint(path: str, map_location='cpu'):
+    """``torch.load`` of a checkpoint file with ``weights_only=True`` (no code from the file)."""
+    import os.path as osp
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'checkpoint not found: {path}')
+    register_checkpoint_safe_globals()
+    return torch.load(path, map_location=map_location, weights_only=True)
+
+
 def load_model_weights(model, path: str, strict: bool = True, logger=print, drop_prefixes=(),
-                       new_prefixes=()) -> tuple:
+                       new_prefixes=(), checkpoint=None) -> tuple:
     """Load ``path`` (MMEngine checkpoint or flat state dict) into ``model``.
 
     Strict by default: any missing or unexpected key raises ``RuntimeError`` listing them.
@@ -83,13 +92,10 @@ def load_model_weights(model, path: str, strict: bool = True, logger=print, drop
     are dropped (e.g. ``decoder.dn_enc.`` after the denoising stage) and model keys under
     ``new_prefixes`` may be missing (e.g. ``camera_head.`` when the FoV branch is added); both
     are printed.  With ``strict=False`` every missing / unexpected key is printed (never
-    silently ignored).  Returns (missing, unexpected).  Read with ``weights_only=True``.
+    silently ignored).  Returns (missing, unexpected).  Read with ``weights_only=True``, unless
+    the caller already loaded it (``checkpoint``; ``path`` then only names it in messages).
     """
-    import os.path as osp
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'checkpoint not found: {path}')
-    register_checkpoint_safe_globals()
-    obj = torch.load(path, map_location='cpu', weights_only=True)
+    obj = read_checkpoint(path) if checkpoint is None else checkpoint
     sd = obj.get('state_dict', obj) if isinstance(obj, dict) else obj
     sd = {k[len('module.'):] if k.startswith('module.') else k: v for k, v in sd.items()}
     dropped = [k for k in sd if k.startswith(tuple(drop_prefixes))]
@@ -123,11 +129,14 @@ def strict_runner_class(strict_load: bool = True, drop_prefixes=(), new_prefixes
         def load_checkpoint(self, filename, map_location='cpu', strict=False, revise_keys=None):
             # the caller's ``strict`` (MMEngine passes False) is replaced by the tool's choice
             model = self.model.module if hasattr(self.model, 'module') else self.model
+            checkpoint = read_checkpoint(filename, map_location)   # read once: it may be ~1 GB
             load_model_weights(model, filename, strict=strict_load, logger=self.logger.info,
-                               drop_prefixes=drop_prefixes, new_prefixes=new_prefixes)
+                               drop_prefixes=drop_prefixes, new_prefixes=new_prefixes,
+                               checkpoint=checkpoint)
             self._has_loaded = True
             self.logger.info(f'Load checkpoint from {filename} (strict={strict_load})')
-            # resume() reads meta / optimizer / scheduler states from the returned checkpoint
-            return torch.load(filename, map_location=map_location, weights_only=True)
+            # as MMEngine's own load_checkpoint: hooks see it, resume() reads its states
+            self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+            return checkpoint
 
     return StrictLoadRunner

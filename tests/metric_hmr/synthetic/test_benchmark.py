@@ -8,17 +8,6 @@ from metric_hmr.synthetic.estimates import (EstimateParams, age_group_of, apply_
                                             sample_initial_estimates)
 
 
-def _toy_maps(seed=0):
-    rng = np.random.default_rng(seed)
-    H, W = 60, 80
-    bg = np.linspace(30.0, 3.0, H)[:, None] * np.ones((1, W))
-    depth = bg.copy()
-    pid = np.full((H, W), -1)
-    depth[20:50, 10:20], pid[20:50, 10:20] = 5.0, 0
-    depth[25:55, 40:52], pid[25:55, 40:52] = 8.0, 1
-    return depth, pid, bg, rng
-
-
 def test_depth_layers_are_consistent_with_pcdr():
     z = np.array([3.0, 3.1, 5.0, 5.15, 5.3, 8.0])
     layer = depth_layers_from_gt(z)

@@ -8,17 +8,6 @@ from metric_hmr.synthetic.estimates import (EstimateParams, age_group_of, apply_
                                             sample_initial_estimates)
 
 
-def _toy_maps(seed=0):
-    rng = np.random.default_rng(seed)
-    H, W = 60, 80
-    bg = np.linspace(30.0, 3.0, H)[:, None] * np.ones((1, W))
-    depth = bg.copy()
-    pid = np.full((H, W), -1)
-    depth[20:50, 10:20], pid[20:50, 10:20] = 5.0, 0
-    depth[25:55, 40:52], pid[25:55, 40:52] = 8.0, 1
-    return depth, pid, bg, rng
-
-
 def test_hmr_estimates_pull_heights_to_adult_mean():
     rng = np.random.default_rng(0)
     h = np.array([0.8, 1.1, 1.7, 1.95])
