@@ -67,6 +67,12 @@ dto_cfg = dict(
     fusion_cue_std=0.0,                 # relative std of the depth cue ('fixed') / its floor ('spread')
     fusion_spread_scale=1.0,            # 'spread': cue std = floor (+) scale * relative cue spread
     bound_min_corr=0.0,                 # DTO+ bounds: persons with |r(v, z)| >= this only
+    ground_contact='none',              # 'plane': fuse each depth with the others' ground plane
+    ground_pixel_noise=0.02,            # foot-contact pixel std / person's pixel height
+    ground_depth_std_floor=0.03,        # floor of a person's own relative depth std
+    ground_min_persons=4,               # foot contacts needed in the image
+    ground_roll_min_persons=6,          # from this many contacts the horizon may be tilted
+    ground_outlier_c=2.5,               # beyond this many std off the others' plane: off_ground
 )
 
 dto_released = dict(
@@ -105,6 +111,7 @@ dto_plus = dict(
     bound_min_corr=0.2,                 # persons with |r| < 0.2 do not set the scale bounds
     alpha1=0.5,
     alpha2=3.0,
+    ground_contact='plane',             # each depth fused with the others' ground plane
 )
 
 dto_refiner = dict(type='DTORefiner', dto=dto_cfg, body_model=None, refit_shape=True)

@@ -43,7 +43,8 @@ LABELS = dict(initial='initial (HMR-like)', dto_paper='DTO paper default',
               plus_focal='DTO+ with focal refinement (opt-in)',
               plus_no_fusion='DTO+ ablation: no depth fusion (cue depth only)',
               plus_cue_noise='DTO+ with cue-noise height std (opt-in)',
-              plus_bound_all_persons='DTO+ ablation: every person sets the bounds (|r| > 0)')
+              plus_bound_all_persons='DTO+ ablation: every person sets the bounds (|r| > 0)',
+              plus_no_ground='DTO+ ablation: no ground-contact cue')
 
 
 def parse_args(argv=None):

@@ -20,6 +20,7 @@ a ``ValueError`` naming it (it would be ignored).  The paper path does not read
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from typing import Dict, Optional, Tuple, get_args, get_origin, get_type_hints
 
@@ -31,7 +32,7 @@ except ImportError:  # pragma: no cover  (python < 3.8)
 __all__ = ['DTOConfig', 'PriorConfig', 'CueConfig', 'BoundsConfig', 'VerdictConfig',
            'PlusConfig', 'PriorMode', 'DepthConvention', 'DepthResample', 'RegressionSource',
            'ZSource', 'QuasiPlanarTest', 'BoundsMode', 'DepthStatistic', 'ScaleEstimator',
-           'AffineSpace', 'HeightLoss', 'Algorithm', 'RELEASED_ALGORITHM_OPTIONS',
+           'AffineSpace', 'HeightLoss', 'GroundContact', 'Algorithm', 'RELEASED_ALGORITHM_OPTIONS',
            'RELEASED_ONLY_OPTIONS']
 
 PriorMode = Literal['paper', 'cdc']                 # group table | continuous-age CDC (minors)
@@ -46,6 +47,7 @@ ScaleEstimator = Literal['ols', 'inverse', 'rma']   # X_i: z on D (paper) | D on
 AffineSpace = Literal['depth', 'disparity']         # z = s d + t (paper) | z = a / (q - b)
 HeightLoss = Literal['gaussian', 'huber']           # paper | Huber by IRLS
 DepthFusionMode = Literal['none', 'fixed', 'spread']  # per-person depth: cue only (paper) | fused with size cue
+GroundContact = Literal['none', 'plane']            # DTO+: persons' foot contacts on one ground plane
 Algorithm = Literal['paper', 'released']            # run_dto steps | released_algorithm.py
 
 
@@ -70,14 +72,21 @@ _RELEASED_PRESET = dict(
 
 
 # ----------------------------------------------------------------------------- checks
+@functools.lru_cache(maxsize=None)
+def _literal_fields(cls) -> Tuple[Tuple[str, tuple], ...]:
+    """(field, allowed values) of the ``Literal`` fields of a config class (resolved once:
+    configs are built per image)."""
+    hints = get_type_hints(cls, globalns=globals())
+    return tuple((f.name, get_args(hints[f.name])) for f in dataclasses.fields(cls)
+                 if get_origin(hints[f.name]) is Literal)
+
+
 def _check_choices(obj) -> None:
     """Every field annotated with a ``Literal`` holds one of its values."""
-    hints = get_type_hints(type(obj), globalns=globals())
-    for f in dataclasses.fields(obj):
-        allowed = get_args(hints[f.name]) if get_origin(hints[f.name]) is Literal else None
-        value = getattr(obj, f.name)
-        if allowed is not None and value not in allowed:
-            raise ValueError(f'DTO option {f.name}={value!r} is not one of {allowed}')
+    for name, allowed in _literal_fields(type(obj)):
+        value = getattr(obj, name)
+        if value not in allowed:
+            raise ValueError(f'DTO option {name}={value!r} is not one of {allowed}')
 
 
 def _require(ok: bool, name: str, value, what: str) -> None:
@@ -192,9 +201,23 @@ class PlusConfig:
     fusion_cue_std: float = 0.0           # 'fixed': relative std of the depth cue; 'spread': floor
     fusion_spread_scale: float = 1.0      # 'spread': tau_c,i = floor (+) scale * relative cue spread
     bound_min_corr: float = 0.0           # persons bounding the scale need |r| >= this (right sign)
+    ground_contact: GroundContact = 'none'    # fuse each depth with the others' ground plane
+    ground_pixel_noise: float = 0.02      # contact pixel std / person's pixel height
+    ground_depth_std_floor: float = 0.03  # floor of a person's own relative depth std
+    ground_min_persons: int = 4           # contacts needed (a 2-parameter plane and 2 checks)
+    ground_roll_min_persons: int = 6      # from this many contacts the horizon may be tilted
+    ground_outlier_c: float = 2.5         # |log z - log z_plane| / std beyond: off the ground
 
     def __post_init__(self):
         object.__setattr__(self, 'focal_ratio_range', tuple(self.focal_ratio_range))
+        _require(self.ground_pixel_noise >= 0, 'ground_pixel_noise', self.ground_pixel_noise, 'must be >= 0')
+        _require(self.ground_depth_std_floor > 0, 'ground_depth_std_floor', self.ground_depth_std_floor,
+                 'must be > 0')
+        _require(self.ground_min_persons >= 3, 'ground_min_persons', self.ground_min_persons,
+                 'must be >= 3 (two plane parameters and one check)')
+        _require(self.ground_roll_min_persons >= 4, 'ground_roll_min_persons',
+                 self.ground_roll_min_persons, 'must be >= 4 (three plane parameters and one check)')
+        _require(self.ground_outlier_c > 0, 'ground_outlier_c', self.ground_outlier_c, 'must be > 0')
         _check_choices(self)
         _require(self.fusion_cue_std >= 0, 'fusion_cue_std', self.fusion_cue_std, 'must be >= 0')
         _require(0 <= self.bound_min_corr < 1, 'bound_min_corr', self.bound_min_corr, 'must be in [0, 1)')
@@ -214,7 +237,8 @@ class PlusConfig:
     def active(self) -> bool:
         """Whether run_dto takes the DTO+ fit path."""
         return (self.affine_space != 'depth' or self.height_loss != 'gaussian' or self.focal_refine
-                or self.cue_noise_scale > 0 or self.depth_fusion != 'none')
+                or self.cue_noise_scale > 0 or self.depth_fusion != 'none'
+                or self.ground_contact != 'none')
 
 
 def _check_algorithm_options(cfg: 'DTOConfig') -> None:
@@ -306,6 +330,12 @@ class DTOConfig:
     fusion_cue_std: float = 0.0
     fusion_spread_scale: float = 1.0
     bound_min_corr: float = 0.0                     # (PlusConfig) relief persons setting the bounds
+    ground_contact: GroundContact = 'none'          # (PlusConfig) ground-plane cue (ground_contact.py)
+    ground_pixel_noise: float = 0.02
+    ground_depth_std_floor: float = 0.03
+    ground_min_persons: int = 4
+    ground_roll_min_persons: int = 6
+    ground_outlier_c: float = 2.5
 
     def __post_init__(self):
         object.__setattr__(self, 'gender_thresholds', tuple(self.gender_thresholds))
@@ -384,11 +414,15 @@ class DTOConfig:
         at least 20 interior samples by eroding one pixel less.  Each person's depth is
         fused with its size cue (``depth_fusion='spread'``), weighted by the depth cue's
         own spread at that person (:mod:`metric_hmr.dto.depth_fusion`).  Only persons whose
-        relief correlates with their mesh (|r| >= 0.2) set the scale bounds."""
+        relief correlates with their mesh (|r| >= 0.2) set the scale bounds.  With at
+        least 4 foot contacts in the image, each depth is fused with the ground plane
+        through the other persons' contacts (``ground_contact='plane'``,
+        :mod:`metric_hmr.dto.ground_contact`); persons off that plane keep their depth."""
         return cls(edge_erosion=2, erosion_min_samples=20, depth_statistic='median',
                    scale_estimator='inverse', affine_space='disparity', height_loss='huber',
                    focal_refine=False, depth_fusion='spread', fusion_cue_std=0.0,
-                   fusion_spread_scale=1.0, bound_min_corr=0.2, alpha1=0.5, alpha2=3.0)
+                   fusion_spread_scale=1.0, bound_min_corr=0.2, alpha1=0.5, alpha2=3.0,
+                   ground_contact='plane')
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -37,6 +37,7 @@ from .cues import PersonCues, extract_cues, is_quasi_planar, weighted_scale
 from .depth_fusion import cue_relative_std, fuse_depths
 from .depth_map import prepare_depth
 from .fit import FitProblem, GroupFit, solve_group, solve_persons
+from .ground_contact import foot_contact, ground_fusion
 from .plus_fit import fit_plus
 from .priors import height_priors
 from .raster import RasterOutput, raster_size, rasterize_persons
@@ -96,6 +97,12 @@ class DTOResult:
     relief_dv_dz: np.ndarray = None     # (K,) slope of the network value on the mesh depth
     depth_fusion_weight: np.ndarray = None  # (K,) weight lambda_i of the size cue (None: no fusion)
     sigma_fit: np.ndarray = None        # (K,) height std of the likelihood (sigma widened by cue noise)
+    # --- DTO+ ground contact (ground_contact.py; None / '' when off) ---
+    ground_weight: np.ndarray = None    # (K,) weight of the ground plane's prediction (NaN: not fused)
+    off_ground: np.ndarray = None       # (K,) bool, contact off the other persons' plane
+    ground_plane: np.ndarray = None     # (3,) (A, B, C): 1/z = A x + B y + C, normalised pixels
+    ground_tau: float = float('nan')    # relative spread of the contacts about one plane
+    ground_reason: str = ''             # why the ground cue was not used ('' used / off)
 
     @property
     def depth_ratio(self) -> np.ndarray:
@@ -355,9 +362,12 @@ def _plus_scale_bounds(cfg, cues, sel, quasi):
 
 
 def plus_result(cues: PersonCues, usable: np.ndarray, reasons: List[str], scale: ScaleCue,
-                z_init, h_init, mu_, sigma_, transl, focal, prior_source, cfg: DTOConfig) -> DTOResult:
+                z_init, h_init, mu_, sigma_, transl, focal, prior_source, cfg: DTOConfig,
+                vertices=None, princpt=None, image_hw=None) -> DTOResult:
     """Steps 5-6 of DTO+: fit of the usable persons (>= 2) of one image (plus_fit.fit_plus),
-    corrected heights / translations (focal refined where identifiable) and the verdict."""
+    per-person fusion with the size cue and the ground plane, corrected heights /
+    translations (focal refined where identifiable) and the verdict.  ``vertices``,
+    ``princpt``, ``image_hw``: needed by ``ground_contact='plane'``."""
     K = len(h_init)
     flags = list(scale.flags)
     quasi, X, x_min, x_max, X_sing = (scale.quasi_planar, scale.X, scale.x_min, scale.x_max,
@@ -405,6 +415,18 @@ def plus_result(cues: PersonCues, usable: np.ndarray, reasons: List[str], scale:
         ratio, h_star, z_fit, z_fin, std_z, std_h = _apply_fusion(fusion, ratio, h_star, z_fit,
                                                                  z_fin, std_z)
         flags.append('depth_fused')
+    ground = None
+    if cfg.ground_contact == 'plane':
+        own_std = _own_depth_std(fusion, fit, cues, sel, z_init, cfg)
+        ground = ground_fusion(foot_contact(vertices, focal, princpt), ratio, own_std, used, focal,
+                               princpt, image_hw, pixel_noise=cfg.ground_pixel_noise,
+                               min_persons=cfg.ground_min_persons,
+                               roll_min_persons=cfg.ground_roll_min_persons,
+                               outlier_c=cfg.ground_outlier_c)
+        ratio, h_star, z_fit, z_fin, std_z, std_h = _apply_ground(ground, own_std, ratio, h_star,
+                                                                 z_fit, z_fin, std_z)
+        if not ground.reason:
+            flags.append('ground_fused')
     transl_star = transl * ratio[:, None]
     transl_star[:, 2] = np.where(used, z_fin, transl_star[:, 2])
     residual = np.abs(full(fit.residual))
@@ -431,7 +453,8 @@ def plus_result(cues: PersonCues, usable: np.ndarray, reasons: List[str], scale:
                     if fr is not None and fr.refined[0] else None),
         relief_dv_dz=cues.dv_dz,
         depth_fusion_weight=None if fusion is None else np.where(used, fusion.lam[0], np.nan),
-        sigma_fit=np.where(used, full(fit.sigma_fit), sigma_) if fit.sigma_fit is not None else None)
+        sigma_fit=np.where(used, full(fit.sigma_fit), sigma_) if fit.sigma_fit is not None else None,
+        **_ground_fields(ground))
 
 
 def _fuse(h_star, mu, sigma, used, cfg: DTOConfig, fit, cues: PersonCues, sel):
@@ -455,6 +478,37 @@ def _apply_fusion(fusion, ratio, h_star, z_fit, z_fin, std_z):
     ratio, h_star, z_fit, z_fin = (x * f for x in (ratio, h_star, z_fit, z_fin))
     rel_all = np.sqrt(((1 - lam) * fit_rel) ** 2 + np.nan_to_num(rel) ** 2)
     return ratio, h_star, z_fit, z_fin, np.abs(z_fin) * rel_all, np.abs(h_star) * rel_all
+
+
+def _own_depth_std(fusion, fit, cues: PersonCues, sel, z_init, cfg: DTOConfig) -> np.ndarray:
+    """t_i: relative std of each person's own depth error (not the image-wide affine's):
+    the fused std when the size cue was fused, else the depth cue's spread; floored."""
+    K = len(z_init)
+    if fusion is not None:
+        own = np.nan_to_num(fusion.rel_std[0])
+    else:
+        own = _scatter(K, sel, cue_relative_std(fit.dz_dv[0], cues.v_spread[sel], fit.z_star[0]), 0.0)
+    return np.hypot(cfg.ground_depth_std_floor, own)
+
+
+def _apply_ground(ground, own_std, ratio, h_star, z_fit, z_fin, std_z):
+    """Scale depths and heights by the ground factor; std: the person's own share t_i
+    replaced by the fused one."""
+    f = ground.factor
+    fused = np.isfinite(ground.rel_std)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        rel = np.abs(std_z / z_fin)
+        rel = np.where(fused, np.sqrt(np.maximum(rel ** 2 - own_std ** 2, 0.0)
+                                      + np.nan_to_num(ground.rel_std) ** 2), rel)
+    ratio, h_star, z_fit, z_fin = (x * f for x in (ratio, h_star, z_fit, z_fin))
+    return ratio, h_star, z_fit, z_fin, np.abs(z_fin) * rel, np.abs(h_star) * rel
+
+
+def _ground_fields(ground) -> dict:
+    if ground is None:
+        return {}
+    return dict(ground_weight=ground.weight, off_ground=ground.off_ground,
+                ground_plane=ground.plane, ground_tau=ground.tau, ground_reason=ground.reason)
 
 
 def _scatter(K, sel, values, fill):
@@ -508,7 +562,8 @@ def run_dto(vertices: Sequence[np.ndarray], faces, focal, princpt, image_size: T
     scale = scale_and_bounds(cues, usable, z_init, cfg)
     if cfg.uses_plus_fit and int(usable.sum()) >= 2:    # 5-6. DTO+ fit and result
         return plus_result(cues, usable, reasons, scale, z_init, h_init, mu_, sigma_, transl,
-                           focal, prior_source, cfg)
+                           focal, prior_source, cfg, vertices=vertices, princpt=princpt,
+                           image_hw=image_hw)
     # 5. closed-form fit
     problem = FitProblem(h_init, z_init, cues.d, mu_, sigma_, scale.x_min, scale.x_max,
                          scale.X_singular)

@@ -16,13 +16,15 @@ __all__ = ['vertical_fov', 'HEIGHT_RANGE', 'unpublished_reason', 'image_record',
 # algorithm does not produce one, e.g. the DTO+ robust weights on the paper path)
 _PERSON_DTO_FIELDS = ('mu', 'sigma', 'h_init', 'h_star', 'z_init', 'z_star', 'std_z', 'std_h',
                       'residual', 'd_i', 'X_i', 'w_i', 'used', 'reasons', 'prior_source',
-                      'refit_flags', 'group', 'z_fit', 'robust_weight', 'outlier')
+                      'refit_flags', 'group', 'z_fit', 'robust_weight', 'outlier',
+                      'ground_weight', 'off_ground')
 # image fields: the fit, the verdict, and the DTO+ focal decision with its reason
 # ('focal_in': the input focal when the refined one replaced it)
 _IMAGE_DTO_FIELDS = ('s_d', 't_d', 'X', 'quasi_planar', 'x_min', 'x_max', 'active',
                      'image_score', 'optimized', 'flags', 'image_reason', 'group_params',
                      'affine_space', 'focal_refined', 'focal_reason', 'focal_ratio',
-                     'focal_ratio_est', 'focal_ratio_std', 'focal_star', 'focal_in')
+                     'focal_ratio_est', 'focal_ratio_std', 'focal_star', 'focal_in',
+                     'ground_plane', 'ground_tau', 'ground_reason')
 
 
 def _f(x):

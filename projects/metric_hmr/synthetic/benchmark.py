@@ -50,6 +50,7 @@ PLUS_ABLATIONS = {
     'plus_no_fusion': dict(depth_fusion='none'),
     'plus_cue_noise': dict(cue_noise_scale=1.0),
     'plus_bound_all_persons': dict(bound_min_corr=0.0),
+    'plus_no_ground': dict(ground_contact='none'),
 }
 
 METHODS = ('initial', 'dto_paper', 'dto_released', 'no_intra_bound', 'gender_agnostic',

@@ -202,6 +202,9 @@ def disparity_scene(seed=0, K=6, A=2.0, B=0.05, rho=1.2, flat_persons=False, H=4
 
 
 def _run(sc, **cfg):
+    """DTO+ with focal refinement; the ground cue off unless asked for (these scenes test
+    the affine fit, the focal and the size fusion)."""
+    cfg.setdefault('ground_contact', 'none')
     return run_dto(sc['verts'], sc['faces'], sc['focal'], sc['princpt'], sc['image_size'],
                    sc['disparity'], sc['transl'], sc['h_init'], mu=sc['H_true'],
                    sigma=np.full(len(sc['H_true']), 0.05), config=dict(dict(preset='plus', focal_refine=True), **cfg))

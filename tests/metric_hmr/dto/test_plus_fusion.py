@@ -68,8 +68,8 @@ def test_fusion_leaves_an_exact_scene_alone_and_pulls_a_corrupted_person_to_its_
     heavy pixel noise: its depth cue is unreliable, so its height moves toward the prior
     (|h* - mu| shrinks) while the clean persons stay where the cue puts them."""
     sc = disparity_scene(seed=3)
-    on = _run(sc, resolution=None, focal_refine=False)
-    off = _run(sc, resolution=None, focal_refine=False, depth_fusion='none')
+    on = _run(sc, resolution=None, focal_refine=False, ground_contact='none')
+    off = _run(sc, resolution=None, focal_refine=False, depth_fusion='none', ground_contact='none')
     assert on.depth_fusion_weight is not None and np.all(on.depth_fusion_weight < 0.02)
     np.testing.assert_allclose(on.z_star, off.z_star, rtol=1e-3)
     # corrupt person 2: noise on its pixels and a 20 % disparity offset
@@ -79,8 +79,8 @@ def test_fusion_leaves_an_exact_scene_alone_and_pulls_a_corrupted_person_to_its_
     rng = np.random.default_rng(0)
     bad = dict(sc, disparity=sc['disparity'].copy())
     bad['disparity'][sel] = bad['disparity'][sel] * 1.2 + rng.normal(0, 0.1, sel.sum())
-    on = _run(bad, resolution=None, focal_refine=False)
-    off = _run(bad, resolution=None, focal_refine=False, depth_fusion='none')
+    on = _run(bad, resolution=None, focal_refine=False, ground_contact='none')
+    off = _run(bad, resolution=None, focal_refine=False, depth_fusion='none', ground_contact='none')
     assert on.depth_fusion_weight[2] > 0.5 > np.max(np.delete(on.depth_fusion_weight, 2))
     assert abs(on.h_star[2] - on.mu[2]) < 0.5 * abs(off.h_star[2] - off.mu[2])
     others = np.arange(len(on.h_star)) != 2
