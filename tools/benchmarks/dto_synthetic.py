@@ -58,6 +58,9 @@ def parse_args(argv=None):
     p.add_argument('--min-pixels', type=int, default=150,
                    help='persons with fewer visible pixels are not detected (not evaluated)')
     p.add_argument('--layout', default='groups', choices=('groups', 'uniform'))
+    p.add_argument('--platforms', type=float, default=0.0,
+                   help='share of persons standing on platforms 0.3-1.2 m high instead of the '
+                        'ground (robustness of the ground-contact cue; default 0: flat world)')
     p.add_argument('--out-dir', default='work_dirs/benchmarks/dto_synthetic')
     p.add_argument('--cache-dir', default=os.path.expanduser('~/.cache/metric_hmr/synthetic_bench'))
     p.add_argument('--scenes-per-shard', type=int, default=50)
@@ -218,8 +221,9 @@ def run_severity(args, last_line: bool = True):
         raise SystemExit('methods must include initial and dto_paper (the last line compares them)')
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    extra = dict(platforms=dict(p=args.platforms)) if args.platforms > 0 else {}
     gen = SyntheticCrowdGenerator(seed=args.seed, image_size=tuple(args.image_size),
-                                  severity=args.severity, layout=args.layout)
+                                  severity=args.severity, layout=args.layout, **extra)
     cache = Path(args.cache_dir) / f'seed{args.seed}_n{args.scenes}_sev{args.severity:g}_{gen.config_hash}'
     t0 = time.perf_counter()
     generate_set(cache, args.scenes, scenes_per_shard=args.scenes_per_shard, generator=gen, progress=True)
@@ -244,7 +248,7 @@ def run_severity(args, last_line: bool = True):
         writer.close()
     summary = summarize(per_scene, methods)
     counts = summary.pop('_counts')
-    tag = f'sev{args.severity:g}'
+    tag = f'sev{args.severity:g}' + (f'_platforms{args.platforms:g}' if args.platforms > 0 else '')
     ini, dto = summary['initial'], summary['dto_paper']
     pcdr_gain = dto['pcdr'] - ini['pcdr']
     depth_red = 1.0 - dto['depth_err_mean'] / ini['depth_err_mean']

@@ -55,7 +55,7 @@ class IRLSResult(NamedTuple):
 
 def irls_fit(fit: Callable[[np.ndarray], object], h_star_of: Callable[[object], np.ndarray],
              mu, sigma, valid, c: float = 2.0, max_iter: int = 10,
-             tol: float = 1e-9) -> IRLSResult:
+             tol: float = 1e-6) -> IRLSResult:
     """Minimise sum_i rho_c(r_i) by IRLS over any closed-form weighted fit.
 
     Args:

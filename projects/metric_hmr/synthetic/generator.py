@@ -70,6 +70,13 @@ DEFAULT_CONFIG = dict(
 )
 
 
+# options that change the scene model only when given: absent, the default scenes and their
+# config hash stay as they were.  ``platforms``: each person stands, with probability p, on
+# a platform of a height drawn from height_range (m) instead of the ground (a world that
+# breaks DTO+'s one-ground-plane cue; the rendered background stays the flat ground).
+OPTIONAL_CONFIG = dict(platforms=dict(p=0.0, height_range=(0.3, 1.2)))
+
+
 def config_hash(cfg: dict) -> str:
     """Short stable hash of a generator config (keys sorted, tuples as lists)."""
     blob = json.dumps(cfg, sort_keys=True, default=lambda o: list(o) if isinstance(o, tuple) else str(o))
@@ -94,8 +101,11 @@ def _yaw_matrix(yaw: float) -> np.ndarray:
 def _merge(base: dict, override: Optional[dict]) -> dict:
     out = copy.deepcopy(base)
     for k, v in (override or {}).items():
+        if k in OPTIONAL_CONFIG and k not in base:
+            base = dict(base, **{k: OPTIONAL_CONFIG[k]})
         if k not in base:
-            raise ValueError(f'unknown synthetic-crowd config key {k!r}; known: {sorted(base)}')
+            raise ValueError(f'unknown synthetic-crowd config key {k!r}; known: '
+                             f'{sorted(set(base) | set(OPTIONAL_CONFIG))}')
         out[k] = dict(base[k], **v) if isinstance(base[k], dict) and isinstance(v, dict) else v
     return out
 
@@ -137,6 +147,14 @@ class SyntheticCrowdGenerator:
         return sample_camera(rng, tuple(self.cfg['image_size']), c['height_range'],
                              c['pitch_deg_range'], c['vfov_deg_range'])
 
+    def _platform_heights(self, seed_seq, K: int) -> np.ndarray:
+        """(K,) height of the platform each person stands on (0: the ground); its own
+        random stream, so the other draws of the scene are those of the flat world."""
+        rng = np.random.default_rng(seed_seq)
+        p = self.cfg['platforms']
+        on = rng.uniform(size=K) < p['p']
+        return np.where(on, rng.uniform(*p['height_range'], size=K), 0.0)
+
     def generate(self, index: int) -> Dict[str, np.ndarray]:
         """Generate scene ``index`` (a flat dict of numpy arrays, see module docstring)."""
         cfg = self.cfg
@@ -167,6 +185,8 @@ class SyntheticCrowdGenerator:
         ground = -posed.vertices[keep, :, 1].min(-1)               # pelvis height above ground
         body_rot = np.stack([cam.R @ _yaw_matrix(y) for y in fp.yaw]) if K else np.zeros((0, 3, 3))
         root_world = np.stack([fp.xz[:, 0], ground, fp.xz[:, 1]], -1) if K else np.zeros((0, 3))
+        if cfg.get('platforms') and cfg['platforms']['p'] > 0 and K:
+            root_world[:, 1] += self._platform_heights(ss.spawn(1)[0], K)
         root = cam.world_to_camera(root_world)
         verts = [posed.vertices[i] @ body_rot[j].T + root[j] for j, i in enumerate(keep)]
         joints3d = (np.einsum('kij,knj->kni', body_rot, posed.joints[keep]) + root[:, None]
