@@ -42,7 +42,7 @@ from typing import NamedTuple, Optional, Sequence, Tuple
 import numpy as np
 
 
-__all__ = ['FootContact', 'GroundFusion', 'foot_contact', 'fit_inverse_depth_plane',
+__all__ = ['FootContact', 'PlaneFit', 'GroundFusion', 'foot_contact', 'fit_inverse_depth_plane',
            'ground_fusion']
 
 
@@ -52,6 +52,14 @@ class FootContact(NamedTuple):
     v: np.ndarray          # pixel row
     z: np.ndarray          # camera depth of the contact, metres
     h_pix: np.ndarray      # projected vertical extent of the person, pixels
+
+
+class PlaneFit(NamedTuple):
+    """Weighted fit of 1/z = A x + B y + C to n contacts."""
+    beta: np.ndarray       # (3,) (A, B, C); A = 0 without roll
+    cov: np.ndarray        # (3, 3) covariance of beta (zeros in A's row / column without roll)
+    tau: float             # relative spread of the contacts about the plane
+    var: np.ndarray        # (n,) variance of each g_i the final weights used
 
 
 class GroundFusion(NamedTuple):
@@ -128,18 +136,17 @@ def _moment_tau(r, g, base_var, keep, iters: int = 40) -> float:
 
 
 def fit_inverse_depth_plane(x, y, g, t, sigma_y, roll: bool = False,
-                            rounds: int = 3) -> Tuple[np.ndarray, np.ndarray, float]:
+                            rounds: int = 3) -> PlaneFit:
     """Fit g = (A x +) B y + C with the noise model of step 2.
 
     Args:
         x, y: (n,) normalised contact coordinates; g: (n,) inverse contact depths;
         t: (n,) relative depth std of each person; sigma_y: (n,) normalised pixel std.
-    Returns:
-        (coefficients (3,) as (A, B, C) with A = 0 without roll, covariance (3, 3), tau).
     """
     D = _design(x, y, roll)
     p = D.shape[1]
-    beta, cov = _wls(D, g, np.maximum(g ** 2 * t ** 2, 1e-30))
+    var = np.maximum(g ** 2 * t ** 2, 1e-30)
+    beta, cov = _wls(D, g, var)
     tau = 0.0
     if len(g) <= p:                   # exact fit: nothing to estimate tau from
         rounds = 0
@@ -149,11 +156,12 @@ def fit_inverse_depth_plane(x, y, g, t, sigma_y, roll: bool = False,
         w = 1.0 / np.maximum(base + g ** 2 * tau ** 2, 1e-30)
         lev = w * np.einsum('ij,jk,ik->i', D, cov, D)
         tau = _moment_tau(g - D @ beta, g, base, np.clip(1.0 - lev, 1e-6, None))
-        beta, cov = _wls(D, g, np.maximum(base + g ** 2 * tau ** 2, 1e-30))
+        var = np.maximum(base + g ** 2 * tau ** 2, 1e-30)
+        beta, cov = _wls(D, g, var)
     if not roll:      # embed (B, C) as (0, B, C)
         beta = np.r_[0.0, beta]
         cov = np.pad(cov, ((1, 0), (1, 0)))
-    return beta, cov, tau
+    return PlaneFit(beta, cov, tau, var)
 
 
 # ----------------------------------------------------------- 3. leave-one-out prediction
@@ -166,10 +174,9 @@ def _loo_predictions(x, y, g, t, sigma_y, roll: bool):
     d_i^T beta_(-i) = (d_i^T beta - w_i c_i g_i) / (1 - w_i c_i).
     Returns (g_hat, var_g_hat, coefficients (3,), tau).
     """
-    beta, cov, tau = fit_inverse_depth_plane(x, y, g, t, sigma_y, roll)
+    beta, cov, tau, var = fit_inverse_depth_plane(x, y, g, t, sigma_y, roll)
     D = np.stack([x, y, np.ones_like(y)], -1)
-    var = g ** 2 * (t ** 2 + tau ** 2) + (beta[1] * sigma_y) ** 2
-    w = 1.0 / np.maximum(var, 1e-30)
+    w = 1.0 / var                                   # the weights of cov
     c = np.einsum('ij,jk,ik->i', D, cov, D)
     keep = np.clip(1.0 - w * c, 1e-12, None)        # 1 - leverage
     g_hat = (D @ beta - w * c * g) / keep
@@ -245,7 +252,7 @@ def _predict(x, y, g, t, sy, roll, keep):
     ki = np.nonzero(keep)[0]
     gh[ki], vh[ki], beta, tau = _loo_predictions(x[ki], y[ki], g[ki], t[ki], sy[ki], roll)
     if (~keep).any():
-        _, cov, _ = fit_inverse_depth_plane(x[ki], y[ki], g[ki], t[ki], sy[ki], roll)
+        cov = fit_inverse_depth_plane(x[ki], y[ki], g[ki], t[ki], sy[ki], roll).cov
         D = np.stack([x, y, np.ones_like(y)], -1)[~keep]
         gh[~keep] = D @ beta
         vh[~keep] = (np.einsum('ij,jk,ik->i', D, cov, D) + gh[~keep] ** 2 * tau ** 2

@@ -32,13 +32,13 @@ def test_inverse_depth_of_a_plane_is_affine_in_normalised_pixels():
     contacts returns (A, B, C) = n / c (with roll), tau = 0."""
     fc, n, c = _plane_contacts(n=8, roll_deg=4.0)
     x, y = (fc.u - C[0]) / F[0], (fc.v - C[1]) / F[1]
-    beta, _, tau = fit_inverse_depth_plane(x, y, 1 / fc.z, np.full(8, 0.02), np.zeros(8), roll=True)
+    beta, _, tau, _ = fit_inverse_depth_plane(x, y, 1 / fc.z, np.full(8, 0.02), np.zeros(8), roll=True)
     np.testing.assert_allclose(beta, n / c, atol=1e-10)
     assert tau == 0.0
     # a level horizon (no roll): the 2-parameter model is exact, A = 0
     fc, n, c = _plane_contacts(n=5)
     x, y = (fc.u - C[0]) / F[0], (fc.v - C[1]) / F[1]
-    beta, _, _ = fit_inverse_depth_plane(x, y, 1 / fc.z, np.full(5, 0.02), np.zeros(5), roll=False)
+    beta, _, _, _ = fit_inverse_depth_plane(x, y, 1 / fc.z, np.full(5, 0.02), np.zeros(5), roll=False)
     np.testing.assert_allclose(beta, n / c, atol=1e-10)
 
 
