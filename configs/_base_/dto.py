@@ -69,7 +69,7 @@ dto_cfg = dict(
     bound_min_corr=0.0,                 # DTO+ bounds: persons with |r(v, z)| >= this only
     ground_contact='none',              # 'plane': fuse each depth with the others' ground plane
     ground_pixel_noise=0.02,            # foot-contact pixel std / person's pixel height
-    ground_depth_std_floor=0.03,        # floor of a person's own relative depth std
+    ground_depth_std_floor=0.03,        # added in quadrature to a person's own relative depth std
     ground_min_persons=4,               # foot contacts needed in the image
     ground_roll_min_persons=6,          # from this many contacts the horizon may be tilted
     ground_outlier_c=2.5,               # beyond this many std off the others' plane: off_ground

@@ -203,7 +203,7 @@ class PlusConfig:
     bound_min_corr: float = 0.0           # persons bounding the scale need |r| >= this (right sign)
     ground_contact: GroundContact = 'none'    # fuse each depth with the others' ground plane
     ground_pixel_noise: float = 0.02      # contact pixel std / person's pixel height
-    ground_depth_std_floor: float = 0.03  # floor of a person's own relative depth std
+    ground_depth_std_floor: float = 0.03  # added in quadrature to a person's own relative depth std
     ground_min_persons: int = 4           # contacts needed (a 2-parameter plane and 2 checks)
     ground_roll_min_persons: int = 6      # from this many contacts the horizon may be tilted
     ground_outlier_c: float = 2.5         # |log z - log z_plane| / std beyond: off the ground

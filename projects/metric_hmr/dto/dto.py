@@ -417,14 +417,14 @@ def plus_result(cues: PersonCues, usable: np.ndarray, reasons: List[str], scale:
         flags.append('depth_fused')
     ground = None
     if cfg.ground_contact == 'plane':
-        own_std = _own_depth_std(fusion, fit, cues, sel, z_init, cfg)
+        own_std, own_in_std = _own_depth_std(fusion, fit, cues, sel, z_init, cfg)
         ground = ground_fusion(foot_contact(vertices, focal, princpt), ratio, own_std, used, focal,
                                princpt, image_hw, pixel_noise=cfg.ground_pixel_noise,
                                min_persons=cfg.ground_min_persons,
                                roll_min_persons=cfg.ground_roll_min_persons,
                                outlier_c=cfg.ground_outlier_c)
-        ratio, h_star, z_fit, z_fin, std_z, std_h = _apply_ground(ground, own_std, ratio, h_star,
-                                                                 z_fit, z_fin, std_z)
+        ratio, h_star, z_fit, z_fin, std_z, std_h = _apply_ground(ground, own_in_std, ratio,
+                                                                 h_star, z_fit, z_fin, std_z)
         if not ground.reason:
             flags.append('ground_fused')
     transl_star = transl * ratio[:, None]
@@ -480,25 +480,30 @@ def _apply_fusion(fusion, ratio, h_star, z_fit, z_fin, std_z):
     return ratio, h_star, z_fit, z_fin, np.abs(z_fin) * rel_all, np.abs(h_star) * rel_all
 
 
-def _own_depth_std(fusion, fit, cues: PersonCues, sel, z_init, cfg: DTOConfig) -> np.ndarray:
+def _own_depth_std(fusion, fit, cues: PersonCues, sel, z_init, cfg: DTOConfig):
     """t_i: relative std of each person's own depth error (not the image-wide affine's):
-    the fused std when the size cue was fused, else the depth cue's spread; floored."""
+    the fused std when the size cue was fused, else the depth cue's spread, combined in
+    quadrature with ``ground_depth_std_floor`` (what the cues do not see: the mesh's own
+    errors).  Also returns the share of t_i already in the published std (the fused std;
+    0 without fusion, where std_z is the fit's alone)."""
     K = len(z_init)
     if fusion is not None:
         own = np.nan_to_num(fusion.rel_std[0])
+        in_std = own
     else:
         own = _scatter(K, sel, cue_relative_std(fit.dz_dv[0], cues.v_spread[sel], fit.z_star[0]), 0.0)
-    return np.hypot(cfg.ground_depth_std_floor, own)
+        in_std = np.zeros(K)
+    return np.hypot(cfg.ground_depth_std_floor, own), in_std
 
 
-def _apply_ground(ground, own_std, ratio, h_star, z_fit, z_fin, std_z):
-    """Scale depths and heights by the ground factor; std: the person's own share t_i
-    replaced by the fused one."""
+def _apply_ground(ground, own_in_std, ratio, h_star, z_fit, z_fin, std_z):
+    """Scale depths and heights by the ground factor; std: the person's own share in the
+    published std replaced by the fused std of the ground step."""
     f = ground.factor
     fused = np.isfinite(ground.rel_std)
     with np.errstate(invalid='ignore', divide='ignore'):
         rel = np.abs(std_z / z_fin)
-        rel = np.where(fused, np.sqrt(np.maximum(rel ** 2 - own_std ** 2, 0.0)
+        rel = np.where(fused, np.sqrt(np.maximum(rel ** 2 - own_in_std ** 2, 0.0)
                                       + np.nan_to_num(ground.rel_std) ** 2), rel)
     ratio, h_star, z_fit, z_fin = (x * f for x in (ratio, h_star, z_fit, z_fin))
     return ratio, h_star, z_fit, z_fin, np.abs(z_fin) * rel, np.abs(h_star) * rel

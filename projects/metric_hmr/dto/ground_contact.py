@@ -19,18 +19,20 @@ Steps of :func:`ground_fusion` (one image, K persons):
 
 1. contacts: persons whose foot contact (:func:`foot_contact`) is inside the image and in
    front of the camera; at least ``min_persons`` of them, else declined with a reason;
-2. weighted least squares of g_i on (y_i, 1) (on (x_i, y_i, 1) with >= ``roll_min_persons``),
+2. weighted least squares of g_i on (y_i, 1) (on (x_i, y_i, 1), a tilted horizon, with
+   >= ``roll_min_persons`` and at least 5 contacts),
    var(g_i) = g_i^2 (t_i^2 + tau^2) + (B sigma_y,i)^2: t_i the person's own relative depth
    error, sigma_y,i the contact's pixel error (``pixel_noise`` times the person's pixel
    height, normalised), tau how far the persons are from one plane (uneven ground, steps, a
    person on a bench), found by a robust method of moments (median of the squared
-   standardised residuals = median of chi2(1); 0 when the data are already within their
-   own errors);
-3. leave-one-out prediction of each person's contact depth from the others and its
-   variance (the fit's covariance without the person, tau and the pixel error);
-4. a person whose depth disagrees with its prediction by more than ``outlier_c`` standard
-   deviations is ``off_ground`` (not on the others' plane) and keeps its depth; the fit is
-   redone once without such persons;
+   standardised residuals = median of chi2(1), in closed form; 0 when the data are already
+   within their own errors);
+3. leave-one-out prediction of each person's contact depth: the plane refitted to the
+   others (with their own tau, so a person far off the plane does not widen the standard
+   it is judged by), its covariance, tau and the person's pixel error;
+4. the person whose depth disagrees most with its prediction, if by more than
+   ``outlier_c`` standard deviations, is ``off_ground`` (not on the others' plane) and keeps
+   its depth; steps 2-4 are repeated without it until nobody is beyond ``outlier_c``;
 5. fusion in log depth: the precision-weighted mean of the person's depth (std t_i) and
    the plane's prediction; the returned factor scales the whole person about the camera
    centre (depth and height together, as every DTO correction does).
@@ -43,7 +45,7 @@ import numpy as np
 
 
 __all__ = ['FootContact', 'PlaneFit', 'GroundFusion', 'foot_contact', 'fit_inverse_depth_plane',
-           'ground_fusion']
+           'robust_tau', 'ground_fusion']
 
 
 class FootContact(NamedTuple):
@@ -108,7 +110,7 @@ def _design(x, y, roll: bool) -> np.ndarray:
 
 
 def _wls(D, g, var):
-    """Weighted least squares: coefficients and their covariance (solved in the scaled basis)."""
+    """Weighted least squares: coefficients and their covariance (N^-1, N = D^T W D)."""
     w = 1.0 / var
     N = D.T @ (D * w[:, None])
     cov = np.linalg.pinv(N)
@@ -118,21 +120,15 @@ def _wls(D, g, var):
 _CHI2_1_MEDIAN = 0.454936423119572      # median of a chi-square with one degree of freedom
 
 
-def _moment_tau(r, g, base_var, keep, iters: int = 40) -> float:
+def robust_tau(r, g, base_var, keep) -> float:
     """tau >= 0 with median_i r_i^2 / (keep_i (base_i + g_i^2 tau^2)) = median of chi2(1).
 
-    ``keep`` = 1 - leverage.  The median (not the sum) so that one person far off the
-    plane does not inflate tau and hide itself (it is then flagged by step 4)."""
-    stat = lambda tau2: float(np.median(r ** 2 / (keep * (base_var + g ** 2 * tau2))))
-    if stat(0.0) <= _CHI2_1_MEDIAN:
-        return 0.0
-    lo, hi = 0.0, 1.0
-    while stat(hi) > _CHI2_1_MEDIAN and hi < 1e6:
-        hi *= 4.0
-    for _ in range(iters):
-        mid = 0.5 * (lo + hi)
-        lo, hi = (mid, hi) if stat(mid) > _CHI2_1_MEDIAN else (lo, mid)
-    return float(np.sqrt(0.5 * (lo + hi)))
+    ``keep`` = 1 - leverage of each residual.  The median, not the sum, so that one person
+    far off the plane does not set tau.  Closed form: term i exceeds the chi2 median
+    exactly while tau^2 < tau_i^2 = (r_i^2 / (keep_i m) - base_i) / g_i^2, so the median
+    of the terms equals m at tau^2 = median_i tau_i^2."""
+    tau2 = np.median((r ** 2 / (keep * _CHI2_1_MEDIAN) - base_var) / g ** 2)
+    return float(np.sqrt(max(float(tau2), 0.0)))
 
 
 def fit_inverse_depth_plane(x, y, g, t, sigma_y, roll: bool = False,
@@ -142,6 +138,7 @@ def fit_inverse_depth_plane(x, y, g, t, sigma_y, roll: bool = False,
     Args:
         x, y: (n,) normalised contact coordinates; g: (n,) inverse contact depths;
         t: (n,) relative depth std of each person; sigma_y: (n,) normalised pixel std.
+    Each round: weighted fit with the current (tau, B), then tau from its residuals.
     """
     D = _design(x, y, roll)
     p = D.shape[1]
@@ -151,11 +148,9 @@ def fit_inverse_depth_plane(x, y, g, t, sigma_y, roll: bool = False,
     if len(g) <= p:                   # exact fit: nothing to estimate tau from
         rounds = 0
     for _ in range(rounds):
-        B = beta[-2]
-        base = g ** 2 * t ** 2 + (B * sigma_y) ** 2
-        w = 1.0 / np.maximum(base + g ** 2 * tau ** 2, 1e-30)
-        lev = w * np.einsum('ij,jk,ik->i', D, cov, D)
-        tau = _moment_tau(g - D @ beta, g, base, np.clip(1.0 - lev, 1e-6, None))
+        base = g ** 2 * t ** 2 + (beta[-2] * sigma_y) ** 2
+        lev = np.einsum('ij,jk,ik->i', D, cov, D) / var          # leverage of this fit
+        tau = robust_tau(g - D @ beta, g, base, np.clip(1.0 - lev, 1e-6, None))
         var = np.maximum(base + g ** 2 * tau ** 2, 1e-30)
         beta, cov = _wls(D, g, var)
     if not roll:      # embed (B, C) as (0, B, C)
@@ -165,23 +160,27 @@ def fit_inverse_depth_plane(x, y, g, t, sigma_y, roll: bool = False,
 
 
 # ----------------------------------------------------------- 3. leave-one-out prediction
-def _loo_predictions(x, y, g, t, sigma_y, roll: bool):
-    """Prediction of each contact's inverse depth from the others, and its variance.
+def _predict_from(fit: PlaneFit, x, y, sigma_y):
+    """Prediction of contacts from a plane fit and its variance (the fit's covariance, tau
+    and the contact's pixel error)."""
+    d = np.stack([x, y, np.ones_like(y)], -1)
+    g_hat = d @ fit.beta
+    return g_hat, (np.einsum('ij,jk,ik->i', d, fit.cov, d) + g_hat ** 2 * fit.tau ** 2
+                   + (fit.beta[1] * sigma_y) ** 2)
 
-    With the noise model of the fit of all contacts (its tau and B), leaving person i out
-    is a rank-one downdate of the normal matrix N (Sherman-Morrison): with
-    c_i = d_i^T N^-1 d_i and weight w_i, var(d_i^T beta_(-i)) = c_i / (1 - w_i c_i) and
-    d_i^T beta_(-i) = (d_i^T beta - w_i c_i g_i) / (1 - w_i c_i).
-    Returns (g_hat, var_g_hat, coefficients (3,), tau).
-    """
-    beta, cov, tau, var = fit_inverse_depth_plane(x, y, g, t, sigma_y, roll)
-    D = np.stack([x, y, np.ones_like(y)], -1)
-    w = 1.0 / var                                   # the weights of cov
-    c = np.einsum('ij,jk,ik->i', D, cov, D)
-    keep = np.clip(1.0 - w * c, 1e-12, None)        # 1 - leverage
-    g_hat = (D @ beta - w * c * g) / keep
-    var_hat = c / keep + g_hat ** 2 * tau ** 2 + (beta[1] * sigma_y) ** 2
-    return g_hat, var_hat, beta, tau
+
+def _loo_predictions(x, y, g, t, sigma_y, roll: bool):
+    """Each contact predicted by the plane of all the *other* contacts (refitted without it,
+    its own tau: a person off the plane does not widen the standard it is judged by).
+    Returns (g_hat, var_g_hat, coefficients (3,) and tau of the fit of all)."""
+    n = len(g)
+    g_hat, var_hat = np.full(n, np.nan), np.full(n, np.nan)
+    for i in range(n):
+        o = np.arange(n) != i
+        fit = fit_inverse_depth_plane(x[o], y[o], g[o], t[o], sigma_y[o], roll)
+        g_hat[i:i + 1], var_hat[i:i + 1] = _predict_from(fit, x[i:i + 1], y[i:i + 1], sigma_y[i:i + 1])
+    full = fit_inverse_depth_plane(x, y, g, t, sigma_y, roll)
+    return g_hat, var_hat, full.beta, full.tau
 
 
 # ------------------------------------------------------------------------- steps 1-5
@@ -209,30 +208,34 @@ def ground_fusion(contact: FootContact, depth_ratio: np.ndarray, rel_std: np.nda
     t = np.asarray(rel_std, np.float64)
     # 1. persons with a usable contact
     inside = (contact.u >= -0.5) & (contact.u < W - 0.5) & (contact.v >= -0.5) & (contact.v < H - 0.5)
-    ok = np.asarray(use, bool) & inside & np.isfinite(z) & (z > 0) & np.isfinite(t) & (t > 0)
+    ok = (np.asarray(use, bool) & inside & np.isfinite(z) & (z > 0) & np.isfinite(t) & (t > 0)
+          & np.isfinite(contact.h_pix))
     idx = np.nonzero(ok)[0]
     if len(idx) < min_persons:
         return none._replace(reason=f'ground_contacts<{min_persons}')
     x, y = (contact.u[idx] - cx) / fx, (contact.v[idx] - cy) / fy
     g, t = 1.0 / z[idx], t[idx]
     sy = pixel_noise * contact.h_pix[idx] / fy
-    roll = len(idx) >= roll_min_persons
     if np.ptp(y) <= 0:
         return none._replace(reason='ground_contacts_on_one_row')
-    # 2.-4. leave-one-out predictions; persons off the others' plane out, one more round
+    # 2.-4. leave-one-out predictions; persons off the others' plane out, refit until
+    # nobody new is flagged (each round flags >= 1, so at most n rounds)
     off = np.zeros(len(idx), bool)
-    for _ in range(2):
+    for _ in range(len(idx)):
         if (~off).sum() < min_persons:
             return none._replace(reason=f'ground_contacts<{min_persons}',
                                  off_ground=_scatter_bool(K, idx, off))
+        # 3 parameters and a leave-one-out check with tau need >= 5 contacts
+        roll = (~off).sum() >= max(roll_min_persons, 5)
         gh, vh, beta, tau = _predict(x, y, g, t, sy, roll, ~off)
         with np.errstate(invalid='ignore', divide='ignore'):
             s2 = vh / gh ** 2                        # relative variance of the prediction
-            dev = (np.log(g) - np.log(gh)) / np.sqrt(t ** 2 + s2)
-        new_off = off | ~(gh > 0) | ~np.isfinite(dev) | (np.abs(dev) > outlier_c)
-        if np.array_equal(new_off, off):
+            dev = np.abs(np.log(g) - np.log(gh)) / np.sqrt(t ** 2 + s2)
+        dev = np.where((gh > 0) & np.isfinite(dev), dev, np.inf)
+        worst = int(np.argmax(np.where(off, -1.0, dev)))
+        if off[worst] or dev[worst] <= outlier_c:
             break
-        off = new_off
+        off[worst] = True                            # one at a time: the worst first
     # 5. precision-weighted mean in log depth: log z_new = log z + w (log z_pred - log z)
     fused = ~off
     w = np.where(fused, t ** 2 / (t ** 2 + s2), np.nan)
@@ -252,11 +255,8 @@ def _predict(x, y, g, t, sy, roll, keep):
     ki = np.nonzero(keep)[0]
     gh[ki], vh[ki], beta, tau = _loo_predictions(x[ki], y[ki], g[ki], t[ki], sy[ki], roll)
     if (~keep).any():
-        cov = fit_inverse_depth_plane(x[ki], y[ki], g[ki], t[ki], sy[ki], roll).cov
-        D = np.stack([x, y, np.ones_like(y)], -1)[~keep]
-        gh[~keep] = D @ beta
-        vh[~keep] = (np.einsum('ij,jk,ik->i', D, cov, D) + gh[~keep] ** 2 * tau ** 2
-                     + (beta[1] * sy[~keep]) ** 2)
+        fit = fit_inverse_depth_plane(x[ki], y[ki], g[ki], t[ki], sy[ki], roll)
+        gh[~keep], vh[~keep] = _predict_from(fit, x[~keep], y[~keep], sy[~keep])
     return gh, vh, beta, tau
 
 

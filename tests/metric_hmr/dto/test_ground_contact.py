@@ -4,7 +4,7 @@ import pytest
 
 from metric_hmr.dto.config import DTOConfig
 from metric_hmr.dto.ground_contact import (FootContact, fit_inverse_depth_plane, foot_contact,
-                                           ground_fusion)
+                                           ground_fusion, robust_tau)
 from metric_hmr.geometry import project_points
 
 from .test_plus_fit import _run, disparity_scene
@@ -93,19 +93,63 @@ def test_fusion_is_the_precision_weighted_mean_of_own_depth_and_leave_one_out_pl
 
 
 def test_persons_off_one_plane_are_not_forced_onto_it():
-    """Half the persons stand 1 m higher (a stage): the moment estimate of tau grows or
-    they are flagged, and no person moves by more than its own depth error allows."""
+    """Half the persons stand on a 0.3 m platform seen by a camera 1.6 m high: their
+    contacts are at (1.6 - 0.3) / 1.6 = 0.81 of the depth of the ground seen through the
+    same pixel.  No single plane fits: tau is large and every plane weight small, so
+    nobody moves by more than a fraction of its own std (0.03)."""
     fc, _, _ = _plane_contacts(n=8, seed=1)
     raised = np.arange(8) % 2 == 1
-    # the same pixels, but those persons' contacts are on a plane 1 m higher: deeper than
-    # the ground seen through that pixel would be... place them at 0.8x the depth instead
-    z = np.where(raised, fc.z * 0.8, fc.z)
-    fc2 = fc._replace(z=z)
+    fc2 = fc._replace(z=np.where(raised, fc.z * (1.6 - 0.3) / 1.6, fc.z))
     t = np.full(8, 0.03)
     out = ground_fusion(fc2, np.ones(8), t, np.ones(8, bool), F, C, HW, pixel_noise=0.0)
-    moved = np.abs(np.log(out.factor))
-    assert np.all(moved < 3 * 0.03)
-    assert out.tau > 0.05 or out.off_ground.sum() >= 2
+    assert out.tau > 0.05
+    assert np.all(np.nan_to_num(out.weight) < 0.3)
+    assert np.all(np.abs(np.log(out.factor)) < 0.03)
+
+
+@pytest.mark.parametrize('n', [5, 6, 8])
+def test_a_far_person_off_the_plane_is_flagged(n):
+    """The farthest contact (the most influential on the plane) 30 % off: judged by the
+    plane of the others with their own tau, it is flagged and keeps its depth, and the
+    others' plane is exact again (they do not move).  (With the tau of a fit that
+    includes it, it widened its own standard and was never flagged.)"""
+    fc, _, _ = _plane_contacts(n=n, seed=4)
+    far = int(np.argmax(fc.z))
+    ratio = np.where(np.arange(n) == far, 1.3, 1.0)
+    out = ground_fusion(fc, ratio, np.full(n, 0.03), np.ones(n, bool), F, C, HW, pixel_noise=0.0)
+    assert out.off_ground[far] and out.off_ground.sum() == 1 and out.factor[far] == 1.0
+    np.testing.assert_allclose(np.delete(out.factor, far), 1.0, atol=1e-9)
+
+
+def test_robust_tau_solves_the_median_equation():
+    """Closed form vs the definition: median_i r_i^2 / (keep_i (base_i + g_i^2 tau^2)) equals
+    the median of chi2(1) (bisection on random problems, odd n); 0 when already below."""
+    rng = np.random.default_rng(5)
+    for _ in range(50):
+        n = int(rng.choice([3, 5, 7, 9]))
+        r, g = rng.normal(0, 0.02, n), rng.uniform(0.05, 0.5, n)
+        base, keep = rng.uniform(1e-6, 1e-4, n), rng.uniform(0.3, 1.0, n)
+        tau = robust_tau(r, g, base, keep)
+        stat = lambda t2: np.median(r ** 2 / (keep * (base + g ** 2 * t2)))
+        m = 0.454936423119572
+        if stat(0.0) <= m:
+            assert tau == 0.0
+            continue
+        lo, hi = 0.0, 1e3
+        for _ in range(200):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if stat(mid) > m else (lo, mid)
+        assert tau ** 2 == pytest.approx(lo, rel=1e-9, abs=1e-14)
+
+
+def test_bad_contact_fields_do_not_crash():
+    fc, _, _ = _plane_contacts(n=6)
+    fc = fc._replace(h_pix=np.where(np.arange(6) == 2, np.nan, fc.h_pix))
+    out = ground_fusion(fc, np.ones(6), np.full(6, 0.05), np.ones(6, bool), F, C, HW)
+    assert out.reason == '' and np.isnan(out.weight[2]) and out.factor[2] == 1.0
+    fc = fc._replace(z=np.where(np.arange(6) == 1, -2.0, fc.z), h_pix=np.full(6, 100.0))
+    out = ground_fusion(fc, np.ones(6), np.full(6, 0.05), np.ones(6, bool), F, C, HW)
+    assert np.isnan(out.weight[1]) and out.factor[1] == 1.0
 
 
 def test_declines_with_too_few_contacts_and_outside_the_image():
@@ -139,16 +183,32 @@ def test_run_dto_plus_with_ground_on_a_level_scene():
     np.testing.assert_allclose(on.transl_star[:, 2], off.transl_star[:, 2], rtol=0.01)
     rec = on.to_record()
     assert len(rec['ground_plane']) == 3 and isinstance(rec['ground_tau'], float)
-    bad = dict(sc, disparity=sc['disparity'].copy())
-    # person 3 seen 15 % too near by the network
+    # published std: the person's own share (the size fusion's sqrt(lambda) sigma / mu) in
+    # the std without the ground cue is replaced by the ground step's t sqrt(1 - w), with
+    # t = hypot(floor 0.03, own share)
+    own = np.sqrt(on.depth_fusion_weight) * on.sigma / on.mu
+    t = np.hypot(0.03, own)
+    fused = np.isfinite(on.ground_weight)
+    rel_off = off.std_z / off.transl_star[:, 2]
+    expect = np.sqrt(rel_off ** 2 - own ** 2 + t ** 2 * (1 - on.ground_weight))
+    np.testing.assert_allclose((on.std_z / on.transl_star[:, 2])[fused], expect[fused], rtol=1e-9)
+    # person 3 seen too near by the network: by 4 % it is pulled back towards the truth;
+    # by 15 % (far beyond its own and the plane's std) the cue cannot tell a network error
+    # from a person standing off the ground: flagged off_ground, its depth kept
     from metric_hmr.dto.raster import rasterize_persons
     ras = rasterize_persons(sc['verts'], sc['faces'], sc['focal'], sc['princpt'], sc['image_size'],
                             resolution=None)
-    bad['disparity'][ras.person_id == 3] *= 1.15
-    off = _run(bad, resolution=None, focal_refine=False, ground_contact='none')
-    on = _run(bad, resolution=None, focal_refine=False, ground_contact='plane')
-    z_true = sc['Z_true'] * off.transl_star[0, 2] / sc['Z_true'][0]   # same global scale
-    assert abs(np.log(on.transl_star[3, 2] / z_true[3])) < abs(np.log(off.transl_star[3, 2] / z_true[3]))
+    for scale, flagged in ((1.04, False), (1.15, True)):
+        bad = dict(sc, disparity=sc['disparity'].copy())
+        bad['disparity'][ras.person_id == 3] *= scale
+        off = _run(bad, resolution=None, focal_refine=False, ground_contact='none')
+        on = _run(bad, resolution=None, focal_refine=False, ground_contact='plane')
+        assert bool(on.off_ground[3]) == flagged and not np.delete(on.off_ground, 3).any()
+        err = lambda r: abs(np.log(r.transl_star[3, 2] / r.transl_star[0, 2] * sc['Z_true'][0] / sc['Z_true'][3]))
+        if flagged:
+            assert on.transl_star[3, 2] == pytest.approx(off.transl_star[3, 2], rel=1e-6)
+        else:
+            assert err(on) < 0.7 * err(off)
 
 
 def test_ground_options_are_checked():
