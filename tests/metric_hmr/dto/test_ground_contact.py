@@ -215,7 +215,9 @@ def test_ground_options_are_checked():
     for bad, name in ((dict(ground_contact='floor'), 'ground_contact'),
                       (dict(ground_min_persons=2), 'ground_min_persons'),
                       (dict(ground_depth_std_floor=0.0), 'ground_depth_std_floor'),
-                      (dict(ground_pixel_noise=-1.0), 'ground_pixel_noise')):
+                      (dict(ground_pixel_noise=-1.0), 'ground_pixel_noise'),
+                      (dict(ground_roll_min_persons=3), 'ground_roll_min_persons'),
+                      (dict(ground_outlier_c=0.0), 'ground_outlier_c')):
         with pytest.raises(ValueError, match=name):
             DTOConfig.from_dict(dict(preset='plus', **bad))
     assert DTOConfig().ground_contact == 'none'
