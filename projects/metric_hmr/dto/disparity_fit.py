@@ -136,10 +136,13 @@ def _illinois(lo, hi, flo, fhi, fun, tol=1e-15, max_iter=100):
 
     Converged where the bracket is below ``tol`` (relative) or |f(x)| is at round-off
     level (1e-14 of the bracket's end values); bisection when the secant leaves the bracket.
+    The end kept twice in a row has its value scaled by m = 1 - f(x) / f(replaced end)
+    (1/2 when m <= 0, Illinois): only then, so that alternating steps stay plain secants.
     """
     ftol = 1e-14 * np.maximum(np.abs(flo), np.abs(fhi))
     x = 0.5 * (lo + hi)
     conv = (hi - lo) <= tol * np.maximum(np.abs(lo), 1.0)
+    kept = np.zeros(lo.shape, np.int8)          # end kept by the last step: -1 lo, +1 hi
     for _ in range(max_iter):
         if np.all(conv):
             break
@@ -147,19 +150,19 @@ def _illinois(lo, hi, flo, fhi, fun, tol=1e-15, max_iter=100):
         bad = ~np.isfinite(xn) | (xn <= lo) | (xn >= hi)
         xn = np.where(bad, 0.5 * (lo + hi), xn)
         fx = fun(xn)
-        left = fx < 0                                            # root in [xn, hi]
-        # the end kept gets its value scaled by m = 1 - f(x) / f(replaced end)
-        # (Anderson-Bjorck; 1/2 = Illinois when m <= 0)
+        left = fx < 0                                            # root in [xn, hi]: hi kept
         f_rep = np.where(left, flo, fhi)
         m = 1.0 - fx / np.where(f_rep != 0, f_rep, 1.0)
         m = np.where(m > 0, m, 0.5)
-        fhi_n = np.where(left, fhi * m, fx)
-        flo_n = np.where(left, fx, flo * m)
+        again = np.where(left, kept == 1, kept == -1)            # same end kept twice
+        fhi_n = np.where(left, np.where(again, fhi * m, fhi), fx)
+        flo_n = np.where(left, fx, np.where(again, flo * m, flo))
         lo_n, hi_n = np.where(left, xn, lo), np.where(left, hi, xn)
         c = ~conv
         x = np.where(c, xn, x)
         lo, hi = np.where(c, lo_n, lo), np.where(c, hi_n, hi)
         flo, fhi = np.where(c, flo_n, flo), np.where(c, fhi_n, fhi)
+        kept = np.where(c, np.where(left, 1, -1), kept).astype(np.int8)
         conv = conv | (np.abs(fx) <= ftol) | ((hi - lo) <= tol * np.maximum(np.abs(lo), 1.0))
     return x
 
