@@ -417,7 +417,7 @@ def plus_result(cues: PersonCues, usable: np.ndarray, reasons: List[str], scale:
         flags.append('depth_fused')
     ground = None
     if cfg.ground_contact == 'plane':
-        own_std, own_in_std = _own_depth_std(fusion, fit, cues, sel, z_init, cfg)
+        own_std, own_in_std = _own_depth_std(fusion, fit, cues, sel, K, cfg)
         ground = ground_fusion(foot_contact(vertices, focal, princpt), ratio, own_std, used, focal,
                                princpt, image_hw, pixel_noise=cfg.ground_pixel_noise,
                                min_persons=cfg.ground_min_persons,
@@ -480,13 +480,12 @@ def _apply_fusion(fusion, ratio, h_star, z_fit, z_fin, std_z):
     return ratio, h_star, z_fit, z_fin, np.abs(z_fin) * rel_all, np.abs(h_star) * rel_all
 
 
-def _own_depth_std(fusion, fit, cues: PersonCues, sel, z_init, cfg: DTOConfig):
+def _own_depth_std(fusion, fit, cues: PersonCues, sel, K: int, cfg: DTOConfig):
     """t_i: relative std of each person's own depth error (not the image-wide affine's):
     the fused std when the size cue was fused, else the depth cue's spread, combined in
     quadrature with ``ground_depth_std_floor`` (what the cues do not see: the mesh's own
     errors).  Also returns the share of t_i already in the published std (the fused std;
     0 without fusion, where std_z is the fit's alone)."""
-    K = len(z_init)
     if fusion is not None:
         own = np.nan_to_num(fusion.rel_std[0])
         in_std = own

@@ -172,15 +172,14 @@ def _predict_from(fit: PlaneFit, x, y, sigma_y):
 def _loo_predictions(x, y, g, t, sigma_y, roll: bool):
     """Each contact predicted by the plane of all the *other* contacts (refitted without it,
     its own tau: a person off the plane does not widen the standard it is judged by).
-    Returns (g_hat, var_g_hat, coefficients (3,) and tau of the fit of all)."""
+    Returns (g_hat, var_g_hat, the PlaneFit of all contacts)."""
     n = len(g)
     g_hat, var_hat = np.full(n, np.nan), np.full(n, np.nan)
     for i in range(n):
         o = np.arange(n) != i
         fit = fit_inverse_depth_plane(x[o], y[o], g[o], t[o], sigma_y[o], roll)
         g_hat[i:i + 1], var_hat[i:i + 1] = _predict_from(fit, x[i:i + 1], y[i:i + 1], sigma_y[i:i + 1])
-    full = fit_inverse_depth_plane(x, y, g, t, sigma_y, roll)
-    return g_hat, var_hat, full.beta, full.tau
+    return g_hat, var_hat, fit_inverse_depth_plane(x, y, g, t, sigma_y, roll)
 
 
 # ------------------------------------------------------------------------- steps 1-5
@@ -253,11 +252,10 @@ def _predict(x, y, g, t, sy, roll, keep):
     from the fit of all kept persons for the others."""
     gh, vh = np.full(len(g), np.nan), np.full(len(g), np.nan)
     ki = np.nonzero(keep)[0]
-    gh[ki], vh[ki], beta, tau = _loo_predictions(x[ki], y[ki], g[ki], t[ki], sy[ki], roll)
+    gh[ki], vh[ki], fit = _loo_predictions(x[ki], y[ki], g[ki], t[ki], sy[ki], roll)
     if (~keep).any():
-        fit = fit_inverse_depth_plane(x[ki], y[ki], g[ki], t[ki], sy[ki], roll)
         gh[~keep], vh[~keep] = _predict_from(fit, x[~keep], y[~keep], sy[~keep])
-    return gh, vh, beta, tau
+    return gh, vh, fit.beta, fit.tau
 
 
 def _scatter_bool(K, idx, values):
