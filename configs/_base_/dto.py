@@ -67,6 +67,7 @@ dto_cfg = dict(
     fusion_cue_std=0.0,                 # relative std of the depth cue ('fixed') / its floor ('spread')
     fusion_spread_scale=1.0,            # 'spread': cue std = floor (+) scale * relative cue spread
     bound_min_corr=0.0,                 # DTO+ bounds: persons with |r(v, z)| >= this only
+    bound_softness=0.0,                 # > 0: the lower scale bound as a one-sided prior (rel. std)
     ground_contact='none',              # 'plane': fuse each depth with the others' ground plane
     ground_pixel_noise=0.02,            # foot-contact pixel std / person's pixel height
     ground_depth_std_floor=0.03,        # added in quadrature to a person's own relative depth std
@@ -111,6 +112,7 @@ dto_plus = dict(
     bound_min_corr=0.2,                 # persons with |r| < 0.2 do not set the scale bounds
     alpha1=0.5,
     alpha2=3.0,
+    bound_softness=0.05,                # lower bound as a one-sided prior (5 % relative std)
     ground_contact='plane',             # each depth fused with the others' ground plane
 )
 

@@ -201,6 +201,7 @@ class PlusConfig:
     fusion_cue_std: float = 0.0           # 'fixed': relative std of the depth cue; 'spread': floor
     fusion_spread_scale: float = 1.0      # 'spread': tau_c,i = floor (+) scale * relative cue spread
     bound_min_corr: float = 0.0           # persons bounding the scale need |r| >= this (right sign)
+    bound_softness: float = 0.0           # > 0: the lower scale bound as a one-sided prior of this relative std
     ground_contact: GroundContact = 'none'    # fuse each depth with the others' ground plane
     ground_pixel_noise: float = 0.02      # contact pixel std / person's pixel height
     ground_depth_std_floor: float = 0.03  # added in quadrature to a person's own relative depth std
@@ -221,6 +222,9 @@ class PlusConfig:
         _check_choices(self)
         _require(self.fusion_cue_std >= 0, 'fusion_cue_std', self.fusion_cue_std, 'must be >= 0')
         _require(0 <= self.bound_min_corr < 1, 'bound_min_corr', self.bound_min_corr, 'must be in [0, 1)')
+        _require(self.bound_softness >= 0, 'bound_softness', self.bound_softness, 'must be >= 0')
+        _require(self.bound_softness == 0 or self.affine_space == 'disparity', 'bound_softness',
+                 self.bound_softness, "needs affine_space='disparity' (the depth-space bounds are hard)")
         _require(self.fusion_spread_scale >= 0, 'fusion_spread_scale', self.fusion_spread_scale,
                  'must be >= 0')
 
@@ -330,6 +334,7 @@ class DTOConfig:
     fusion_cue_std: float = 0.0
     fusion_spread_scale: float = 1.0
     bound_min_corr: float = 0.0                     # (PlusConfig) relief persons setting the bounds
+    bound_softness: float = 0.0                     # (PlusConfig) soft lower scale bound
     ground_contact: GroundContact = 'none'          # (PlusConfig) ground-plane cue (ground_contact.py)
     ground_pixel_noise: float = 0.02
     ground_depth_std_floor: float = 0.03
@@ -414,7 +419,9 @@ class DTOConfig:
         at least 20 interior samples by eroding one pixel less.  Each person's depth is
         fused with its size cue (``depth_fusion='spread'``), weighted by the depth cue's
         own spread at that person (:mod:`metric_hmr.dto.depth_fusion`).  Only persons whose
-        relief correlates with their mesh (|r| >= 0.2) set the scale bounds.  With at
+        relief correlates with their mesh (|r| >= 0.2) set the scale bounds, and the lower
+        bound is soft (``bound_softness=0.05``): heights that all disagree with a relief
+        slope inflated by blur can pull the scale below it.  With at
         least 4 foot contacts in the image, each depth is fused with the ground plane
         through the other persons' contacts (``ground_contact='plane'``,
         :mod:`metric_hmr.dto.ground_contact`); persons off that plane keep their depth."""
@@ -422,7 +429,7 @@ class DTOConfig:
                    scale_estimator='inverse', affine_space='disparity', height_loss='huber',
                    focal_refine=False, depth_fusion='spread', fusion_cue_std=0.0,
                    fusion_spread_scale=1.0, bound_min_corr=0.2, alpha1=0.5, alpha2=3.0,
-                   ground_contact='plane')
+                   bound_softness=0.05, ground_contact='plane')
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -14,6 +14,10 @@ with the same height objective as paper Eq. 3 (h_i* = h_i z_i* / z_i):
    g_i = p_i / (q_i - b) (closed form), optionally clamped to intra-human bounds
    [alpha1 A_X(b), alpha2 A_X(b)], A_X(b) = weighted mean of X_i (q_i - b)^2 (the
    mesh slope |dz/dq| of each person turned into a scale), and always to a >= 0.
+   With ``bound_softness`` s > 0 the lower bound is a one-sided Gaussian prior instead:
+   below lo = alpha1 A_X(b) the objective gains ((a / lo - 1) / s)^2, so a(b) stays closed
+   form, a = (sum g c + 1 / (s^2 lo)) / (sum g^2 + 1 / (s^2 lo^2)), and heights that all
+   disagree with a mis-set bound can pull the scale below it (s -> 0: the hard bound).
 2. The profile F(b) = L(a(b), b) is a 1-D function on b < min q_i.  It is
    parametrised by t = 1 - z_near / z_far in (0, 1) (b -> -inf: everyone at one depth;
    b -> min q: the farthest person at infinity).  A grid log-spaced in z_far / z_near - 1
@@ -23,8 +27,9 @@ with the same height objective as paper Eq. 3 (h_i* = h_i z_i* / z_i):
 Everything is batched over B images with at most K persons (``valid`` marks real ones).
 Per-person weights ``w`` (robust IRLS weights) enter as sigma_i / sqrt(w_i).
 
-Posterior: Gauss-Newton covariance (J^T J)^-1 of (a, b) at the optimum; with an active
-bound, a = alpha A_X(b) is a function of b and only b is free.  Propagated linearly to
+Posterior: Gauss-Newton covariance (J^T J)^-1 of (a, b) at the optimum (the soft bound's
+residual one more row of J); with an active hard bound, a = alpha A_X(b) is a function of
+b and only b is free.  Propagated linearly to
 z_i* and h_i*.
 """
 from __future__ import annotations
@@ -70,13 +75,25 @@ def _prep(h, z, q, mu, sigma, valid, w):
     return p, c, np.where(valid, q, np.inf)
 
 
-def _scale_at(b, p, c, q, valid, X, wX, alpha):
-    """a(b), da/db, active code, g, g' for shifts b (B,) (see module docstring, step 1)."""
+class _SoftBound(NamedTuple):
+    """Residual r_p = (a / lo - 1) / s of the soft lower bound and its partial
+    derivatives, (B,) each (0 where the bound is not engaged)."""
+    r: np.ndarray
+    d_a: np.ndarray
+    d_b: np.ndarray
+
+
+def _scale_at(b, p, c, q, valid, X, wX, alpha, softness: float = 0.0):
+    """a(b), da/db, active code, g, g', soft-bound residual for shifts b (B,) (see module
+    docstring, step 1).  Where the soft bound is engaged, da/db is returned as 0: a(b)
+    minimises the objective at fixed b, so the profile's derivative is its partial in b
+    (envelope theorem)."""
     e = np.where(valid, q - b[:, None], 1.0)                      # q_i - b > 0
     g = np.where(valid, p / e, 0.0)
     gp = np.where(valid, g / e, 0.0)                              # dg/db
     Sgg = np.sum(g * g, 1)
-    a_unc = np.sum(g * c, 1) / np.where(Sgg > 0, Sgg, 1.0)
+    Sgc = np.sum(g * c, 1)
+    a_unc = Sgc / np.where(Sgg > 0, Sgg, 1.0)
     lo = np.zeros_like(b)
     hi = np.full_like(b, np.inf)
     dlo = np.zeros_like(b)
@@ -89,18 +106,30 @@ def _scale_at(b, p, c, q, valid, X, wX, alpha):
         lo, hi = np.maximum(alpha[0] * AX, 0.0), alpha[1] * AX
         dlo = np.where(alpha[0] * AX > 0, alpha[0] * dAX, 0.0)
         dhi = alpha[1] * dAX
+    zero = np.zeros_like(b)
+    soft = (softness > 0) & (lo > 0) & (a_unc < lo)
+    if softness > 0:
+        los = np.where(soft, lo, 1.0)
+        a_soft = (Sgc + 1.0 / (softness ** 2 * los)) / (Sgg + 1.0 / (softness * los) ** 2)
+        a_unc = np.where(soft, a_soft, a_unc)
+        prior = _SoftBound(r=np.where(soft, (a_unc / los - 1.0) / softness, 0.0),
+                           d_a=np.where(soft, 1.0 / (softness * los), 0.0),
+                           d_b=np.where(soft, -a_unc * dlo / (softness * los * los), 0.0))
+        lo = np.where(soft, 0.0, lo)              # the hard clamp no longer applies there
+    else:
+        prior = _SoftBound(zero, zero, zero)
     a = np.minimum(np.maximum(a_unc, lo), hi)
-    active = np.where(a_unc < lo, -1, np.where(a_unc > hi, 1, 0)).astype(np.int8)
-    da = np.where(active == -1, dlo, np.where(active == 1, dhi, 0.0))
-    return a, da, active, g, gp
+    active = np.where(soft | (a_unc < lo), -1, np.where(a_unc > hi, 1, 0)).astype(np.int8)
+    da = np.where(soft, 0.0, np.where(active == -1, dlo, np.where(active == 1, dhi, 0.0)))
+    return a, da, active, g, gp, prior
 
 
-def disparity_profile(b, p, c, q, valid, X=None, wX=None, alpha=None):
+def disparity_profile(b, p, c, q, valid, X=None, wX=None, alpha=None, softness: float = 0.0):
     """Profile objective F(b) and its derivative F'(b), (B,) each."""
-    a, da, _, g, gp = _scale_at(b, p, c, q, valid, X, wX, alpha)
+    a, da, _, g, gp, prior = _scale_at(b, p, c, q, valid, X, wX, alpha, softness)
     r = a[:, None] * g - c
-    F = np.sum(r * r, 1)
-    dF = 2.0 * np.sum(r * (da[:, None] * g + a[:, None] * gp), 1)
+    F = np.sum(r * r, 1) + prior.r ** 2
+    dF = 2.0 * np.sum(r * (da[:, None] * g + a[:, None] * gp), 1) + 2.0 * prior.r * prior.d_b
     return F, dF
 
 
@@ -114,7 +143,7 @@ def disparity_objective(a, b, h, z, q, mu, sigma, valid=None):
     return np.sum(r * r, 1)
 
 
-def _bracket(p, c, q, valid, X, wX, alpha, n_grid):
+def _bracket(p, c, q, valid, X, wX, alpha, n_grid, softness=0.0):
     """Grid in log(z_far / z_near); returns the grid shifts (B, N) and F values (B, N)."""
     qmin = np.min(np.where(valid, q, np.inf), 1)
     qmax = np.max(np.where(valid, q, -np.inf), 1)
@@ -126,7 +155,7 @@ def _bracket(p, c, q, valid, X, wX, alpha, n_grid):
     B, K = p.shape
     tile = lambda x: None if x is None else np.repeat(x, n_grid, 0)     # (B * N, K)
     F = disparity_profile(bs.reshape(-1), tile(p), tile(c), tile(q), tile(valid), tile(X),
-                          tile(wX), alpha)[0]
+                          tile(wX), alpha, softness)[0]
     return bs, F.reshape(B, n_grid)
 
 
@@ -167,15 +196,15 @@ def _illinois(lo, hi, flo, fhi, fun, tol=1e-15, max_iter=100):
     return x
 
 
-def _minimise_shift(p, c, q, valid, X, wX, alpha, n_grid):
+def _minimise_shift(p, c, q, valid, X, wX, alpha, n_grid, softness=0.0):
     """Step 2: global bracketing on the grid, then F'(b) = 0 inside the bracket."""
-    bs, F = _bracket(p, c, q, valid, X, wX, alpha, n_grid)
+    bs, F = _bracket(p, c, q, valid, X, wX, alpha, n_grid, softness)
     B, N = F.shape
     j = np.argmin(F, 1)
     rows = np.arange(B)
     at_limit = (j == 0) | (j == N - 1)
     jl, jh = np.maximum(j - 1, 0), np.minimum(j + 1, N - 1)
-    fun = lambda x: disparity_profile(x, p, c, q, valid, X, wX, alpha)[1]
+    fun = lambda x: disparity_profile(x, p, c, q, valid, X, wX, alpha, softness)[1]
     b_j = bs[rows, j]
     d_j = fun(b_j)
     # sub-bracket on the side where F' changes sign
@@ -188,23 +217,26 @@ def _minimise_shift(p, c, q, valid, X, wX, alpha, n_grid):
         root = _illinois(lo[ok], hi[ok], flo[ok], fhi[ok],
                          lambda x: disparity_profile(x, p[ok], c[ok], q[ok], valid[ok],
                                                      None if X is None else X[ok],
-                                                     None if wX is None else wX[ok], alpha)[1])
+                                                     None if wX is None else wX[ok], alpha,
+                                                     softness)[1])
         b[ok] = root
     # keep whichever of grid point / root is lower (a kink can defeat the sign test)
-    F_root = disparity_profile(b, p, c, q, valid, X, wX, alpha)[0]
+    F_root = disparity_profile(b, p, c, q, valid, X, wX, alpha, softness)[0]
     b = np.where(F_root <= F[rows, j], b, b_j)
     return b, at_limit
 
 
-def _posterior(a, b, da, active, p, q, valid):
+def _posterior(a, b, da, active, p, q, valid, prior):
     """Gauss-Newton covariance of (a, b) and std of z_i* (see module docstring)."""
     e = np.where(valid, q - b[:, None], 1.0)
     g = np.where(valid, p / e, 0.0)
     Ja, Jb = g, a[:, None] * g / e
     B = len(a)
     cov = np.zeros((B, 2, 2))
-    free = active == 0
-    Saa, Sab, Sbb = np.sum(Ja * Ja, 1), np.sum(Ja * Jb, 1), np.sum(Jb * Jb, 1)
+    free = (active == 0) | (prior.d_a > 0)          # a soft bound leaves a free
+    Saa = np.sum(Ja * Ja, 1) + prior.d_a ** 2
+    Sab = np.sum(Ja * Jb, 1) + prior.d_a * prior.d_b
+    Sbb = np.sum(Jb * Jb, 1) + prior.d_b ** 2
     det = Saa * Sbb - Sab * Sab
     good = free & (det > 1e-12 * Saa * Sbb)
     sd = np.where(good, det, 1.0)
@@ -225,7 +257,8 @@ def _posterior(a, b, da, active, p, q, valid):
 
 
 def solve_disparity_batch(h, z, q, mu, sigma, valid=None, w=None, X=None, wX=None,
-                          alpha: Optional[tuple] = None, n_grid: int = 96) -> DisparitySolution:
+                          alpha: Optional[tuple] = None, n_grid: int = 96,
+                          bound_softness: float = 0.0) -> DisparitySolution:
     """Fit z_i* = a / (q_i - b) to the height priors for a padded batch of images.
 
     Args:
@@ -237,7 +270,10 @@ def solve_disparity_batch(h, z, q, mu, sigma, valid=None, w=None, X=None, wX=Non
         X, wX: (B, K) per-person mesh slope |dz/dq| and its weight; with ``alpha``
             = (alpha1, alpha2) they bound a to [alpha1 A_X(b), alpha2 A_X(b)].
         n_grid: bracketing grid size (log-spaced z_far / z_near - 1 in [1e-5, 1e5]).
+        bound_softness: s > 0 makes the lower bound the one-sided prior of step 1
+            (0: the hard bound).
     """
+    softness = float(bound_softness)
     h = np.asarray(h, np.float64)
     if h.ndim != 2:
         raise ValueError(f'solve_disparity_batch expects (B, K) arrays, got h of shape {h.shape}')
@@ -252,9 +288,9 @@ def solve_disparity_batch(h, z, q, mu, sigma, valid=None, w=None, X=None, wX=Non
         X = np.where(np.isfinite(X), X, 0.0)
         alpha = (float(alpha[0]), float(alpha[1]))
     p, c, qq = _prep(h, z, q, mu, sigma, valid, w)
-    b, at_limit = _minimise_shift(p, c, qq, valid, X, wX, alpha, n_grid)
-    a, da, active, _, _ = _scale_at(b, p, c, qq, valid, X, wX, alpha)
-    cov, std_z = _posterior(a, b, da, active, p, qq, valid)
+    b, at_limit = _minimise_shift(p, c, qq, valid, X, wX, alpha, n_grid, softness)
+    a, da, active, _, _, prior = _scale_at(b, p, c, qq, valid, X, wX, alpha, softness)
+    cov, std_z = _posterior(a, b, da, active, p, qq, valid, prior)
     e = np.where(valid, qq - b[:, None], 1.0)
     z_star = np.where(valid, a[:, None] / e, 0.0)
     ratio = np.where(valid, h / np.where(valid, np.asarray(z, np.float64), 1.0), 0.0)

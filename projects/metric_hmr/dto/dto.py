@@ -393,7 +393,8 @@ def plus_result(cues: PersonCues, usable: np.ndarray, reasons: List[str], scale:
                    height_loss=cfg.height_loss, huber_c=cfg.huber_c, irls_max_iter=cfg.irls_max_iter,
                    x_min=np.array([x_min]), x_max=np.array([x_max]), X_sing=np.array([X_sing]),
                    X_v=Xv[None], wX=wX[None], alpha=alpha, relief=relief, focal_kw=fk,
-                   cue_spread=row(cues.v_spread), cue_noise_scale=cfg.cue_noise_scale)
+                   cue_spread=row(cues.v_spread), cue_noise_scale=cfg.cue_noise_scale,
+                   bound_softness=cfg.bound_softness)
     used = np.zeros(K, bool)
     used[sel] = True
     full = lambda v, fill=np.nan: _scatter(K, sel, v[0], fill)

@@ -283,3 +283,94 @@ def test_refiner_applies_plus_and_the_refined_focal():
         assert np.allclose(shift[:, 2], res.transl_star[:, 2] - sc['transl'][:, 2] * res.depth_ratio)
     else:
         assert np.allclose(out['pred']['focal'], sc['focal'])
+
+
+# ------------------------------------------------------------------ soft lower bound
+def _reference_soft_profile(bs, h, z, q, mu, sigma, alpha, X, wX, s):
+    """Independent profile with the soft lower bound: for each shift, a from the augmented
+    one-column least squares [g; 1 / (s lo)] a ~ [c; 1 / s] (np.linalg.lstsq) where the
+    plain solution falls below lo = alpha1 A_X(b); upper bound hard."""
+    F, A = np.empty(len(bs)), np.empty(len(bs))
+    for n, b in enumerate(np.asarray(bs, np.float64)):
+        g = h / (z * sigma) / (q - b)
+        c = mu / sigma
+        AX = (wX * X * (q - b) ** 2).sum() / wX.sum()
+        lo, hi = alpha[0] * AX, alpha[1] * AX
+        a = np.linalg.lstsq(g[:, None], c, rcond=None)[0][0]
+        pen = 0.0
+        if a < lo:
+            A_aug = np.r_[g, 1.0 / (s * lo)][:, None]
+            a = np.linalg.lstsq(A_aug, np.r_[c, 1.0 / s], rcond=None)[0][0]
+            pen = ((a / lo - 1.0) / s) ** 2
+        A[n] = a = min(a, hi)
+        F[n] = ((a * g - c) ** 2).sum() + pen
+    return F, A
+
+
+def _mis_set_bound_problems(n, K=6, seed=11, x_factor=4.0):
+    """Affine problems whose mesh slopes X are ``x_factor`` times the true |dz/dq| (a relief
+    cue inflated by blur): the lower bound 0.5 A_X lies above the true scale."""
+    p = affine_disparity_problems(n, K=K, seed=seed, noise=0.03)
+    true_slope = p['rho'][:, None] * p['A'][:, None] / (p['q'] - p['B'][:, None]) ** 2
+    p['X'] = x_factor * true_slope
+    p['wX'] = np.ones_like(p['X'])
+    return p
+
+
+def test_soft_bound_shift_solve_matches_independent_profile():
+    """The soft bound's profile (closed-form a(b), derivative by the envelope theorem) is
+    minimised globally: objective equal to the independent augmented least squares at our
+    shift, and not above a dense scan of that independent profile."""
+    p = _mis_set_bound_problems(12, x_factor=3.0)
+    kw = dict(alpha=(0.5, 3.0), X=p['X'], wX=p['wX'], bound_softness=0.1)
+    sol = solve_disparity_batch(p['h'], p['z'], p['q'], p['mu'], p['sigma'], **kw)
+    assert (sol.active == -1).sum() >= 6            # the soft branch is exercised
+    for i in range(len(sol.b)):
+        args = (p['h'][i], p['z'][i], p['q'][i], p['mu'][i], p['sigma'][i], (0.5, 3.0),
+                p['X'][i], p['wX'][i], 0.1)
+        F_ours, a_ref = (x[0] for x in _reference_soft_profile([sol.b[i]], *args))
+        qmin, span = p['q'][i].min(), np.ptp(p['q'][i])
+        t = np.linspace(1e-4, 1 - 1e-6, 4001)
+        F_scan = _reference_soft_profile(qmin - span * (1 - t) / t, *args)[0]
+        assert F_ours <= F_scan.min() * (1 + 1e-9) + 1e-12, (i, F_ours, F_scan.min())
+        # a(b) of the solver equals the independent one at the solver's shift
+        assert sol.a[i] == pytest.approx(a_ref, rel=1e-10)
+        assert np.allclose(sol.z_star[i], sol.a[i] / (p['q'][i] - sol.b[i]), rtol=1e-12)
+
+
+def test_soft_bound_limits_hard_bound_and_unbounded():
+    """s -> 0 gives the hard bound's fit; a bound the heights satisfy is never engaged
+    (identical to the hard fit); a huge s gives the fit without the lower bound."""
+    p = _mis_set_bound_problems(20, x_factor=3.0)
+    args = (p['h'], p['z'], p['q'], p['mu'], p['sigma'])
+    hard = solve_disparity_batch(*args, alpha=(0.5, 3.0), X=p['X'], wX=p['wX'])
+    tiny = solve_disparity_batch(*args, alpha=(0.5, 3.0), X=p['X'], wX=p['wX'], bound_softness=1e-7)
+    assert np.allclose(tiny.z_star, hard.z_star, rtol=1e-4)
+    huge = solve_disparity_batch(*args, alpha=(0.5, 3.0), X=p['X'], wX=p['wX'], bound_softness=1e6)
+    free = solve_disparity_batch(*args, alpha=(1e-9, 3.0), X=p['X'], wX=p['wX'])
+    assert np.allclose(huge.z_star, free.z_star, rtol=1e-4)
+    # true slopes: the bound 0.5 A_X is below the truth, never engaged -> identical
+    ok = _mis_set_bound_problems(20, x_factor=1.0)
+    a1 = (ok['h'], ok['z'], ok['q'], ok['mu'], ok['sigma'])
+    h1 = solve_disparity_batch(*a1, alpha=(0.5, 3.0), X=ok['X'], wX=ok['wX'])
+    s1 = solve_disparity_batch(*a1, alpha=(0.5, 3.0), X=ok['X'], wX=ok['wX'], bound_softness=0.05)
+    assert (h1.active == 0).all()
+    for f in ('a', 'b', 'z_star', 'std_z'):
+        assert np.array_equal(getattr(h1, f), getattr(s1, f)), f
+
+
+def test_soft_bound_lets_consistent_heights_overrule_a_mis_set_bound():
+    """Relief slopes 4x too large (the lower bound 2x above the true scale): the hard bound
+    forces the persons ~35 % too far (median); with the soft bound (s = 0.05) six consistent heights
+    pull the depths back (the case of the development scene in docs/dto.md, DTO+)."""
+    p = _mis_set_bound_problems(30, x_factor=4.0)
+    truth = p['rho'][:, None] * p['Z']
+    args = (p['h'], p['z'], p['q'], p['mu'], p['sigma'], np.ones(p['h'].shape, bool))
+    kw = dict(affine_space='disparity', height_loss='huber', X_v=p['X'], wX=p['wX'],
+              alpha=(0.5, 3.0))
+    hard = fit_plus(*args, **kw)
+    soft = fit_plus(*args, **kw, bound_softness=0.05)
+    err = lambda f: np.median(np.abs(np.log(f.z_star / truth)))
+    assert (hard.active == -1).all()
+    assert err(hard) > 0.25 and err(soft) < 0.4 * err(hard)
+    assert np.isfinite(soft.std_z).all() and (soft.std_z > 0).all()
