@@ -68,6 +68,7 @@ dto_cfg = dict(
     fusion_spread_scale=1.0,            # 'spread': cue std = floor (+) scale * relative cue spread
     bound_min_corr=0.0,                 # DTO+ bounds: persons with |r(v, z)| >= this only
     bound_softness=0.0,                 # > 0: the lower scale bound as a one-sided prior (rel. std)
+    shift_limit_percentile=None,        # p: disparity shift b below the map's p-th percentile
     ground_contact='none',              # 'plane': fuse each depth with the others' ground plane
     ground_pixel_noise=0.02,            # foot-contact pixel std / person's pixel height
     ground_depth_std_floor=0.03,        # added in quadrature to a person's own relative depth std
@@ -113,6 +114,7 @@ dto_plus = dict(
     alpha1=0.5,
     alpha2=3.0,
     bound_softness=0.05,                # lower bound as a one-sided prior (5 % relative std)
+    shift_limit_percentile=1.0,         # shift b below the map's far end (every pixel in front)
     ground_contact='plane',             # each depth fused with the others' ground plane
 )
 

@@ -202,6 +202,7 @@ class PlusConfig:
     fusion_spread_scale: float = 1.0      # 'spread': tau_c,i = floor (+) scale * relative cue spread
     bound_min_corr: float = 0.0           # persons bounding the scale need |r| >= this (right sign)
     bound_softness: float = 0.0           # > 0: the lower scale bound as a one-sided prior of this relative std
+    shift_limit_percentile: Optional[float] = None   # b below this percentile of the map's disparity
     ground_contact: GroundContact = 'none'    # fuse each depth with the others' ground plane
     ground_pixel_noise: float = 0.02      # contact pixel std / person's pixel height
     ground_depth_std_floor: float = 0.03  # added in quadrature to a person's own relative depth std
@@ -223,6 +224,10 @@ class PlusConfig:
         _require(self.fusion_cue_std >= 0, 'fusion_cue_std', self.fusion_cue_std, 'must be >= 0')
         _require(0 <= self.bound_min_corr < 1, 'bound_min_corr', self.bound_min_corr, 'must be in [0, 1)')
         _require(self.bound_softness >= 0, 'bound_softness', self.bound_softness, 'must be >= 0')
+        p = self.shift_limit_percentile
+        _require(p is None or 0 <= p < 50, 'shift_limit_percentile', p, 'must be None or in [0, 50)')
+        _require(p is None or self.affine_space == 'disparity', 'shift_limit_percentile', p,
+                 "needs affine_space='disparity' (a limit of the disparity shift)")
         _require(self.bound_softness == 0 or self.affine_space == 'disparity', 'bound_softness',
                  self.bound_softness, "needs affine_space='disparity' (the depth-space bounds are hard)")
         _require(self.fusion_spread_scale >= 0, 'fusion_spread_scale', self.fusion_spread_scale,
@@ -335,6 +340,7 @@ class DTOConfig:
     fusion_spread_scale: float = 1.0
     bound_min_corr: float = 0.0                     # (PlusConfig) relief persons setting the bounds
     bound_softness: float = 0.0                     # (PlusConfig) soft lower scale bound
+    shift_limit_percentile: Optional[float] = None  # (PlusConfig) the map's far end bounds b
     ground_contact: GroundContact = 'none'          # (PlusConfig) ground-plane cue (ground_contact.py)
     ground_pixel_noise: float = 0.02
     ground_depth_std_floor: float = 0.03
@@ -421,7 +427,9 @@ class DTOConfig:
         own spread at that person (:mod:`metric_hmr.dto.depth_fusion`).  Only persons whose
         relief correlates with their mesh (|r| >= 0.2) set the scale bounds, and the lower
         bound is soft (``bound_softness=0.05``): heights that all disagree with a relief
-        slope inflated by blur can pull the scale below it.  With at
+        slope inflated by blur can pull the scale below it.  The disparity shift stays below
+        the map's own far end (1st percentile, ``shift_limit_percentile=1``): every pixel,
+        not only the persons, is in front of the camera.  With at
         least 4 foot contacts in the image, each depth is fused with the ground plane
         through the other persons' contacts (``ground_contact='plane'``,
         :mod:`metric_hmr.dto.ground_contact`); persons off that plane keep their depth."""
@@ -429,7 +437,7 @@ class DTOConfig:
                    scale_estimator='inverse', affine_space='disparity', height_loss='huber',
                    focal_refine=False, depth_fusion='spread', fusion_cue_std=0.0,
                    fusion_spread_scale=1.0, bound_min_corr=0.2, alpha1=0.5, alpha2=3.0,
-                   bound_softness=0.05, ground_contact='plane')
+                   bound_softness=0.05, shift_limit_percentile=1.0, ground_contact='plane')
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -20,7 +20,8 @@ with the same height objective as paper Eq. 3 (h_i* = h_i z_i* / z_i):
    disagree with a mis-set bound can pull the scale below it (s -> 0: the hard bound).
 2. The profile F(b) = L(a(b), b) is a 1-D function on b < min q_i.  It is
    parametrised by t = 1 - z_near / z_far in (0, 1) (b -> -inf: everyone at one depth;
-   b -> min q: the farthest person at infinity).  A grid log-spaced in z_far / z_near - 1
+   b -> min q: the farthest person at infinity; optionally capped lower, by the depth
+   map's own far end ``b_max``).  A grid log-spaced in z_far / z_near - 1
    brackets the global minimum, then F'(b) = 0 is solved by a safeguarded
    regula falsi (Illinois) inside the bracket, to machine precision.
 
@@ -143,11 +144,16 @@ def disparity_objective(a, b, h, z, q, mu, sigma, valid=None):
     return np.sum(r * r, 1)
 
 
-def _bracket(p, c, q, valid, X, wX, alpha, n_grid, softness=0.0):
-    """Grid in log(z_far / z_near); returns the grid shifts (B, N) and F values (B, N)."""
+def _bracket(p, c, q, valid, X, wX, alpha, n_grid, softness=0.0, b_max=None):
+    """Grid in log(z_far / z_near); returns the grid shifts (B, N) and F values (B, N).
+    With ``b_max`` the grid's far end is min(min q_i, b_max) instead of min q_i."""
     qmin = np.min(np.where(valid, q, np.inf), 1)
     qmax = np.max(np.where(valid, q, -np.inf), 1)
     span = np.maximum(qmax - qmin, 1e-9 * np.maximum(np.abs(qmin), 1.0))
+    if b_max is not None:
+        cap = np.where(np.isfinite(b_max), b_max, np.inf)
+        span = np.where(cap < qmin, qmax - cap, span)       # same z_far / z_near - 1 grid from the cap
+        qmin = np.minimum(qmin, cap)
     # log-spaced z_far / z_near - 1 = t / (1 - t): fine both near 1 and far from it
     excess = np.exp(np.linspace(np.log(_GRID_EXCESS[0]), np.log(_GRID_EXCESS[1]), n_grid))
     t = excess / (1.0 + excess)
@@ -196,9 +202,9 @@ def _illinois(lo, hi, flo, fhi, fun, tol=1e-15, max_iter=100):
     return x
 
 
-def _minimise_shift(p, c, q, valid, X, wX, alpha, n_grid, softness=0.0):
+def _minimise_shift(p, c, q, valid, X, wX, alpha, n_grid, softness=0.0, b_max=None):
     """Step 2: global bracketing on the grid, then F'(b) = 0 inside the bracket."""
-    bs, F = _bracket(p, c, q, valid, X, wX, alpha, n_grid, softness)
+    bs, F = _bracket(p, c, q, valid, X, wX, alpha, n_grid, softness, b_max)
     B, N = F.shape
     j = np.argmin(F, 1)
     rows = np.arange(B)
@@ -223,6 +229,16 @@ def _minimise_shift(p, c, q, valid, X, wX, alpha, n_grid, softness=0.0):
     # keep whichever of grid point / root is lower (a kink can defeat the sign test)
     F_root = disparity_profile(b, p, c, q, valid, X, wX, alpha, softness)[0]
     b = np.where(F_root <= F[rows, j], b, b_j)
+    if b_max is not None:
+        # a map limit below the persons is itself feasible (q_i - b_max > 0): the minimum
+        # at the grid's far end may lie on it
+        qmin = np.min(np.where(valid, q, np.inf), 1)
+        cap = (j == N - 1) & np.isfinite(b_max) & (b_max < qmin)
+        if cap.any():
+            F_b = np.minimum(F_root, F[rows, j])
+            F_cap = disparity_profile(np.where(cap, b_max, b), p, c, q, valid, X, wX, alpha,
+                                      softness)[0]
+            b = np.where(cap & (F_cap <= F_b), b_max, b)
     return b, at_limit
 
 
@@ -258,7 +274,7 @@ def _posterior(a, b, da, active, p, q, valid, prior):
 
 def solve_disparity_batch(h, z, q, mu, sigma, valid=None, w=None, X=None, wX=None,
                           alpha: Optional[tuple] = None, n_grid: int = 96,
-                          bound_softness: float = 0.0) -> DisparitySolution:
+                          bound_softness: float = 0.0, b_max=None) -> DisparitySolution:
     """Fit z_i* = a / (q_i - b) to the height priors for a padded batch of images.
 
     Args:
@@ -272,6 +288,9 @@ def solve_disparity_batch(h, z, q, mu, sigma, valid=None, w=None, X=None, wX=Non
         n_grid: bracketing grid size (log-spaced z_far / z_near - 1 in [1e-5, 1e5]).
         bound_softness: s > 0 makes the lower bound the one-sided prior of step 1
             (0: the hard bound).
+        b_max: (B,) optional upper limit of the shift below the persons' min q_i (NaN: none),
+            e.g. the depth map's own far end: every pixel must stay in front of the camera,
+            q - b > 0, not only the persons.
     """
     softness = float(bound_softness)
     h = np.asarray(h, np.float64)
@@ -288,7 +307,8 @@ def solve_disparity_batch(h, z, q, mu, sigma, valid=None, w=None, X=None, wX=Non
         X = np.where(np.isfinite(X), X, 0.0)
         alpha = (float(alpha[0]), float(alpha[1]))
     p, c, qq = _prep(h, z, q, mu, sigma, valid, w)
-    b, at_limit = _minimise_shift(p, c, qq, valid, X, wX, alpha, n_grid, softness)
+    b, at_limit = _minimise_shift(p, c, qq, valid, X, wX, alpha, n_grid, softness,
+                                  None if b_max is None else np.asarray(b_max, np.float64))
     a, da, active, _, _, prior = _scale_at(b, p, c, qq, valid, X, wX, alpha, softness)
     cov, std_z = _posterior(a, b, da, active, p, qq, valid, prior)
     e = np.where(valid, qq - b[:, None], 1.0)

@@ -168,8 +168,10 @@ def _empty_result(h_init, mu, sigma) -> DTOResult:
 
 # ------------------------------------------------------------------ 2. cues
 def image_cues(vertices, faces, focal, princpt, image_hw: Tuple[int, int], depth_map,
-               masks: Optional[np.ndarray], cfg: DTOConfig) -> Tuple[RasterOutput, PersonCues]:
-    """Relative depth at raster resolution, the z-buffer of all persons and their cues."""
+               masks: Optional[np.ndarray], cfg: DTOConfig
+               ) -> Tuple[RasterOutput, PersonCues, float]:
+    """Relative depth at raster resolution, the z-buffer of all persons and their cues;
+    with ``shift_limit_percentile`` also the map's far end in disparity (else NaN)."""
     (hr, wr), _ = raster_size(image_hw, cfg.resolution)
     rel = prepare_depth(depth_map, (hr, wr), cfg.depth_convention, cfg.depth_resample,
                         image_hw=image_hw, aspect_tolerance=cfg.depth_aspect_tolerance)
@@ -178,7 +180,20 @@ def image_cues(vertices, faces, focal, princpt, image_hw: Tuple[int, int], depth
                                masks=use_masks, depth_tol=cfg.depth_tol)
     cues = extract_cues(vertices, raster, rel, focal, princpt, masks=use_masks, config=cfg.cues,
                         relief_space=cfg.affine_space if cfg.uses_plus_fit else None)
-    return raster, cues
+    return raster, cues, map_far_disparity(rel, cfg.shift_limit_percentile)
+
+
+def map_far_disparity(rel: np.ndarray, percentile: Optional[float], stride: int = 4) -> float:
+    """The p-th percentile of the map's disparity 1 / D_rel (every ``stride``-th pixel per
+    axis: a robust far end, cheap).  Every pixel, not only the persons, must be in front of
+    the camera, q - b > 0, so it bounds the fitted shift b from above.  NaN when off or
+    without valid pixels."""
+    if percentile is None:
+        return float('nan')
+    with np.errstate(divide='ignore', invalid='ignore'):
+        q = 1.0 / np.asarray(rel, np.float64)[::stride, ::stride]
+    q = q[np.isfinite(q)]
+    return float(np.percentile(q, percentile)) if q.size else float('nan')
 
 
 # ------------------------------------------------------------------ 3. usable persons, z_i
@@ -363,7 +378,7 @@ def _plus_scale_bounds(cfg, cues, sel, quasi):
 
 def plus_result(cues: PersonCues, usable: np.ndarray, reasons: List[str], scale: ScaleCue,
                 z_init, h_init, mu_, sigma_, transl, focal, prior_source, cfg: DTOConfig,
-                vertices=None, princpt=None, image_hw=None) -> DTOResult:
+                vertices=None, princpt=None, image_hw=None, q_far: float = float('nan')) -> DTOResult:
     """Steps 5-6 of DTO+: fit of the usable persons (>= 2) of one image (plus_fit.fit_plus),
     per-person fusion with the size cue and the ground plane, corrected heights /
     translations (focal refined where identifiable) and the verdict.  ``vertices``,
@@ -394,7 +409,7 @@ def plus_result(cues: PersonCues, usable: np.ndarray, reasons: List[str], scale:
                    x_min=np.array([x_min]), x_max=np.array([x_max]), X_sing=np.array([X_sing]),
                    X_v=Xv[None], wX=wX[None], alpha=alpha, relief=relief, focal_kw=fk,
                    cue_spread=row(cues.v_spread), cue_noise_scale=cfg.cue_noise_scale,
-                   bound_softness=cfg.bound_softness)
+                   bound_softness=cfg.bound_softness, shift_max=np.array([q_far]))
     used = np.zeros(K, bool)
     used[sel] = True
     full = lambda v, fill=np.nan: _scatter(K, sel, v[0], fill)
@@ -558,7 +573,7 @@ def run_dto(vertices: Sequence[np.ndarray], faces, focal, princpt, image_size: T
     if K == 0:
         return _empty_result(h_init, mu_, sigma_)
     # 2. visibility and cues
-    raster, cues = image_cues(vertices, faces, focal, princpt, image_hw, depth_map, masks, cfg)
+    raster, cues, q_far = image_cues(vertices, faces, focal, princpt, image_hw, depth_map, masks, cfg)
     # 3. persons that enter the fit, their initial depths
     reasons = usable_persons(cues, transl, raster, masks, image_hw, cfg)
     usable = np.array([r == '' for r in reasons])
@@ -568,7 +583,7 @@ def run_dto(vertices: Sequence[np.ndarray], faces, focal, princpt, image_size: T
     if cfg.uses_plus_fit and int(usable.sum()) >= 2:    # 5-6. DTO+ fit and result
         return plus_result(cues, usable, reasons, scale, z_init, h_init, mu_, sigma_, transl,
                            focal, prior_source, cfg, vertices=vertices, princpt=princpt,
-                           image_hw=image_hw)
+                           image_hw=image_hw, q_far=q_far)
     # 5. closed-form fit
     problem = FitProblem(h_init, z_init, cues.d, mu_, sigma_, scale.x_min, scale.x_max,
                          scale.X_singular)

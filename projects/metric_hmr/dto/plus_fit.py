@@ -60,10 +60,10 @@ def _depth_space(h, z, v, mu, sigma, valid, x_min, x_max, X_sing):
     return fit
 
 
-def _disparity_space(h, z, v, mu, sigma, valid, X_v, wX, alpha, softness):
+def _disparity_space(h, z, v, mu, sigma, valid, X_v, wX, alpha, softness, b_max):
     def fit(w):
         sol = solve_disparity_batch(h, z, v, mu, sigma, valid, w=w, X=X_v, wX=wX, alpha=alpha,
-                                    bound_softness=softness)
+                                    bound_softness=softness, b_max=b_max)
         return dict(params=np.stack([sol.a, sol.b], 1), active=sol.active, limited=sol.at_limit,
                     z_star=sol.z_star, h_star=sol.h_star, std_z=sol.std_z, std_h=sol.std_h,
                     dz_dv=sol.dz_dq)
@@ -71,7 +71,7 @@ def _disparity_space(h, z, v, mu, sigma, valid, X_v, wX, alpha, softness):
 
 
 def _refit(affine_space, h, z, v, mu, sigma, valid, x_min, x_max, X_sing, X_v, wX, alpha,
-           softness=0.0):
+           softness=0.0, b_max=None):
     """fit(w) of the chosen affine space."""
     B = h.shape[0]
     if affine_space == 'depth':
@@ -79,7 +79,7 @@ def _refit(affine_space, h, z, v, mu, sigma, valid, x_min, x_max, X_sing, X_v, w
         hi = np.full(B, np.inf) if x_max is None else x_max
         return _depth_space(h, z, v, mu, sigma, valid, lo, hi, X_sing)
     if affine_space == 'disparity':
-        return _disparity_space(h, z, v, mu, sigma, valid, X_v, wX, alpha, softness)
+        return _disparity_space(h, z, v, mu, sigma, valid, X_v, wX, alpha, softness, b_max)
     raise ValueError(f"affine_space must be 'depth' or 'disparity', got {affine_space!r}")
 
 
@@ -96,7 +96,7 @@ def fit_plus(h, z, v, mu, sigma, valid, *, affine_space: str = 'disparity',
              x_min=None, x_max=None, X_sing=None, X_v=None, wX=None, alpha=None,
              relief: Optional[dict] = None, focal_kw: Optional[dict] = None,
              cue_spread=None, cue_noise_scale: float = 0.0,
-             bound_softness: float = 0.0) -> PlusFit:
+             bound_softness: float = 0.0, shift_max=None) -> PlusFit:
     """DTO+ fit (module docstring).
 
     Args:
@@ -105,6 +105,7 @@ def fit_plus(h, z, v, mu, sigma, valid, *, affine_space: str = 'disparity',
         X_v, wX, alpha: per-person |dz/dq| mesh slopes, their weights and (alpha1, alpha2)
             bounding the disparity-space scale (None: a >= 0 only).
         bound_softness: > 0: the lower bound as a one-sided prior (:mod:`disparity_fit`).
+        shift_max: (B,) upper limit of the disparity shift b (the map's far end; NaN: none).
         relief: dict(dv_dz, dv_dz_se, corr) (B, K) for the focal refinement (None: off).
         focal_kw: options of :func:`estimate_focal_ratio`.
         cue_spread: (B, K) spread s_i of each person's values about its relief line
@@ -116,7 +117,7 @@ def fit_plus(h, z, v, mu, sigma, valid, *, affine_space: str = 'disparity',
     B = h.shape[0]
     # 1. the affine model
     fit = _refit(affine_space, h, z, v, mu, sigma, valid, x_min, x_max, X_sing, X_v, wX, alpha,
-                 bound_softness)
+                 bound_softness, shift_max)
     # 2. likelihood
     if height_loss == 'gaussian':
         c, max_iter = np.inf, 1
@@ -130,7 +131,7 @@ def fit_plus(h, z, v, mu, sigma, valid, *, affine_space: str = 'disparity',
         sigma = _with_cue_noise(sigma, mu, sol, np.asarray(cue_spread, np.float64), valid,
                                 cue_noise_scale)
         res = irls_fit(_refit(affine_space, h, z, v, mu, sigma, valid, x_min, x_max, X_sing, X_v,
-                              wX, alpha, bound_softness), lambda s: s['h_star'], mu, sigma, valid, c=c,
+                              wX, alpha, bound_softness, shift_max), lambda s: s['h_star'], mu, sigma, valid, c=c,
                        max_iter=max_iter)
         sol = res.solution
     # 3. image score on the likelihood's scale (= mean |r| when nobody is beyond c)

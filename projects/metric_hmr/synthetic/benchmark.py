@@ -43,7 +43,8 @@ PLUS_ABLATIONS = {
     'dto_plus': {},
     'plus_no_robust_stat': dict(depth_statistic='mean', edge_erosion=1),
     'plus_fixed_erosion': dict(erosion_min_samples=3),
-    'plus_depth_space': dict(affine_space='depth', bound_softness=0.0),   # its bounds are hard
+    'plus_depth_space': dict(affine_space='depth', bound_softness=0.0,     # disparity-only options off
+                             shift_limit_percentile=None),
     'plus_ols_scale': dict(scale_estimator='ols'),
     'plus_gaussian': dict(height_loss='gaussian'),
     'plus_focal': dict(focal_refine=True),
@@ -51,6 +52,7 @@ PLUS_ABLATIONS = {
     'plus_cue_noise': dict(cue_noise_scale=1.0),
     'plus_bound_all_persons': dict(bound_min_corr=0.0),
     'plus_hard_bound': dict(bound_softness=0.0),
+    'plus_no_shift_limit': dict(shift_limit_percentile=None),
     'plus_no_ground': dict(ground_contact='none'),
 }
 

@@ -374,3 +374,40 @@ def test_soft_bound_lets_consistent_heights_overrule_a_mis_set_bound():
     assert (hard.active == -1).all()
     assert err(hard) > 0.25 and err(soft) < 0.4 * err(hard)
     assert np.isfinite(soft.std_z).all() and (soft.std_z > 0).all()
+
+
+# --------------------------------------------------------- shift limited by the map
+def test_shift_limit_from_the_map_is_respected_and_the_profile_minimised_below_it():
+    """With b_max below the persons' unconstrained optimum the solver returns the
+    minimum of the (independent) profile over b < b_max: not above a dense scan of that
+    range, and b <= b_max; with b_max above the optimum (or NaN) the fit is unchanged."""
+    p = affine_disparity_problems(15, seed=21, noise=0.08)
+    args = (p['h'], p['z'], p['q'], p['mu'], p['sigma'])
+    free = solve_disparity_batch(*args)
+    qmin = p['q'].min(1)
+    b_max = free.b - 0.5 * (qmin - free.b)              # well below the free optimum
+    capped = solve_disparity_batch(*args, b_max=b_max)
+    assert (capped.b <= b_max + 1e-12).all()
+    for i in range(len(b_max)):
+        t = np.linspace(1e-5, 1 - 1e-7, 20001)
+        bs = b_max[i] - (p['q'][i].max() - b_max[i]) * (1 - t) / t
+        F_scan = _reference_profile(bs, p['h'][i], p['z'][i], p['q'][i], p['mu'][i], p['sigma'][i])
+        F_ours = _reference_profile([capped.b[i]], p['h'][i], p['z'][i], p['q'][i], p['mu'][i],
+                                    p['sigma'][i])[0]
+        assert F_ours <= F_scan.min() * (1 + 1e-9) + 1e-12
+    loose = solve_disparity_batch(*args, b_max=np.where(np.arange(len(b_max)) % 2 == 0,
+                                                        0.5 * (free.b + qmin), np.nan))
+    np.testing.assert_allclose(loose.z_star, free.z_star, rtol=1e-9)
+
+
+def test_map_far_disparity_is_a_low_percentile_of_the_disparity():
+    from metric_hmr.dto.dto import map_far_disparity
+    rng = np.random.default_rng(0)
+    q = rng.uniform(0.2, 3.0, (64, 80))
+    rel = 1.0 / q                                      # relative depth as image_cues holds it
+    rel[:4] = np.nan                                   # invalid rows are ignored
+    assert np.isnan(map_far_disparity(rel, None))
+    assert map_far_disparity(rel, 1.0, stride=1) == pytest.approx(np.nanpercentile(q[4:], 1.0))
+    assert map_far_disparity(rel, 0.0, stride=1) == pytest.approx(q[4:].min())
+    assert abs(map_far_disparity(rel, 1.0) - np.nanpercentile(q[4:], 1.0)) < 0.05
+    assert np.isnan(map_far_disparity(np.full((8, 8), np.nan), 1.0))

@@ -159,9 +159,12 @@ def test_new_options_are_off_in_the_paper_preset_and_checked():
     plus = DTOConfig.plus_preset()
     assert (plus.depth_fusion, plus.bound_min_corr, plus.erosion_min_samples) == ('spread', 0.2, 20)
     assert (paper.bound_softness, plus.bound_softness) == (0.0, 0.05)
+    assert (paper.shift_limit_percentile, plus.shift_limit_percentile) == (None, 1.0)
     for bad, name in ((dict(depth_fusion='auto'), 'depth_fusion'), (dict(fusion_cue_std=-1), 'fusion_cue_std'),
                       (dict(preset='plus', bound_softness=-0.1), 'bound_softness'),
-                      (dict(preset='plus', affine_space='depth'), 'bound_softness'),
+                      (dict(preset='plus', affine_space='depth', shift_limit_percentile=None), 'bound_softness'),
+                      (dict(preset='plus', affine_space='depth', bound_softness=0.0), 'shift_limit_percentile'),
+                      (dict(preset='plus', shift_limit_percentile=50.0), 'shift_limit_percentile'),
                       (dict(bound_min_corr=1.0), 'bound_min_corr'), (dict(erosion_min_samples=0), 'erosion_min_samples'),
                       (dict(cue_noise_scale=-0.1), 'cue_noise_scale')):
         with pytest.raises(ValueError, match=name):
