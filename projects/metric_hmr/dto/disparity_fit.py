@@ -49,7 +49,7 @@ class DisparitySolution(NamedTuple):
     """Shapes: (B,) per image, (B, K) per person (0 at padding)."""
     a: np.ndarray              # (B,) scale (metres x disparity units)
     b: np.ndarray              # (B,) shift (disparity units), b < min q_i
-    active: np.ndarray         # (B,) int8: 0 none, -1 lower bound (or a >= 0), +1 upper bound
+    active: np.ndarray         # (B,) int8: 0 none, -1 lower bound (hard, the soft prior engaged, or a >= 0), +1 upper bound
     at_limit: np.ndarray       # (B,) bool: minimum at the end of the search range
     objective: np.ndarray      # (B,) L(a, b)
     z_star: np.ndarray         # (B, K)
@@ -111,9 +111,13 @@ def _scale_at(b, p, c, q, valid, X, wX, alpha, softness: float = 0.0):
     soft = (softness > 0) & (lo > 0) & (a_unc < lo)
     if softness > 0:
         los = np.where(soft, lo, 1.0)
-        a_soft = (Sgc + 1.0 / (softness ** 2 * los)) / (Sgg + 1.0 / (softness * los) ** 2)
+        # the closed form and the prior residual, arranged without cancellation for small s:
+        # a = lo (1 + s^2 lo Sgc) / (1 + s^2 lo^2 Sgg), r = (a / lo - 1) / s
+        k = 1.0 + (softness * los) ** 2 * Sgg
+        a_soft = los * (1.0 + softness ** 2 * los * Sgc) / k
+        r_soft = softness * los * (Sgc - los * Sgg) / k
         a_unc = np.where(soft, a_soft, a_unc)
-        prior = _SoftBound(r=np.where(soft, (a_unc / los - 1.0) / softness, 0.0),
+        prior = _SoftBound(r=np.where(soft, r_soft, 0.0),
                            d_a=np.where(soft, 1.0 / (softness * los), 0.0),
                            d_b=np.where(soft, -a_unc * dlo / (softness * los * los), 0.0))
         lo = np.where(soft, 0.0, lo)              # the hard clamp no longer applies there
@@ -259,13 +263,18 @@ def _posterior(a, b, da, active, p, q, valid, prior):
     cov[:, 0, 0] = np.where(good, Sbb / sd, 0.0)
     cov[:, 0, 1] = cov[:, 1, 0] = np.where(good, -Sab / sd, 0.0)
     cov[:, 1, 1] = np.where(good, Saa / sd, 0.0)
-    # bound active: a = a(b); only b is free, var(b) = 1 / sum (da g + a g')^2
+    # bound active: a = a(b); only b is free, var(b) = 1 / sum (da g + a g')^2.  A soft
+    # prior too stiff for the 2 x 2 (s -> 0) is the hard bound: a moves along its
+    # residual's level curve, da/db = -d_b / d_a
+    soft = prior.d_a > 0
+    pinned = ~free | (soft & ~good)
+    da = np.where(soft, -prior.d_b / np.where(soft, prior.d_a, 1.0), da)
     Jt = da[:, None] * Ja + Jb
     St = np.sum(Jt * Jt, 1)
-    vb = np.where(~free & (St > 0), 1.0 / np.where(St > 0, St, 1.0), 0.0)
-    cov[~free, 0, 0] = (da * da * vb)[~free]
-    cov[~free, 0, 1] = cov[~free, 1, 0] = (da * vb)[~free]
-    cov[~free, 1, 1] = vb[~free]
+    vb = np.where(pinned & (St > 0), 1.0 / np.where(St > 0, St, 1.0), 0.0)
+    cov[pinned, 0, 0] = (da * da * vb)[pinned]
+    cov[pinned, 0, 1] = cov[pinned, 1, 0] = (da * vb)[pinned]
+    cov[pinned, 1, 1] = vb[pinned]
     za, zb = np.where(valid, 1.0 / e, 0.0), np.where(valid, a[:, None] / (e * e), 0.0)
     var_z = (za * za * cov[:, 0, 0, None] + 2 * za * zb * cov[:, 0, 1, None]
              + zb * zb * cov[:, 1, 1, None])

@@ -409,7 +409,10 @@ def plus_result(cues: PersonCues, usable: np.ndarray, reasons: List[str], scale:
                    x_min=np.array([x_min]), x_max=np.array([x_max]), X_sing=np.array([X_sing]),
                    X_v=Xv[None], wX=wX[None], alpha=alpha, relief=relief, focal_kw=fk,
                    cue_spread=row(cues.v_spread), cue_noise_scale=cfg.cue_noise_scale,
-                   bound_softness=cfg.bound_softness, shift_max=np.array([q_far]))
+                   # a quasi-planar image pins a = A_X(b) (alpha 1, 1): the pin stays hard on
+                   # both sides, not soft below and hard above
+                   bound_softness=0.0 if quasi else cfg.bound_softness,
+                   shift_max=np.array([q_far]))
     used = np.zeros(K, bool)
     used[sel] = True
     full = lambda v, fill=np.nan: _scatter(K, sel, v[0], fill)

@@ -344,8 +344,10 @@ def test_soft_bound_limits_hard_bound_and_unbounded():
     p = _mis_set_bound_problems(20, x_factor=3.0)
     args = (p['h'], p['z'], p['q'], p['mu'], p['sigma'])
     hard = solve_disparity_batch(*args, alpha=(0.5, 3.0), X=p['X'], wX=p['wX'])
-    tiny = solve_disparity_batch(*args, alpha=(0.5, 3.0), X=p['X'], wX=p['wX'], bound_softness=1e-7)
-    assert np.allclose(tiny.z_star, hard.z_star, rtol=1e-4)
+    for s in (1e-7, 1e-9):          # the closed form has no cancellation as s -> 0
+        tiny = solve_disparity_batch(*args, alpha=(0.5, 3.0), X=p['X'], wX=p['wX'], bound_softness=s)
+        assert np.allclose(tiny.z_star, hard.z_star, rtol=1e-5)
+        np.testing.assert_allclose(tiny.std_z, hard.std_z, rtol=1e-3)   # the posterior too
     huge = solve_disparity_batch(*args, alpha=(0.5, 3.0), X=p['X'], wX=p['wX'], bound_softness=1e6)
     free = solve_disparity_batch(*args, alpha=(1e-9, 3.0), X=p['X'], wX=p['wX'])
     assert np.allclose(huge.z_star, free.z_star, rtol=1e-4)
@@ -411,3 +413,93 @@ def test_map_far_disparity_is_a_low_percentile_of_the_disparity():
     assert map_far_disparity(rel, 0.0, stride=1) == pytest.approx(q[4:].min())
     assert abs(map_far_disparity(rel, 1.0) - np.nanpercentile(q[4:], 1.0)) < 0.05
     assert np.isnan(map_far_disparity(np.full((8, 8), np.nan), 1.0))
+
+
+def test_soft_bound_posterior_is_gauss_newton_of_the_augmented_residuals():
+    """Covariance of (a, b) where the soft bound is engaged: (J^T J)^-1 of the residuals
+    [a g_i(b) - c_i, (a / lo(b) - 1) / s], J by central finite differences (independent of
+    the solver's analytic rows)."""
+    p = _mis_set_bound_problems(20, x_factor=3.0, seed=9)
+    s, alpha = 0.05, (0.5, 3.0)
+    sol = solve_disparity_batch(p['h'], p['z'], p['q'], p['mu'], p['sigma'], alpha=alpha,
+                                X=p['X'], wX=p['wX'], bound_softness=s)
+    rows = np.nonzero(sol.active == -1)[0]
+    assert len(rows) >= 5
+    for i in rows:
+        h, z, q, mu, sg, X, wX = (p[k][i] for k in ('h', 'z', 'q', 'mu', 'sigma', 'X', 'wX'))
+
+        def res(a, b):
+            lo = alpha[0] * (wX * X * (q - b) ** 2).sum() / wX.sum()
+            return np.r_[a * h / (z * sg) / (q - b) - mu / sg, (a / lo - 1) / s]
+        a, b = sol.a[i], sol.b[i]
+        ea, eb = 1e-6 * a, 1e-6 * np.ptp(q)
+        J = np.c_[(res(a + ea, b) - res(a - ea, b)) / (2 * ea), (res(a, b + eb) - res(a, b - eb)) / (2 * eb)]
+        cov = np.linalg.inv(J.T @ J)
+        np.testing.assert_allclose(sol.cov[i], cov, rtol=1e-5, atol=1e-7 * np.abs(cov).max())
+
+
+def test_fit_plus_refit_with_cue_noise_keeps_the_soft_bound_and_the_shift_limit():
+    """With a zero cue spread the cue-noise refit repeats the first fit: the result equals
+    the fit without cue noise (it would fall back to the hard bound / no limit if the refit
+    lost the options)."""
+    p = _mis_set_bound_problems(10, x_factor=3.0)
+    valid = np.ones(p['h'].shape, bool)
+    kw = dict(affine_space='disparity', height_loss='huber', X_v=p['X'], wX=p['wX'],
+              alpha=(0.5, 3.0), bound_softness=0.05, shift_max=p['q'].min(1) - 0.01)
+    base = fit_plus(p['h'], p['z'], p['q'], p['mu'], p['sigma'], valid, **kw)
+    refit = fit_plus(p['h'], p['z'], p['q'], p['mu'], p['sigma'], valid, **kw,
+                     cue_spread=np.zeros(p['h'].shape), cue_noise_scale=1.0)
+    hard = fit_plus(p['h'], p['z'], p['q'], p['mu'], p['sigma'], valid,
+                    **dict(kw, bound_softness=0.0))
+    np.testing.assert_allclose(refit.z_star, base.z_star, rtol=1e-12)
+    assert not np.allclose(base.z_star, hard.z_star, rtol=1e-3)
+
+
+def test_run_dto_plus_uses_the_soft_bound_and_the_map_shift_limit():
+    """Wiring into run_dto.  (1) A lower bound far above the truth (alpha1 = 2): the hard
+    bound keeps every depth >= 2x too far, the preset's soft bound lets the exact heights
+    pull them back.  (2) Priors that grow with depth push the shift b beyond the far end of
+    the depth map; the preset's limit keeps b below it (flagged), without it b passes it."""
+    from metric_hmr.dto.depth_map import to_relative_depth
+    from metric_hmr.dto.dto import map_far_disparity
+    sc = disparity_scene(seed=0)
+    cfg = dict(ground_contact='none', focal_refine=False, resolution=None, alpha1=2.0, alpha2=3.0)
+    err = lambda r: np.median(np.abs(np.log(r.z_star / (1.2 * sc['Z_true']))))    # rho = 1.2
+    hard = _run(sc, **cfg, bound_softness=0.0)
+    soft = _run(sc, **cfg)
+    assert hard.active == -1 and soft.active == -1
+    assert err(hard) > 0.25 and err(soft) < 0.3 * err(hard)
+    q_far = map_far_disparity(to_relative_depth(sc['disparity']), 1.0)
+    n_cap = n_beyond = 0
+    for seed in range(6):
+        k = np.random.default_rng(seed).uniform(0.5, 1.5)
+        mu = sc['H_true'] * (sc['Z_true'] / sc['Z_true'].mean()) ** k
+        run = lambda **c: run_dto(sc['verts'], sc['faces'], sc['focal'], sc['princpt'], sc['image_size'],
+                                  sc['disparity'], sc['transl'], sc['h_init'], mu=mu,
+                                  sigma=np.full(len(mu), 0.05),
+                                  config=dict(preset='plus', ground_contact='none', resolution=None, **c))
+        lim, free = run(), run(shift_limit_percentile=None)
+        assert lim.t_d <= q_far + 1e-12
+        n_beyond += free.t_d > q_far
+        n_cap += 'disparity_shift_at_limit' in lim.flags
+    assert n_beyond >= 3 and n_cap >= 3
+
+
+def test_quasi_planar_pin_stays_hard_with_the_soft_bound(monkeypatch):
+    """A quasi-planar image pins a = A_X(b) (alpha 1, 1).  With priors 20 % low the heights
+    pull a below the pin: the soft bound (preset) would give way on that side only, so for
+    a quasi-planar image the fit equals the hard one; the same pin as ordinary bounds
+    (alpha1 = alpha2 = 1, not quasi-planar) does give way."""
+    import metric_hmr.dto.dto as dto_mod
+    sc = disparity_scene(seed=3)
+    mu = 0.8 * sc['H_true']
+    run = lambda **c: run_dto(sc['verts'], sc['faces'], sc['focal'], sc['princpt'], sc['image_size'],
+                              sc['disparity'], sc['transl'], sc['h_init'], mu=mu,
+                              sigma=np.full(len(mu), 0.05),
+                              config=dict(preset='plus', ground_contact='none', resolution=None, **c))
+    pin = dict(alpha1=1.0, alpha2=1.0)
+    assert not np.allclose(run(**pin).z_star, run(**pin, bound_softness=0.0).z_star, rtol=1e-4)
+    monkeypatch.setattr(dto_mod, 'is_quasi_planar', lambda *a, **k: True)
+    soft, hard = run(), run(bound_softness=0.0)
+    assert soft.quasi_planar and soft.active != 0
+    np.testing.assert_array_equal(soft.z_star, hard.z_star)
