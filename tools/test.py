@@ -11,7 +11,8 @@ prediction scorer).  A checkpoint of another model is reported as one error line
 """
 import argparse
 
-from metric_hmr.utils.cli import (add_common_args, check_checkpoint_matches, one_line_errors,
+from metric_hmr.utils.cli import (add_common_args, check_checkpoint_matches, close_distributed,
+                                  one_line_errors,
                                   prepare_runner_config)
 
 
@@ -39,6 +40,7 @@ def main():
             model = runner.model.module if hasattr(runner.model, 'module') else runner.model
             check_checkpoint_matches(model, args.checkpoint)
         metrics = runner.test()
+        close_distributed()
         if args.out:
             atomic_save_json(args.out, metrics, indent=2)
 

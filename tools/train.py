@@ -13,7 +13,8 @@ prints the missing and unexpected keys.
 import argparse
 import os.path as osp
 
-from metric_hmr.utils.cli import ToolError, add_common_args, one_line_errors, prepare_runner_config
+from metric_hmr.utils.cli import (ToolError, add_common_args, close_distributed, one_line_errors,
+                                  prepare_runner_config)
 
 
 def parse_args():
@@ -48,6 +49,7 @@ def main():
         runner_cls = strict_runner_class(not args.non_strict, cfg.get('load_drop_prefixes', ()),
                                          cfg.get('load_new_prefixes', ()))
         runner_cls.from_cfg(cfg).train()
+        close_distributed()
 
 
 if __name__ == '__main__':

@@ -84,6 +84,25 @@ def setup_launcher(cfg: Config, launcher: str) -> None:
     cfg.model_wrapper_cfg = wrapper
 
 
+def close_distributed() -> None:
+    """End a finished distributed run: the ranks leave the process group together, then the
+    process exits at once (logs flushed).  Left to interpreter exit, torch's distributed
+    threads can be torn down while still joinable and one rank aborts ("terminate called
+    without an active exception", SIGABRT) after a finished run; destroying the group
+    alone made it rarer (1 in 32 two-process CPU runs), not gone.  Returns normally when
+    the run was not distributed."""
+    import logging
+    import torch.distributed as dist
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    dist.barrier()
+    dist.destroy_process_group()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
 def _export_slurm_env() -> None:
     """Translate Slurm variables into the torch.distributed env:// variables."""
     env = os.environ
