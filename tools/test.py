@@ -40,9 +40,9 @@ def main():
             model = runner.model.module if hasattr(runner.model, 'module') else runner.model
             check_checkpoint_matches(model, args.checkpoint)
         metrics = runner.test()
-        close_distributed()
         if args.out:
             atomic_save_json(args.out, metrics, indent=2)
+        close_distributed()            # last: a distributed run exits here
 
 
 if __name__ == '__main__':

@@ -1,4 +1,5 @@
 """tools/train.py, tools/test.py and tools/dist_train.sh on the smoke config (CPU)."""
+import json
 import os
 import socket
 import subprocess
@@ -86,6 +87,17 @@ def test_dist_train_two_cpu_processes(tmp_path):
     assert 'Distributed training: True' in log, log[-3000:]
     # 64 samples / batch 8 = 8 iterations per epoch on one process, 4 per rank on two
     assert 'Epoch(train) [2][4/4]' in log and '[2][8/8]' not in log, log[-3000:]
+    # distributed evaluation: the run ends through close_distributed (an immediate exit),
+    # so the metrics file must be written before it
+    out = tmp_path / 'metrics.json'
+    r = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
+                        f'--master_port={free_port()}', 'tools/test.py', SMOKE,
+                        str(tmp_path / 'epoch_2.pth'), '--launcher', 'pytorch', '--out', str(out),
+                        '--work-dir', str(tmp_path / 'test')],
+                       cwd=REPO, capture_output=True, text=True, timeout=600,
+                       env=dict(os.environ, OMP_NUM_THREADS='1'))
+    assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-3000:])
+    assert 'smoke/mse' in json.loads(out.read_text())
 
 
 # --- bad input: one clear line naming the path or key -------------------------------------
