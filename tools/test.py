@@ -12,8 +12,7 @@ prediction scorer).  A checkpoint of another model is reported as one error line
 import argparse
 
 from metric_hmr.utils.cli import (add_common_args, check_checkpoint_matches, close_distributed,
-                                  one_line_errors,
-                                  prepare_runner_config)
+                                  one_line_errors, prepare_runner_config)
 
 
 def parse_args():

@@ -114,7 +114,7 @@ dto_plus = dict(
     alpha1=0.5,
     alpha2=3.0,
     bound_softness=0.05,                # lower bound as a one-sided prior (5 % relative std)
-    shift_limit_percentile=1.0,         # shift b below the map's far end (every pixel in front)
+    shift_limit_percentile=1.0,         # shift b below the map's far end (the scene in front)
     ground_contact='plane',             # each depth fused with the others' ground plane
 )
 

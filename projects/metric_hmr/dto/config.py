@@ -428,8 +428,8 @@ class DTOConfig:
         relief correlates with their mesh (|r| >= 0.2) set the scale bounds, and the lower
         bound is soft (``bound_softness=0.05``): heights that all disagree with a relief
         slope inflated by blur can pull the scale below it.  The disparity shift stays below
-        the map's own far end (1st percentile, ``shift_limit_percentile=1``): every pixel,
-        not only the persons, is in front of the camera.  With at
+        the map's own far end (1st percentile, ``shift_limit_percentile=1``): the visible
+        scene, not only the persons, is in front of the camera.  With at
         least 4 foot contacts in the image, each depth is fused with the ground plane
         through the other persons' contacts (``ground_contact='plane'``,
         :mod:`metric_hmr.dto.ground_contact`); persons off that plane keep their depth."""

@@ -107,7 +107,6 @@ def _scale_at(b, p, c, q, valid, X, wX, alpha, softness: float = 0.0):
         lo, hi = np.maximum(alpha[0] * AX, 0.0), alpha[1] * AX
         dlo = np.where(alpha[0] * AX > 0, alpha[0] * dAX, 0.0)
         dhi = alpha[1] * dAX
-    zero = np.zeros_like(b)
     soft = (softness > 0) & (lo > 0) & (a_unc < lo)
     if softness > 0:
         los = np.where(soft, lo, 1.0)
@@ -122,6 +121,7 @@ def _scale_at(b, p, c, q, valid, X, wX, alpha, softness: float = 0.0):
                            d_b=np.where(soft, -a_unc * dlo / (softness * los * los), 0.0))
         lo = np.where(soft, 0.0, lo)              # the hard clamp no longer applies there
     else:
+        zero = np.zeros_like(b)
         prior = _SoftBound(zero, zero, zero)
     a = np.minimum(np.maximum(a_unc, lo), hi)
     active = np.where(soft | (a_unc < lo), -1, np.where(a_unc > hi, 1, 0)).astype(np.int8)
@@ -253,7 +253,8 @@ def _posterior(a, b, da, active, p, q, valid, prior):
     Ja, Jb = g, a[:, None] * g / e
     B = len(a)
     cov = np.zeros((B, 2, 2))
-    free = (active == 0) | (prior.d_a > 0)          # a soft bound leaves a free
+    soft = prior.d_a > 0
+    free = (active == 0) | soft                     # a soft bound leaves a free
     Saa = np.sum(Ja * Ja, 1) + prior.d_a ** 2
     Sab = np.sum(Ja * Jb, 1) + prior.d_a * prior.d_b
     Sbb = np.sum(Jb * Jb, 1) + prior.d_b ** 2
@@ -266,7 +267,6 @@ def _posterior(a, b, da, active, p, q, valid, prior):
     # bound active: a = a(b); only b is free, var(b) = 1 / sum (da g + a g')^2.  A soft
     # prior too stiff for the 2 x 2 (s -> 0) is the hard bound: a moves along its
     # residual's level curve, da/db = -d_b / d_a
-    soft = prior.d_a > 0
     pinned = ~free | (soft & ~good)
     da = np.where(soft, -prior.d_b / np.where(soft, prior.d_a, 1.0), da)
     Jt = da[:, None] * Ja + Jb
@@ -298,8 +298,8 @@ def solve_disparity_batch(h, z, q, mu, sigma, valid=None, w=None, X=None, wX=Non
         bound_softness: s > 0 makes the lower bound the one-sided prior of step 1
             (0: the hard bound).
         b_max: (B,) optional upper limit of the shift below the persons' min q_i (NaN: none),
-            e.g. the depth map's own far end: every pixel must stay in front of the camera,
-            q - b > 0, not only the persons.
+            e.g. the depth map's own far end: the visible scene, not only the persons, must
+            stay in front of the camera, q - b > 0.
     """
     softness = float(bound_softness)
     h = np.asarray(h, np.float64)

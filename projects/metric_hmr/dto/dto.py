@@ -185,9 +185,9 @@ def image_cues(vertices, faces, focal, princpt, image_hw: Tuple[int, int], depth
 
 def map_far_disparity(rel: np.ndarray, percentile: Optional[float], stride: int = 4) -> float:
     """The p-th percentile of the map's disparity 1 / D_rel (every ``stride``-th pixel per
-    axis: a robust far end, cheap).  Every pixel, not only the persons, must be in front of
-    the camera, q - b > 0, so it bounds the fitted shift b from above.  NaN when off or
-    without valid pixels."""
+    axis: a far end robust to a few noisy pixels, cheap).  The visible scene, not only the
+    persons, must be in front of the camera, q - b > 0, so it bounds the fitted shift b
+    from above.  NaN when off or without valid pixels."""
     if percentile is None:
         return float('nan')
     with np.errstate(divide='ignore', invalid='ignore'):

@@ -130,9 +130,9 @@ def fit_plus(h, z, v, mu, sigma, valid, *, affine_space: str = 'disparity',
     if cue_noise_scale > 0 and cue_spread is not None:
         sigma = _with_cue_noise(sigma, mu, sol, np.asarray(cue_spread, np.float64), valid,
                                 cue_noise_scale)
-        res = irls_fit(_refit(affine_space, h, z, v, mu, sigma, valid, x_min, x_max, X_sing, X_v,
-                              wX, alpha, bound_softness, shift_max), lambda s: s['h_star'], mu, sigma, valid, c=c,
-                       max_iter=max_iter)
+        refit = _refit(affine_space, h, z, v, mu, sigma, valid, x_min, x_max, X_sing, X_v, wX,
+                       alpha, bound_softness, shift_max)
+        res = irls_fit(refit, lambda s: s['h_star'], mu, sigma, valid, c=c, max_iter=max_iter)
         sol = res.solution
     # 3. image score on the likelihood's scale (= mean |r| when nobody is beyond c)
     dev = np.where(valid, huber_score(res.residual, c) if np.isfinite(c) else np.abs(res.residual), 0.0)
