@@ -39,7 +39,8 @@ def test_severities_print_plus_last_line(repo_root, tmp_path, capsys):
                           '--min-pixels', '20', '--out-dir', str(out), '--cache-dir', str(tmp_path / 'cache'),
                           '--scenes-per-shard', '3', '--methods', 'initial', 'dto_paper', 'oracle',
                           'dto_plus', 'plus_focal'])
-    last = capsys.readouterr().out.strip().splitlines()[-1]
+    printed = capsys.readouterr().out.strip().splitlines()
+    last = printed[-1]
     m = re.fullmatch(r'plus_gain_s1=(\S+) plus_gain_s2=nan plus_depth_err_reduction_s1=(\S+) '
                      r'plus_vs_oracle_s1=(\S+)', last)
     assert m, last
@@ -49,3 +50,10 @@ def test_severities_print_plus_last_line(repo_root, tmp_path, capsys):
     data = json.loads((out / 'dto_synthetic_sev0.json').read_text())
     assert {'dto_plus', 'plus_focal'} <= set(data['summary'])
     assert 'focal_refined_share' in data['summary']['plus_focal']['diag']
+    # DTO+ minus paper with its paired bootstrap interval: json, table and the summary line
+    d = data['plus_minus_paper']
+    assert abs(d['pcdr']['diff'] - (data['summary']['dto_plus']['pcdr']
+                                    - data['summary']['dto_paper']['pcdr'])) < 1e-9
+    assert d['pcdr']['lo'] <= d['pcdr']['diff'] <= d['pcdr']['hi']
+    assert 'paired scene-bootstrap interval' in (out / 'dto_synthetic_sev1.md').read_text()
+    assert sum('plus - paper PCDR' in line for line in printed) == 2
