@@ -24,7 +24,7 @@ dto_cfg = dict(
     edge_erosion=1,                     # drop depth samples 1 raster px inside silhouettes (0 = paper's letter)
     erosion_min_samples=3,              # fewer interior samples: erode one px less (down to 0)
     regression_source='vertices',       # X_i over visible 'vertices' | rendered 'pixels'
-    z_source='transl',                  # z_i = translation z | 'rendered' mean mesh depth
+    z_source='transl',                  # z_i = translation z | 'rendered' mean mesh depth | 'samples'
     quasi_planar_test='variance',       # var(d) < mean within-person var (supp. 6.3)
     # bounds (supplement 6.3)
     bounds_mode='paper',                # [alpha1 X, alpha2 X], quasi-planar -> [X, X]
@@ -100,6 +100,7 @@ dto_released = dict(
 
 # DTO+ (use `dict(preset='plus')` or merge `dto_plus` into `dto_cfg`)
 dto_plus = dict(
+    z_source='samples',                 # z_i: mesh depth at d_i's samples (the surface d_i sees)
     edge_erosion=2,
     erosion_min_samples=20,             # small persons keep >= 20 interior samples
     depth_statistic='median',

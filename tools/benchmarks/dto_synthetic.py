@@ -46,7 +46,8 @@ LABELS = dict(initial='initial (HMR-like)', dto_paper='DTO paper default',
               plus_bound_all_persons='DTO+ ablation: every person sets the bounds (|r| > 0)',
               plus_hard_bound='DTO+ ablation: hard lower scale bound',
               plus_no_shift_limit="DTO+ ablation: shift limited by the persons only (not the map's far end)",
-              plus_no_ground='DTO+ ablation: no ground-contact cue')
+              plus_no_ground='DTO+ ablation: no ground-contact cue',
+              plus_root_reference="DTO+ ablation: meshes scaled by the root depth (z_source='transl')")
 
 
 def parse_args(argv=None):

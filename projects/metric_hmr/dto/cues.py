@@ -58,6 +58,9 @@ class PersonCues:
     dv_dz_se: Optional[np.ndarray] = None
     corr_v: Optional[np.ndarray] = None
     v_spread: Optional[np.ndarray] = None   # robust residual spread of v about the relief line
+    # mesh depth (m) of the same samples, same statistic as d_i: the surface point of the
+    # mesh that d_i measures (``z_source='samples'``); NaN where d_i is
+    z_sample: Optional[np.ndarray] = None
 
 
 def slope_and_correlation(x: np.ndarray, y: np.ndarray):
@@ -115,6 +118,7 @@ class _OnePerson(NamedTuple):
     reason: str = ''
     pixel_samples: Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]] = None
     relief: Tuple[float, ...] = (np.nan,) * 6   # v, X_v, dv_dz, se, r, v_spread
+    z_sample: float = np.nan
 
 
 def extract_cues(vertices: Sequence[np.ndarray], raster: RasterOutput, rel_depth: np.ndarray,
@@ -167,7 +171,7 @@ def extract_cues(vertices: Sequence[np.ndarray], raster: RasterOutput, rel_depth
                       n_visible=np.array([p.n_visible for p in persons], np.int64).reshape(K),
                       n_pixels=n_pix, z_render=z_render, reason=[p.reason for p in persons],
                       pixel_samples=[p.pixel_samples for p in persons] if keep_pixel_samples else None,
-                      **relief)
+                      z_sample=col('z_sample'), **relief)
 
 
 def rendered_depth_stats(raster: RasterOutput, masks_r: Optional[np.ndarray], K: int):
@@ -247,6 +251,7 @@ def _person_cues(k, v, raster, rel_depth, focal, princpt, masks_r, interior, cfg
         return _OnePerson(reason='no_valid_depth')
     rel_g = rel[good]
     d = robust_location(rel_g, cfg.depth_statistic, cfg.trim_frac)
+    z_sample = robust_location(vv[good, 2], cfg.depth_statistic, cfg.trim_frac)
     var, std = rel_g.var(), rel_g.std()
     # intra-human scale X_i, w_i: regression over the vertices or the rendered pixels
     samples = _pixel_samples(k, raster, rel_depth, masks_r, interior, cfg.edge_erosion) \
@@ -261,7 +266,7 @@ def _person_cues(k, v, raster, rel_depth, focal, princpt, masks_r, interior, cfg
     relief = (np.nan,) * 6
     if relief_space is not None:
         relief = _relief_cues(vv[good, 2], rel_g, relief_space, cfg)
-    return _OnePerson(d, var, std, X, wr, n_vis, '', samples, relief)
+    return _OnePerson(d, var, std, X, wr, n_vis, '', samples, relief, z_sample)
 
 
 def _relief_cues(z, rel, space, cfg: CueConfig):

@@ -220,10 +220,18 @@ def usable_persons(cues: PersonCues, transl: np.ndarray, raster: RasterOutput,
 
 
 def initial_depths(transl: np.ndarray, cues: PersonCues, cfg: DTOConfig) -> np.ndarray:
-    """z_i: translation z (paper) or the mean rendered depth where the person has pixels."""
+    """z_i: translation z (paper), the mean rendered depth (released) or the mesh depth at
+    the samples of d_i with d_i's statistic (DTO+), the latter two where the person has them.
+
+    Why 'samples': d_i measures the depth of the person's *visible surface*; the fitted
+    z_i* = f(d_i) is that surface's depth, and z_i* / z_i scales the mesh about the camera.
+    With z_i the root depth the surface-to-root offset (about 0.1 m, varying with body size
+    and orientation) is absorbed as if it were depth: persons side by side swap order."""
     z_init = transl[:, 2].copy()
     if cfg.z_source == 'rendered':
         z_init = np.where(np.isfinite(cues.z_render), cues.z_render, z_init)
+    elif cfg.z_source == 'samples':
+        z_init = np.where(np.isfinite(cues.z_sample) & (cues.z_sample > 0), cues.z_sample, z_init)
     return z_init
 
 
@@ -447,7 +455,11 @@ def plus_result(cues: PersonCues, usable: np.ndarray, reasons: List[str], scale:
         if not ground.reason:
             flags.append('ground_fused')
     transl_star = transl * ratio[:, None]
-    transl_star[:, 2] = np.where(used, z_fin, transl_star[:, 2])
+    # z_fin is the final depth of what z_init measures (the root, or with z_source='samples'
+    # the sampled surface); it differs from z_fit only by a refined focal (z_fit / rho)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        root_per_ref = np.where(used, transl[:, 2] / np.where(used, z_init, 1.0), 1.0)
+    transl_star[:, 2] = np.where(used, z_fin * root_per_ref, transl_star[:, 2])
     residual = np.abs(full(fit.residual))
     score = float(fit.score[0])
     kept = score <= cfg.score_threshold

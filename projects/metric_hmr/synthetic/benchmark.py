@@ -55,6 +55,7 @@ PLUS_ABLATIONS = {
     'plus_hard_bound': dict(bound_softness=0.0),
     'plus_no_shift_limit': dict(shift_limit_percentile=None),
     'plus_no_ground': dict(ground_contact='none'),
+    'plus_root_reference': dict(z_source='transl'),
 }
 
 METHODS = ('initial', 'dto_paper', 'dto_released', 'no_intra_bound', 'gender_agnostic',

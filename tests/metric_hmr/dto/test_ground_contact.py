@@ -189,9 +189,10 @@ def test_run_dto_plus_with_ground_on_a_level_scene():
     own = np.sqrt(on.depth_fusion_weight) * on.sigma / on.mu
     t = np.hypot(0.03, own)
     fused = np.isfinite(on.ground_weight)
-    rel_off = off.std_z / off.transl_star[:, 2]
+    # (std_z is the std of z_star, the depth of the sampled surface in the plus preset)
+    rel_off = off.std_z / off.z_star
     expect = np.sqrt(rel_off ** 2 - own ** 2 + t ** 2 * (1 - on.ground_weight))
-    np.testing.assert_allclose((on.std_z / on.transl_star[:, 2])[fused], expect[fused], rtol=1e-9)
+    np.testing.assert_allclose((on.std_z / on.z_star)[fused], expect[fused], rtol=1e-9)
     # person 3 seen too near by the network: by 4 % it is pulled back towards the truth;
     # by 15 % (far beyond its own and the plane's std) the cue cannot tell a network error
     # from a person standing off the ground: flagged off_ground, its depth kept

@@ -173,18 +173,21 @@ def test_robust_location_and_relief_slope():
         robust_location(x, 'mode')
 
 
-def disparity_scene(seed=0, K=6, A=2.0, B=0.05, rho=1.2, flat_persons=False, H=480, W=640):
+def disparity_scene(seed=0, K=6, A=2.0, B=0.05, rho=1.2, flat_persons=False, H=480, W=640,
+                    thickness=0.25):
     """True persons (ellipsoids) rendered with the true focal f into a metric depth map D;
     the network sees q = A / D + B.  The HMR-like estimate: focal rho f, person i scaled by
     k_i about its root, placed at (k X, k Y, k rho Z) (same pixel).  ``flat_persons``: the
-    network gives each person a constant disparity (no relief)."""
+    network gives each person a constant disparity (no relief).  ``thickness``: one value or
+    one per person (depth semi-axis = thickness x height / 1.7)."""
     from metric_hmr.dto.raster import rasterize_persons
     rng = np.random.default_rng(seed)
     f, c = np.array([600.0, 600.0]), np.array([W / 2, H / 2])
     Z = np.sort(rng.uniform(3.0, 9.0, K))
     Ht = rng.uniform(1.0, 1.9, K)
     roots = np.stack([(np.arange(K) - (K - 1) / 2) * 0.8 * Z / 4.0, 0.9 - 0.5 * Ht, Z], 1)
-    meshes = [person_mesh(Ht[i], roots[i], 32, 48, thickness=0.25) for i in range(K)]
+    thick = np.broadcast_to(np.asarray(thickness, np.float64), (K,))
+    meshes = [person_mesh(Ht[i], roots[i], 32, 48, thickness=thick[i]) for i in range(K)]
     faces = meshes[0][1]
     bg = np.array([[-80, -80, 30.0], [80, -80, 30.0], [80, 80, 30.0], [-80, 80, 30.0]])
     ras = rasterize_persons([m[0] for m in meshes] + [bg], [faces] * K + [np.array([[0, 1, 2], [0, 2, 3]])],
@@ -218,11 +221,12 @@ def test_focal_refinement_recovers_true_focal_on_noise_free_scene():
     assert res.focal_refined and 'focal_refined' in res.flags and res.focal_reason == ''
     assert res.focal_star == pytest.approx(sc['f_true'], rel=0.02)
     assert res.focal_ratio_std < 0.05
-    assert np.allclose(res.z_star, sc['Z_true'], rtol=0.03)
-    assert np.allclose(res.transl_star[:, 2], res.z_star)
+    assert np.allclose(res.transl_star[:, 2], sc['Z_true'], rtol=0.03)
+    # the root moves with the sampled surface's depth (z_source='samples')
+    assert np.allclose(res.transl_star[:, 2], sc['transl'][:, 2] * res.z_star / res.z_init)
     assert np.allclose(res.h_star, sc['H_true'], rtol=0.03)        # heights do not move
     off = _run(sc, resolution=None, focal_refine=False)
-    assert np.allclose(off.z_star, 1.2 * sc['Z_true'], rtol=0.03) and off.focal_star is None
+    assert np.allclose(off.transl_star[:, 2], 1.2 * sc['Z_true'], rtol=0.03) and off.focal_star is None
 
 
 def test_focal_refinement_declines_when_not_identifiable():
@@ -503,3 +507,29 @@ def test_quasi_planar_pin_stays_hard_with_the_soft_bound(monkeypatch):
     soft, hard = run(), run(bound_softness=0.0)
     assert soft.quasi_planar and soft.active != 0
     np.testing.assert_array_equal(soft.z_star, hard.z_star)
+
+
+def test_samples_depth_reference_places_roots_where_the_root_reference_cannot():
+    """``z_source='samples'`` (dto.initial_depths): d_i is the depth of the person's sampled
+    *surface*, so z_i must be the mesh's depth at the same samples (same statistic); the
+    scaling z_i* / z_i about the camera then puts the root where it belongs.  Exact
+    disparity, exact priors, persons of different thickness: the roots come back to 0.5 %
+    with the sample reference; the root reference (the paper's z_i = T_z) is off by the
+    surface-to-root offset, which differs between persons (seen from the front or the
+    side: thickness 0.15 vs 0.45) and which no affine absorbs."""
+    sc = disparity_scene(seed=3, rho=1.0, thickness=[0.15, 0.45, 0.45, 0.15, 0.45, 0.15])
+    kw = dict(resolution=None, focal_refine=False, depth_fusion='none')
+    z_true = sc['Z_true']
+    samples = _run(sc, z_source='samples', **kw)
+    root = _run(sc, z_source='transl', **kw)
+    err_s = np.abs(samples.transl_star[:, 2] / z_true - 1)
+    err_r = np.abs(root.transl_star[:, 2] / z_true - 1)
+    assert err_s.max() < 0.005, err_s
+    assert err_r.max() > 0.02 and err_r.max() > 5 * err_s.max(), (err_r, err_s)
+    # z_init is the mesh depth at the samples: in front of the root, behind the nearest vertex
+    used = samples.used
+    zmin = np.array([v[:, 2].min() for v in sc['verts']])
+    assert np.all(samples.z_init[used] < sc['transl'][used, 2])
+    assert np.all(samples.z_init[used] > zmin[used])
+    # heights follow the same ratio: exact priors, exact heights
+    assert np.allclose(samples.h_star[used], sc['H_true'][used], rtol=0.005)
