@@ -273,7 +273,7 @@ def run_severity(args, last_line: bool = True):
                   config_hash=gen.config_hash, counts=counts, summary=summary,
                   pcdr_gain=pcdr_gain, depth_err_reduction=depth_red,
                   eval_seconds=time.perf_counter() - t0, generation_seconds=gen_time)
-    if 'dto_plus' in methods:
+    if {'dto_plus', 'dto_paper'} <= set(methods):
         # is DTO+ better than the paper on *these* scenes, or within their noise?
         report['plus_minus_paper'] = paired_differences(per_scene, 'dto_plus', 'dto_paper',
                                                         seed=args.seed)

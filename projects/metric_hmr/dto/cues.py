@@ -58,8 +58,8 @@ class PersonCues:
     dv_dz_se: Optional[np.ndarray] = None
     corr_v: Optional[np.ndarray] = None
     v_spread: Optional[np.ndarray] = None   # robust residual spread of v about the relief line
-    # mesh depth (m) of the same samples, same statistic as d_i: the surface point of the
-    # mesh that d_i measures (``z_source='samples'``); NaN where d_i is
+    # mesh depth (m) of the same samples, same statistic (and space) as d_i: the surface of
+    # the mesh that d_i measures (``z_source='samples'``); NaN where d_i is
     z_sample: Optional[np.ndarray] = None
 
 
@@ -251,7 +251,11 @@ def _person_cues(k, v, raster, rel_depth, focal, princpt, masks_r, interior, cfg
         return _OnePerson(reason='no_valid_depth')
     rel_g = rel[good]
     d = robust_location(rel_g, cfg.depth_statistic, cfg.trim_frac)
-    z_sample = robust_location(vv[good, 2], cfg.depth_statistic, cfg.trim_frac)
+    # the mesh's depth at the same samples, by the same statistic in the same space as the
+    # fitted value (disparity: 1 / location of 1 / z, exact for the mean as for the median)
+    zg = vv[good, 2]
+    z_sample = (1.0 / robust_location(1.0 / zg, cfg.depth_statistic, cfg.trim_frac)
+                if relief_space == 'disparity' else robust_location(zg, cfg.depth_statistic, cfg.trim_frac))
     var, std = rel_g.var(), rel_g.std()
     # intra-human scale X_i, w_i: regression over the vertices or the rendered pixels
     samples = _pixel_samples(k, raster, rel_depth, masks_r, interior, cfg.edge_erosion) \

@@ -62,8 +62,8 @@ class DTOResult:
     x_min: float
     x_max: float
     active: int                 # 0 none, -1 lower, +1 upper bound active
-    z_init: np.ndarray
-    z_star: np.ndarray          # corrected depth (= z_init where not optimized)
+    z_init: np.ndarray          # z_i: root depth T_z, or (z_source) the rendered / sampled surface's
+    z_star: np.ndarray          # corrected depth of the same point (= z_init where not optimized)
     transl_star: np.ndarray     # (K, 3) translation scaled by z*/z
     h_init: np.ndarray
     h_star: np.ndarray          # corrected height h_i z*/z

@@ -40,7 +40,7 @@ def test_bad_preset():
 
 _CHOICES = dict(prior_mode=('paper', 'cdc'), depth_convention=('disparity', 'depth'),
                 depth_resample=('before', 'after'), regression_source=('vertices', 'pixels'),
-                z_source=('transl', 'rendered'), quasi_planar_test=('variance', 'std'),
+                z_source=('transl', 'rendered', 'samples'), quasi_planar_test=('variance', 'std'),
                 bounds_mode=('paper', 'lower_only'))
 
 

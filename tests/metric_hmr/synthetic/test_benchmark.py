@@ -61,6 +61,9 @@ def test_paired_differences_match_summarize_and_are_reproducible():
     # seeded: identical inputs, identical intervals; another seed, other draws
     assert paired_differences(per, 'a', 'b', n_boot=500, seed=7) == d
     assert paired_differences(per, 'a', 'b', n_boot=500, seed=8)['pcdr']['lo'] != d['pcdr']['lo']
+    # the level is the percentile interval of the same draws: 50 % inside 95 %
+    half = paired_differences(per, 'a', 'b', n_boot=500, seed=7, level=0.5)['pcdr']
+    assert d['pcdr']['lo'] < half['lo'] < half['hi'] < d['pcdr']['hi']
 
 
 def test_paired_differences_of_a_method_with_itself_is_zero():
