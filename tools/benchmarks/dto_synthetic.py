@@ -194,6 +194,44 @@ def paired_lines(d) -> str:
             + ', '.join(f'{g} {ci(he[g], 2)}' for g in ('baby', 'kid', 'teen', 'adult')) + '\n')
 
 
+def plot_plus_minus_paper(reports, path):
+    """DTO+ minus paper per severity with the paired intervals: PCDR (left), height error per
+    age group (right); a bar whose interval crosses 0 is not resolved by the scenes."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    sevs = [s for s, r in sorted(reports.items()) if r.get('plus_minus_paper')]
+    if not sevs:
+        return False
+    d = [reports[s]['plus_minus_paper'] for s in sevs]
+    err = lambda xs: np.array([[x['diff'] - x['lo'] for x in xs], [x['hi'] - x['diff'] for x in xs]])
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    pc = [x['pcdr'] for x in d]
+    axes[0].bar(np.arange(len(sevs)), [x['diff'] for x in pc], yerr=err(pc), capsize=4, color='tab:purple')
+    axes[0].set_xticks(np.arange(len(sevs)))
+    axes[0].set_xticklabels([f'severity {s:g}' for s in sevs])
+    axes[0].axhline(3.0, color='gray', ls='--', lw=0.8, label="issue 15's target at severity 1, 2")
+    axes[0].legend(fontsize=8)
+    axes[0].set_title('PCDR_0.2, DTO+ minus paper (points)')
+    groups = ('baby', 'kid', 'teen', 'adult')
+    w = 0.8 / len(sevs)
+    for i, (s, x) in enumerate(zip(sevs, d)):
+        he = [x['height_cm'][g] for g in groups]
+        axes[1].bar(np.arange(len(groups)) + i * w, [h['diff'] for h in he], w, yerr=err(he), capsize=3,
+                    label=f'severity {s:g}')
+    axes[1].set_xticks(np.arange(len(groups)) + 0.4 - w / 2)
+    axes[1].set_xticklabels(groups)
+    axes[1].set_title('height error, DTO+ minus paper (cm; < 0: DTO+ better)')
+    axes[1].legend(fontsize=8)
+    for ax in axes:
+        ax.axhline(0.0, color='k', lw=0.8)
+    fig.suptitle(f"95 % paired scene-bootstrap intervals ({d[0]['n_scenes']} scenes per severity)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
 def main(argv=None):
     args = parse_args(argv)
     if not args.severities:
@@ -221,6 +259,8 @@ def main(argv=None):
         d = r['plus_minus_paper']['pcdr']
         print(f"[dto_synthetic] severity {sev:g}: plus - paper PCDR {d['diff']:+.2f} "
               f"(95 % paired scene bootstrap [{d['lo']:+.2f}, {d['hi']:+.2f}])")
+    if plot_plus_minus_paper(reports, Path(args.out_dir) / 'plus_minus_paper.png'):
+        print(f'[dto_synthetic] wrote {args.out_dir}/plus_minus_paper.png', flush=True)
     print(line)
     return reports
 

@@ -57,3 +57,4 @@ def test_severities_print_plus_last_line(repo_root, tmp_path, capsys):
     assert d['pcdr']['lo'] <= d['pcdr']['diff'] <= d['pcdr']['hi']
     assert 'paired scene-bootstrap interval' in (out / 'dto_synthetic_sev1.md').read_text()
     assert sum('plus - paper PCDR' in line for line in printed) == 2
+    assert (out / 'plus_minus_paper.png').stat().st_size > 0
