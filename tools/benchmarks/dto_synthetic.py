@@ -204,7 +204,9 @@ def plot_plus_minus_paper(reports, path):
     if not sevs:
         return False
     d = [reports[s]['plus_minus_paper'] for s in sevs]
-    err = lambda xs: np.array([[x['diff'] - x['lo'] for x in xs], [x['hi'] - x['diff'] for x in xs]])
+    # a percentile interval need not contain the point estimate: clip the bar's whiskers at 0
+    err = lambda xs: np.maximum(np.array([[x['diff'] - x['lo'] for x in xs],
+                                          [x['hi'] - x['diff'] for x in xs]]), 0.0)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     pc = [x['pcdr'] for x in d]
     axes[0].bar(np.arange(len(sevs)), [x['diff'] for x in pc], yerr=err(pc), capsize=4, color='tab:purple')
