@@ -39,7 +39,7 @@ PriorMode = Literal['paper', 'cdc']                 # group table | continuous-a
 DepthConvention = Literal['disparity', 'depth']     # network output: 1/disp | already depth
 DepthResample = Literal['before', 'after']          # resample the raw map before / after conversion
 RegressionSource = Literal['vertices', 'pixels']    # X_i from visible vertices | rendered pixels
-ZSource = Literal['transl', 'rendered', 'samples']  # z_i: translation z | mean z-buffer depth | mesh depth at d_i's samples
+ZSource = Literal['transl', 'rendered', 'samples']  # z_i: T_z | mean z-buffer | mesh at d_i's samples
 QuasiPlanarTest = Literal['variance', 'std']        # paper | released code
 BoundsMode = Literal['paper', 'lower_only']         # [a1 X, a2 X] | [X, inf)
 DepthStatistic = Literal['mean', 'median', 'trimmed']   # d_i location (DTO+: median)
@@ -437,7 +437,8 @@ class DTOConfig:
         about the camera by z_i* over the mesh's own depth at the same samples
         (``z_source='samples'``), not over its root depth: the surface-to-root offset
         differs between persons and would otherwise be read as depth."""
-        return cls(edge_erosion=2, z_source='samples', erosion_min_samples=20, depth_statistic='median',
+        return cls(z_source='samples',
+                   edge_erosion=2, erosion_min_samples=20, depth_statistic='median',
                    scale_estimator='inverse', affine_space='disparity', height_loss='huber',
                    focal_refine=False, depth_fusion='spread', fusion_cue_std=0.0,
                    fusion_spread_scale=1.0, bound_min_corr=0.2, alpha1=0.5, alpha2=3.0,

@@ -254,8 +254,10 @@ def _person_cues(k, v, raster, rel_depth, focal, princpt, masks_r, interior, cfg
     # the mesh's depth at the same samples, by the same statistic in the same space as the
     # fitted value (disparity: 1 / location of 1 / z, exact for the mean as for the median)
     zg = vv[good, 2]
-    z_sample = (1.0 / robust_location(1.0 / zg, cfg.depth_statistic, cfg.trim_frac)
-                if relief_space == 'disparity' else robust_location(zg, cfg.depth_statistic, cfg.trim_frac))
+    if relief_space == 'disparity':
+        z_sample = 1.0 / robust_location(1.0 / zg, cfg.depth_statistic, cfg.trim_frac)
+    else:
+        z_sample = robust_location(zg, cfg.depth_statistic, cfg.trim_frac)
     var, std = rel_g.var(), rel_g.std()
     # intra-human scale X_i, w_i: regression over the vertices or the rendered pixels
     samples = _pixel_samples(k, raster, rel_depth, masks_r, interior, cfg.edge_erosion) \
