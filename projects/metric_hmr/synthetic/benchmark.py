@@ -14,8 +14,9 @@ Used by ``tools/benchmarks/dto_synthetic.py``.  Every method places the *detecte
   turned into metric depth exactly, ``z* = mean metric depth at the person's visible
   vertices`` and the translation is scaled by ``z* / (mean z of those vertices)``; at
   severity 0 this recovers the true depth (up to the estimate's pose/shape noise);
-* diagnostics ``initial_gt_focal`` / ``dto_paper_gt_focal``: the same estimate without the
-  focal-length bias (rho = 1, true focal), to separate the focal error from DTO's own;
+* diagnostics ``initial_gt_focal`` / ``dto_paper_gt_focal`` / ``plus_gt_focal``: the same
+  estimate without the focal-length bias (rho = 1, true focal,
+  :func:`estimate_with_focal_bias`), to separate the focal error from DTO's own;
 * ``dto_plus``: DTO+ (``preset='plus'``, issue 15) and one ablation per piece
   (``PLUS_ABLATIONS``: DTO+ with that piece set back to the paper's choice, or an opt-in
   piece switched on).
@@ -35,8 +36,8 @@ import numpy as np
 from .estimates import AGE_GROUP_NAMES, age_group_of
 from .relative_depth import disparity_to_depth
 
-__all__ = ['METHODS', 'PLUS_ABLATIONS', 'depth_layers_from_gt', 'evaluate_scene', 'summarize', 'oracle_depths',
-           'paired_differences']
+__all__ = ['METHODS', 'PLUS_ABLATIONS', 'GT_FOCAL_METHODS', 'depth_layers_from_gt', 'evaluate_scene',
+           'summarize', 'oracle_depths', 'paired_differences', 'estimate_with_focal_bias']
 
 # DTO+ and one row per piece: the preset with that option toggled (back to the paper's
 # value, or on for the opt-in focal refinement and cue-noise height std)
@@ -58,8 +59,11 @@ PLUS_ABLATIONS = {
     'plus_root_reference': dict(z_source='transl'),
 }
 
+# diagnostics: a DTO variant run on the estimate re-made with the true focal
+GT_FOCAL_METHODS = {'dto_paper_gt_focal': 'dto_paper', 'plus_gt_focal': 'dto_plus'}
+
 METHODS = ('initial', 'dto_paper', 'dto_released', 'no_intra_bound', 'gender_agnostic',
-           'no_age_prior', 'oracle', 'initial_gt_focal', 'dto_paper_gt_focal') + tuple(PLUS_ABLATIONS)
+           'no_age_prior', 'oracle', 'initial_gt_focal') + tuple(GT_FOCAL_METHODS) + tuple(PLUS_ABLATIONS)
 
 
 def depth_layers_from_gt(z: np.ndarray, tau: float = 0.2) -> np.ndarray:
@@ -112,6 +116,33 @@ def oracle_depths(vertices_init, faces, focal, princpt, image_size, metric_depth
         d_i[k] = float(metric_depth[r, c].mean())
         z_i[k] = float(v[vis, 2].mean())
     return d_i, z_i
+
+
+def estimate_with_focal_bias(scene: dict, det, verts_gt, rho_new: float):
+    """The scene's HMR-like estimate re-made as if the focal bias were ``rho_new``.
+
+    The stored estimate has focal ``rho f`` (``scene['est_rho']``) and root
+    ``(k X, k Y, k rho Z)`` (:func:`metric_hmr.synthetic.estimates.apply_estimate`); the same
+    size factor, rotation and girth errors with ``rho_new`` give root ``(k X, k Y, k rho_new Z)``
+    and focal ``rho_new f`` (``rho_new = 1``: the true focal).  Everything else about the
+    person (2D projection, size error, body relief) is unchanged.
+
+    Args:
+        scene: stored scene; det: (K,) indices of the detected persons;
+        verts_gt: per person (V, 3) true camera-space vertices (``gen.scene_vertices``).
+    Returns:
+        (vertices: list of K (V, 3), transl: (K, 3) roots, focal: (2,) pixels).
+    """
+    from .estimates import apply_estimate
+    up = np.asarray(scene['cam_R'])[:, 1]
+    verts, roots = [], []
+    for i in det:
+        v, r = apply_estimate(verts_gt[i], scene['root'][i], up, scene['est_size_factor'][i],
+                              float(rho_new), scene['est_rot'][i], scene['est_girth'][i])
+        verts.append(v)
+        roots.append(r)
+    transl = np.stack(roots) if roots else np.zeros((0, 3))
+    return verts, transl, np.asarray(scene['focal'], np.float64) * float(rho_new)
 
 
 def _resolve_no_bound(res):
@@ -184,16 +215,11 @@ def evaluate_scene(gen, scene: dict, methods=METHODS, min_pixels: int = 150,
             z, h, kept, score = transl[:, 2].copy(), h0.copy(), None, None
         elif m == 'initial_gt_focal':
             z, h, kept, score = transl[:, 2] / rho, h0.copy(), None, None
-        elif m == 'dto_paper_gt_focal':
-            # the estimate re-made with rho = 1: root z / rho, body depth relief unchanged
-            up = np.asarray(scene['cam_R'])[:, 1]
-            from .estimates import apply_estimate
-            v1 = [apply_estimate(verts_gt[i], scene['root'][i], up, scene['est_size_factor'][i],
-                                 1.0, scene['est_rot'][i], scene['est_girth'][i])[0] for i in det]
-            tr1 = transl.copy()
-            tr1[:, 2] /= rho
-            res = run_dto(v1, gen.faces, focal / rho, princpt, (H, W), rel, tr1, h0,
-                          masks=masks, age_years=age, p_male=p_male)
+        elif m in GT_FOCAL_METHODS:
+            # the estimate re-made with the true focal (rho = 1)
+            v1, tr1, f1 = estimate_with_focal_bias(scene, det, verts_gt, 1.0)
+            res = run_dto(v1, gen.faces, f1, princpt, (H, W), rel, tr1, h0, masks=masks,
+                          **_dto_kwargs(GT_FOCAL_METHODS[m], age, p_male))
             z, h = res.transl_star[:, 2].copy(), res.h_star.copy()
             kept, score = bool(res.kept), float(res.image_score)
         elif m == 'oracle':

@@ -12,7 +12,7 @@ import numpy as np
 
 from .scene_camera import SceneCamera
 
-__all__ = ['SceneRendering', 'background_depth', 'render_scene', 'pixel_rays']
+__all__ = ['SceneRendering', 'background_depth', 'background_is_ground', 'render_scene', 'pixel_rays']
 
 
 class SceneRendering(NamedTuple):
@@ -39,8 +39,9 @@ def pixel_rays(camera: SceneCamera) -> np.ndarray:
                      (v - camera.princpt[1]) / camera.focal[1], np.ones_like(u)], -1)
 
 
-def background_depth(camera: SceneCamera, wall_z: float) -> np.ndarray:
-    """(H, W) float64 depth of the ground plane y=0 / wall z=wall_z seen through each pixel.
+def _background_hits(camera: SceneCamera, wall_z: float):
+    """(H, W) ray parameters (= depth) at which each pixel's ray meets the ground plane y=0
+    and the wall z=wall_z (inf where it does not).
 
     A camera-space ray ``t * r`` (r_z = 1) has depth ``t``; its world direction is R^T r.
     """
@@ -49,11 +50,23 @@ def background_depth(camera: SceneCamera, wall_z: float) -> np.ndarray:
     with np.errstate(divide='ignore', invalid='ignore'):
         t_ground = np.where(d_world[..., 1] < 0, -cy_ / d_world[..., 1], np.inf)
         t_wall = np.where(d_world[..., 2] > 0, (wall_z - cz_) / d_world[..., 2], np.inf)
+    return t_ground, t_wall
+
+
+def background_depth(camera: SceneCamera, wall_z: float) -> np.ndarray:
+    """(H, W) float64 depth of the ground plane y=0 / wall z=wall_z seen through each pixel."""
+    t_ground, t_wall = _background_hits(camera, wall_z)
     depth = np.minimum(t_ground, t_wall)
     if not np.all(np.isfinite(depth)):
         raise ValueError('camera sees neither ground nor wall at some pixels; '
                          f'check pitch={camera.pitch} and vfov={camera.vfov}')
     return depth
+
+
+def background_is_ground(camera: SceneCamera, wall_z: float) -> np.ndarray:
+    """(H, W) bool, the background seen through the pixel is the ground (else the wall)."""
+    t_ground, t_wall = _background_hits(camera, wall_z)
+    return t_ground < t_wall
 
 
 def render_scene(vertices: Sequence[np.ndarray], faces: np.ndarray, camera: SceneCamera,

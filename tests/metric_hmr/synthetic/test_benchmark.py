@@ -82,3 +82,51 @@ def test_paired_interval_widens_with_fewer_scenes():
     narrow = paired_differences(per, 'a', 'b', n_boot=1000)['pcdr']
     ratio = (wide['hi'] - wide['lo']) / (narrow['hi'] - narrow['lo'])
     assert 1.4 < ratio < 2.9
+
+
+def test_estimate_with_focal_bias_remakes_the_stored_estimate(anny_gen, anny_scenes):
+    """rho_new = the scene's rho gives back the stored estimate exactly; rho_new = 1 moves
+    only the root depth (by 1 / rho) and the focal (to the true one): the 2D projection,
+    size error and body relief are those of the stored estimate."""
+    from metric_hmr.geometry import project_points
+    from metric_hmr.synthetic.benchmark import estimate_with_focal_bias
+    checked = 0
+    for scene in anny_scenes:
+        det = np.nonzero(np.asarray(scene['n_pixels']) >= 30)[0]
+        if not len(det):
+            continue
+        rho = float(scene['est_rho'])
+        assert abs(rho - 1.0) > 1e-3                  # the case where a difference would show
+        vg = anny_gen.scene_vertices(scene)
+        vi = anny_gen.initial_vertices(scene, vg)
+        v, t, f = estimate_with_focal_bias(scene, det, vg, rho)
+        np.testing.assert_array_equal(t, np.asarray(scene['est_root'])[det])
+        np.testing.assert_allclose(f, np.asarray(scene['focal']) * rho, rtol=1e-15)
+        for k, i in enumerate(det):
+            np.testing.assert_array_equal(v[k], vi[i])
+        v1, t1, f1 = estimate_with_focal_bias(scene, det, vg, 1.0)
+        np.testing.assert_allclose(f1, scene['focal'], rtol=1e-15)
+        np.testing.assert_allclose(t1[:, :2], t[:, :2], rtol=1e-12)
+        np.testing.assert_allclose(t1[:, 2], t[:, 2] / rho, rtol=1e-12)
+        princpt = np.asarray(scene['princpt'])
+        for k in range(len(det)):
+            # same relief about the root, same projected root
+            np.testing.assert_allclose(v1[k] - t1[k], v[k] - t[k], atol=1e-12)
+            np.testing.assert_allclose(project_points(t1[k], f1, princpt),
+                                       project_points(t[k], f, princpt), atol=1e-9)
+        checked += 1
+    assert checked
+
+
+def test_gt_focal_rows_run_their_dto_variant_on_the_true_focal_estimate(anny_gen, anny_scenes):
+    """plus_gt_focal is DTO+ (not the paper) on the re-made estimate, dto_paper_gt_focal the
+    paper: at severity 0 the true focal removes most of DTO+'s depth error, and the two
+    rows differ (different presets) on at least one scene."""
+    from metric_hmr.synthetic.benchmark import GT_FOCAL_METHODS
+    assert GT_FOCAL_METHODS == {'dto_paper_gt_focal': 'dto_paper', 'plus_gt_focal': 'dto_plus'}
+    methods = ('initial', 'dto_plus', 'dto_paper_gt_focal', 'plus_gt_focal')
+    per = [evaluate_scene(anny_gen, s, methods=methods, min_pixels=30) for s in anny_scenes]
+    per = [p for p in per if len(p['gt']['z'])]
+    S = summarize(per, methods=methods)
+    assert S['plus_gt_focal']['depth_err_mean'] < 0.5 * S['dto_plus']['depth_err_mean']
+    assert any(np.abs(p['plus_gt_focal']['z'] - p['dto_paper_gt_focal']['z']).max() > 1e-6 for p in per)

@@ -1,0 +1,181 @@
+"""Could a geometric cue fix the HMR's focal length?  Feasibility, with oracles (issue 15).
+
+    python tools/benchmarks/dto_focal_cues.py --scenes 300 --severity 1
+
+``dto_focal_requirement.py`` says how much better than the HMR's focal a focal estimate must
+be for DTO+ to reach a depth-error target.  This benchmark measures, on the same cached
+scenes, the two geometric cues of :mod:`metric_hmr.synthetic.focal_cues` (the focal-free
+relief is DTO+'s own ``focal_refine`` and is reported by ``dto_synthetic.py``):
+
+* ``horizon``: the floor plane DTO+ fits through the persons' foot contacts
+  (``DTOResult.ground_plane``) and the persons' up vectors as the HMR estimates them (the
+  world up rotated by each estimate's orientation error); ``horizon_true_up``: the same
+  with the camera's true up vector (an oracle pitch);
+* ``floor_wall``: the floor and wall fitted in the relative disparity with the *true*
+  floor / wall pixels (an oracle segmentation, background eroded by ``--erode`` px) and the
+  *true* disparity shift (oracle); ``floor_wall_fit_shift``: the same with DTO+'s fitted
+  shift.
+
+Per cue: the share of images where it gives an estimate, its mean |log error| there and the
+HMR's on the same images, and two optimistic bounds over all images: ``selection`` (per
+image the better of the HMR's focal and the cue's, known only to an oracle) and ``fusion``
+(the best fixed weight ``(1 - w) log f_hmr + w log f_cue``, the weight chosen on these very
+scenes).  ``all_selection``: the best of the HMR and every cue per image.  Written to
+``--out-dir``: ``dto_focal_cues_sev<S>.json/.md``.  The last line:
+
+    hmr_focal_log_err=.. horizon_selection=.. horizon_true_up_selection=..
+    floor_wall_selection=.. all_selection=.. best_fusion=..
+"""
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault('ANNY_CACHE_DIR', os.path.expanduser('~/.cache/metric_hmr/anny'))
+
+CUES = ('horizon', 'horizon_true_up', 'floor_wall', 'floor_wall_fit_shift')
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--scenes', type=int, default=300)
+    p.add_argument('--severity', type=float, default=1.0)
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--image-size', type=int, nargs=2, default=(384, 512), metavar=('H', 'W'))
+    p.add_argument('--min-pixels', type=int, default=150)
+    p.add_argument('--layout', default='groups', choices=('groups', 'uniform'))
+    p.add_argument('--erode', type=int, default=4,
+                   help='background pixels this close to a person or to the floor/wall fold are not fitted')
+    p.add_argument('--out-dir', default='work_dirs/benchmarks/dto_focal_cues')
+    p.add_argument('--cache-dir', default=os.path.expanduser('~/.cache/metric_hmr/synthetic_bench'))
+    p.add_argument('--scenes-per-shard', type=int, default=50)
+    return p.parse_args(argv)
+
+
+def scene_cue_errors(gen, scene, min_pixels: int, erode: int) -> dict:
+    """log(focal estimate / true focal) of the HMR and of each cue for one scene (NaN where
+    a cue gives none); None when no person is detected."""
+    from scipy import ndimage
+
+    from metric_hmr.dto import run_dto
+    from metric_hmr.synthetic.focal_cues import (fit_disparity_plane, focal_from_floor_and_wall,
+                                                 focal_ratio_from_horizon)
+    from metric_hmr.synthetic.generator import scene_camera
+    from metric_hmr.synthetic.render import background_is_ground
+
+    det = np.nonzero(np.asarray(scene['n_pixels']) >= min_pixels)[0]
+    if not len(det):
+        return None
+    # 1. DTO+ on the stored estimate (HMR focal rho f), as in dto_synthetic.py
+    cam = scene_camera(scene)
+    H, W = cam.image_size
+    rho = float(scene['est_rho'])
+    pid = np.asarray(scene['person_id'])
+    verts_gt = gen.scene_vertices(scene)
+    verts = gen.initial_vertices(scene, verts_gt)
+    rel = np.asarray(scene['rel_disparity'], np.float64)
+    res = run_dto([verts[i] for i in det], gen.faces, cam.focal * rho, cam.princpt, (H, W), rel,
+                  np.asarray(scene['est_root'], np.float64)[det],
+                  np.asarray(scene['est_height'], np.float64)[det],
+                  masks=np.stack([pid == i for i in det]),
+                  age_years=np.asarray(scene['est_age'], np.float64)[det],
+                  p_male=np.asarray(scene['est_p_male'], np.float64)[det], config=dict(preset='plus'))
+    out = dict(hmr=np.log(rho), pitch_deg=float(np.rad2deg(cam.pitch)), persons=len(det))
+    # 2. horizon: rho_hat = f_hmr / f, so the refined focal f_hmr / rho_hat has error log rho - log rho_hat
+    up_true = cam.R[:, 1]
+    up_hmr = np.einsum('kij,j->ki', np.asarray(scene['est_rot'], np.float64)[det], up_true)
+    for name, up in (('horizon', up_hmr), ('horizon_true_up', up_true)):
+        r = focal_ratio_from_horizon(res.ground_plane, up) if res.ground_plane is not None else np.nan
+        out[name] = np.log(rho) - np.log(r) if np.isfinite(r) else np.nan
+    # 3. floor and wall in the disparity (oracle segmentation)
+    ground = background_is_ground(cam, float(scene['wall_z']))
+    fold = ndimage.binary_dilation(ground ^ ndimage.binary_erosion(ground, border_value=1),
+                                   iterations=erode)
+    bg = ndimage.binary_erosion(pid < 0, iterations=erode) & ~fold
+    cf = fit_disparity_plane(rel, bg & ground, cam.princpt)
+    cw = fit_disparity_plane(rel, bg & ~ground, cam.princpt)
+    fit_shift = res.t_d if res.affine_space == 'disparity' and res.optimized else np.nan
+    for name, b in (('floor_wall', float(scene['rel_shift'])), ('floor_wall_fit_shift', fit_shift)):
+        f = focal_from_floor_and_wall(cf, cw, b) if cf is not None and cw is not None and np.isfinite(b) else np.nan
+        out[name] = np.log(f / cam.focal[0]) if np.isfinite(f) else np.nan
+    return out
+
+
+def summarize_cues(records) -> dict:
+    """Per cue: availability, mean |log error| there vs the HMR's, selection and fusion bounds."""
+    e_hmr = np.array([r['hmr'] for r in records])
+    res = dict(images=len(records), hmr_focal_log_err=float(np.mean(np.abs(e_hmr))), cues={})
+    best_all = np.abs(e_hmr)
+    best_fusion = (float(np.mean(np.abs(e_hmr))), 'hmr', 0.0)
+    for c in CUES:
+        e = np.array([r[c] for r in records])
+        ok = np.isfinite(e)
+        sel = np.where(ok, np.minimum(np.abs(e_hmr), np.abs(np.where(ok, e, 0.0))), np.abs(e_hmr))
+        fus = min((float(np.mean(np.where(ok, np.abs((1 - w) * e_hmr + w * np.where(ok, e, 0.0)),
+                                          np.abs(e_hmr)))), float(w))
+                  for w in np.linspace(0.0, 1.0, 21))
+        res['cues'][c] = dict(share=float(ok.mean()),
+                              log_err=float(np.mean(np.abs(e[ok]))) if ok.any() else float('nan'),
+                              hmr_log_err_there=float(np.mean(np.abs(e_hmr[ok]))) if ok.any() else float('nan'),
+                              selection=float(np.mean(sel)), fusion=fus[0], fusion_weight=fus[1])
+        if c != 'floor_wall_fit_shift':          # the oracle-shift version bounds it
+            best_all = np.where(ok, np.minimum(best_all, np.abs(np.where(ok, e, 0.0))), best_all)
+        if fus[0] < best_fusion[0]:
+            best_fusion = (fus[0], c, fus[1])
+    res['all_selection'] = float(np.mean(best_all))
+    res['best_fusion'] = dict(log_err=best_fusion[0], cue=best_fusion[1], weight=best_fusion[2])
+    return res
+
+
+def markdown(S, args) -> str:
+    lines = [f"# Geometric focal cues (severity {args.severity:g}, {S['images']} images, seed {args.seed})", '',
+             f"HMR focal: mean |log(f / true f)| {S['hmr_focal_log_err']:.3f} over all images.", '',
+             '| cue | images with an estimate | its mean abs log error there | HMR there '
+             '| oracle selection, all images | best fixed-weight fusion (weight) |', '|---|---|---|---|---|---|']
+    for c, d in S['cues'].items():
+        lines.append(f"| {c} | {100 * d['share']:.0f} % | {d['log_err']:.3f} | {d['hmr_log_err_there']:.3f} | "
+                     f"{d['selection']:.3f} | {d['fusion']:.3f} ({d['fusion_weight']:.2f}) |")
+    lines += ['', f"Best of the HMR and every cue per image (oracle): {S['all_selection']:.3f}; best fixed-weight "
+              f"fusion: {S['best_fusion']['log_err']:.3f} ({S['best_fusion']['cue']}, weight "
+              f"{S['best_fusion']['weight']:.2f})."]
+    return '\n'.join(lines) + '\n'
+
+
+def main(argv=None):
+    from metric_hmr.synthetic import SyntheticCrowdGenerator
+    from metric_hmr.synthetic.shards import SceneStore, generate_set
+    from metric_hmr.utils.io import atomic_save_json, atomic_write
+    args = parse_args(argv)
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    gen = SyntheticCrowdGenerator(seed=args.seed, image_size=tuple(args.image_size),
+                                  severity=args.severity, layout=args.layout)
+    cache = Path(args.cache_dir) / f'seed{args.seed}_n{args.scenes}_sev{args.severity:g}_{gen.config_hash}'
+    generate_set(cache, args.scenes, scenes_per_shard=args.scenes_per_shard, generator=gen, progress=True)
+    store = SceneStore(cache)
+    records, t0 = [], time.perf_counter()
+    for i in range(len(store)):
+        if i and i % 50 == 0:
+            print(f'[dto_focal_cues] {i}/{len(store)} scenes ({time.perf_counter() - t0:.0f} s)', flush=True)
+        rec = scene_cue_errors(gen, store[i], args.min_pixels, args.erode)
+        if rec is not None:
+            records.append(rec)
+    S = summarize_cues(records)
+    tag = f'sev{args.severity:g}'
+    atomic_save_json(out / f'dto_focal_cues_{tag}.json', dict(args=vars(args), summary=S, records=records), indent=1)
+    md = markdown(S, args)
+    atomic_write(out / f'dto_focal_cues_{tag}.md', md)
+    print(md, flush=True)
+    c = S['cues']
+    print(f"hmr_focal_log_err={S['hmr_focal_log_err']:.3f} horizon_selection={c['horizon']['selection']:.3f} "
+          f"horizon_true_up_selection={c['horizon_true_up']['selection']:.3f} "
+          f"floor_wall_selection={c['floor_wall']['selection']:.3f} all_selection={S['all_selection']:.3f} "
+          f"best_fusion={S['best_fusion']['log_err']:.3f}")
+    return S
+
+
+if __name__ == '__main__':
+    sys.exit(0 if main() else 1)
