@@ -11,9 +11,10 @@ from __future__ import annotations
 from .age_gender_stage import HFAgeGender
 from .depth_stage import DepthAnythingDepth, PrecomputedDepth
 from .dto_stage import DTOStage
-from .estimator_stages import (AnnotationAgeGender, FixedFoVIntrinsics, FoVEstimatorIntrinsics,
-                               NoInitialHMR, ReleaseIntrinsics, TorchScriptAgeGender,
-                               TorchScriptInitialHMR, UnknownAgeGender)
+from .estimator_stages import (AnnotationAgeGender, ExifIntrinsics, FixedFoVIntrinsics,
+                               FoVEstimatorIntrinsics, IntrinsicsFile, NoInitialHMR,
+                               ReleaseIntrinsics, TorchScriptAgeGender, TorchScriptInitialHMR,
+                               UnknownAgeGender)
 from .match_stage import KeypointMatching
 from .pipeline import GenerationPipeline
 from .readers import CameraHMRReleaseReader, ImageFolderReader, SyntheticScenesReader
@@ -30,6 +31,7 @@ __all__ = [
     'CameraHMRReleaseReader', 'ImageFolderReader', 'SyntheticScenesReader',
     'MMDetPersonDetector', 'MMPoseTopDown', 'KeypointMatching', 'NoInitialHMR',
     'TorchScriptInitialHMR', 'ReleaseIntrinsics', 'FixedFoVIntrinsics', 'FoVEstimatorIntrinsics',
+    'IntrinsicsFile', 'ExifIntrinsics',
     'UnknownAgeGender', 'AnnotationAgeGender', 'TorchScriptAgeGender', 'HFAgeGender', 'DepthAnythingDepth',
     'PrecomputedDepth', 'DTOStage', 'GenerationPipeline', 'run_generation', 'make_shards',
     'rank_shards', 'merge_shards', 'summarize', 'load_camerahmr_release',

@@ -19,12 +19,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..geometry import vfov_to_focal
+from ..geometry import retarget_translation_to_intrinsics, vfov_to_focal
 from ..registry import DTO_STAGES
 from .stage_base import BaseStage, resolve_device
 from .state import SRC_HMR, ImageState, Persons, check_age_gender
 
-__all__ = ['square_crops', 'person_boxes', 'ReleaseIntrinsics', 'FixedFoVIntrinsics', 'FoVEstimatorIntrinsics', 'NO_AGE_MODEL', 'UnknownAgeGender',
+__all__ = ['square_crops', 'person_boxes', 'set_intrinsics', 'ReleaseIntrinsics', 'FixedFoVIntrinsics',
+           'FoVEstimatorIntrinsics', 'IntrinsicsFile', 'ExifIntrinsics', 'load_intrinsics_file',
+           'exif_focal_35mm', 'NO_AGE_MODEL', 'UnknownAgeGender',
            'AnnotationAgeGender', 'TorchScriptAgeGender', 'cam_crop_to_full', 'NoInitialHMR',
            'TorchScriptInitialHMR']
 
@@ -84,6 +86,31 @@ def person_boxes(state: ImageState) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- intrinsics
+def set_intrinsics(s: ImageState, focal, princpt, source: str) -> None:
+    """Give the image intrinsics; persons already placed under other ones are moved.
+
+    Why: an input's persons (a CameraHMR release row, an earlier HMR) were estimated under
+    the intrinsics they came with; swapping only the focal would change their projection.
+    Each root keeps its pixel and its depth scales with the focal
+    (:func:`metric_hmr.geometry.retarget_translation_to_intrinsics`); the original
+    intrinsics and translations are kept in ``extra['intrinsics_in']`` and noted.
+    """
+    focal = np.broadcast_to(np.asarray(focal, np.float64), (2,)).copy()
+    princpt = np.broadcast_to(np.asarray(princpt, np.float64), (2,)).copy()
+    if (s.focal is not None and s.princpt is not None and len(s.persons)
+            and not (np.array_equal(focal, s.focal) and np.array_equal(princpt, s.princpt))):
+        old_t = np.asarray(s.persons.transl, np.float64)
+        s.persons.transl = retarget_translation_to_intrinsics(old_t, s.focal, s.princpt, focal, princpt)
+        ratio = math.sqrt(focal[0] * focal[1] / (float(s.focal[0]) * float(s.focal[1])))
+        s.extra.setdefault('intrinsics_in', dict(focal=np.asarray(s.focal, np.float64).tolist(),
+                                                 princpt=np.asarray(s.princpt, np.float64).tolist(),
+                                                 transl=old_t.tolist()))
+        s.note(f'intrinsics_replaced: {source}: focal {np.round(s.focal, 2).tolist()} -> '
+               f'{np.round(focal, 2).tolist()}; {len(s.persons)} persons moved (depth x {ratio:.4f})')
+    s.focal, s.princpt = focal, princpt
+    s.extra['intrinsics_source'] = source
+
+
 @DTO_STAGES.register_module()
 class ReleaseIntrinsics(BaseStage):
     """Use the intrinsics the input provides; images without any are skipped (recorded)."""
@@ -115,7 +142,7 @@ class FixedFoVIntrinsics(BaseStage):
         for s in states:
             h, w = s.ori_shape
             f = vfov_to_focal(self.fov, h)
-            s.focal, s.princpt = np.array([f, f]), np.array([w / 2.0, h / 2.0])
+            set_intrinsics(s, [f, f], [w / 2.0, h / 2.0], f'fixed_fov {math.degrees(self.fov):g} deg')
 
 
 @DTO_STAGES.register_module()
@@ -147,7 +174,158 @@ class FoVEstimatorIntrinsics(BaseStage):
                     continue
                 h, w = s.ori_shape
                 f = vfov_to_focal(float(v), h)
-                s.focal, s.princpt = np.array([f, f]), np.array([w / 2.0, h / 2.0])
+                set_intrinsics(s, [f, f], [w / 2.0, h / 2.0], 'fov_estimator')
+
+
+def _intrinsics_entry(entry, where: str) -> dict:
+    """One validated entry of an intrinsics file: dict(focal=(2,) | None, vfov=radians | None,
+    princpt=(2,) | None); a bad entry is a ValueError naming ``where``."""
+    if not isinstance(entry, dict):
+        raise ValueError(f'{where}: expected an object with "focal" or "vfov_deg", got {type(entry).__name__}')
+    unknown = set(entry) - {'focal', 'princpt', 'vfov_deg'}
+    if unknown:
+        raise ValueError(f'{where}: unknown keys {sorted(unknown)} (allowed: focal, princpt, vfov_deg)')
+    if ('focal' in entry) == ('vfov_deg' in entry):
+        raise ValueError(f'{where}: give exactly one of "focal" (pixels) and "vfov_deg"')
+
+    def numbers(key, n_allowed):
+        v = entry[key]
+        arr = np.asarray(v if isinstance(v, list) else [v], dtype=object)
+        if arr.ndim != 1 or len(arr) not in n_allowed or not all(
+                isinstance(x, (int, float)) and not isinstance(x, bool) for x in arr):
+            raise ValueError(f'{where}: "{key}" must be {" or ".join(map(str, n_allowed))} number(s), got {v!r}')
+        arr = arr.astype(np.float64)
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f'{where}: "{key}" must be finite, got {v!r}')
+        return arr
+    out = dict(focal=None, vfov=None, princpt=None)
+    if 'focal' in entry:
+        f = numbers('focal', (1, 2))
+        if not np.all(f > 0):
+            raise ValueError(f'{where}: "focal" must be > 0 pixels, got {entry["focal"]!r}')
+        out['focal'] = np.broadcast_to(f, (2,)).copy()
+    else:
+        v = float(numbers('vfov_deg', (1,))[0])
+        if not 0 < v < 180:
+            raise ValueError(f'{where}: "vfov_deg" must be in (0, 180), got {v}')
+        out['vfov'] = math.radians(v)
+    if 'princpt' in entry:
+        out['princpt'] = numbers('princpt', (2,))
+    return out
+
+
+def load_intrinsics_file(path: str) -> dict:
+    """``{img_id: entry}`` of a JSON intrinsics file, every entry validated up front (a bad
+    file stops the run before any image, naming the file and the image)."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'intrinsics file not found: {path}')
+    try:
+        with open(path, encoding='utf-8') as fh:
+            data = json.load(fh)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f'intrinsics file {path} is not valid JSON: {e}') from e
+    if not isinstance(data, dict):
+        raise ValueError(f'intrinsics file {path}: expected an object {{image id: intrinsics}}, '
+                         f'got {type(data).__name__}')
+    return {str(k): _intrinsics_entry(v, f'intrinsics file {path}, image {k!r}') for k, v in data.items()}
+
+
+@DTO_STAGES.register_module()
+class IntrinsicsFile(BaseStage):
+    """Known intrinsics per image from a JSON file (calibration, a dataset's ground truth):
+
+        {"<img_id>": {"focal": [fx, fy] or f, "princpt": [cx, cy]}, "<img_id>": {"vfov_deg": 55.0}}
+
+    ``img_id`` as in the records (path relative to the image root); ``princpt`` defaults to
+    the image centre.  The focal is DTO's largest lever on metric depth (docs/dto.md, DTO+),
+    so known intrinsics replace the input's (``override=True``), moving the input's persons
+    (:func:`set_intrinsics`).  Images not in the file keep their intrinsics (counted
+    ``intrinsics_not_in_file``), or are skipped with ``missing='skip'``.
+    """
+    name = 'intrinsics'
+
+    def __init__(self, path: str, override: bool = True, missing: str = 'keep'):
+        if missing not in ('keep', 'skip'):
+            raise ValueError(f"IntrinsicsFile: missing must be 'keep' or 'skip', got {missing!r}")
+        self.path, self.override, self.missing = path, override, missing
+        self.entries = load_intrinsics_file(path)
+
+    def needs(self, state: ImageState) -> bool:
+        return self.override or state.focal is None or state.princpt is None
+
+    def process(self, states: List[ImageState]) -> None:
+        for s in states:
+            e = self.entries.get(s.img_id)
+            if e is None:
+                if self.missing == 'skip':
+                    s.skip(f'intrinsics_not_in_file: {self.path}')
+                else:
+                    s.count('intrinsics_not_in_file')
+                continue
+            if s.ori_shape is None and (e['vfov'] is not None or e['princpt'] is None):
+                s.skip(f'intrinsics_file: image size unknown for {s.img_id}')
+                continue
+            focal = e['focal'] if e['focal'] is not None else [vfov_to_focal(e['vfov'], s.ori_shape[0])] * 2
+            princpt = e['princpt'] if e['princpt'] is not None else [s.ori_shape[1] / 2.0, s.ori_shape[0] / 2.0]
+            set_intrinsics(s, focal, princpt, f'file {self.path}')
+
+
+# EXIF tags: the Exif sub-IFD and its 35 mm-equivalent focal length (mm)
+_EXIF_IFD, _FOCAL_35MM = 0x8769, 0xA405
+_FULL_FRAME_DIAG_MM = math.hypot(36.0, 24.0)
+
+
+def exif_focal_35mm(path: str) -> Optional[float]:
+    """The image file's 35 mm-equivalent focal length (mm) from EXIF, or None (absent,
+    zero, or a file without EXIF).  Reads the header only, executes nothing."""
+    from PIL import Image
+    with Image.open(path) as im:
+        value = im.getexif().get_ifd(_EXIF_IFD).get(_FOCAL_35MM)
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return f if np.isfinite(f) and f > 0 else None
+
+
+@DTO_STAGES.register_module()
+class ExifIntrinsics(BaseStage):
+    """Focal from the photo's EXIF 35 mm-equivalent focal length (phones and most cameras
+    write it): ``f = f_35 * image diagonal / 43.27 mm`` (the full-frame diagonal; the
+    equivalence is defined on the diagonal), principal point at the image centre.
+
+    With ``override=True`` (default) it replaces the input's intrinsics where EXIF has the
+    tag (moving the input's persons, :func:`set_intrinsics`); images without it keep theirs
+    (counted ``exif_focal_missing``), or are skipped with ``missing='skip'``.  A resized or
+    cropped copy of a photo keeps its EXIF but not its field of view: use on originals.
+    """
+    name = 'intrinsics'
+
+    def __init__(self, override: bool = True, missing: str = 'keep'):
+        if missing not in ('keep', 'skip'):
+            raise ValueError(f"ExifIntrinsics: missing must be 'keep' or 'skip', got {missing!r}")
+        self.override, self.missing = override, missing
+
+    def needs(self, state: ImageState) -> bool:
+        return self.override or state.focal is None or state.princpt is None
+
+    def process(self, states: List[ImageState]) -> None:
+        for s in states:
+            f35 = None
+            if s.img_path is not None:
+                try:
+                    f35 = exif_focal_35mm(s.img_path)
+                except Exception as e:  # noqa: BLE001  (a broken file is recorded, not fatal)
+                    s.note(f'exif_unreadable: {s.img_path}: {type(e).__name__}: {e}')
+            if f35 is None or s.ori_shape is None:
+                if self.missing == 'skip':
+                    s.skip(f'exif_focal_missing: {s.img_path}')
+                else:
+                    s.count('exif_focal_missing')
+                continue
+            h, w = s.ori_shape
+            f = f35 * math.hypot(w, h) / _FULL_FRAME_DIAG_MM
+            set_intrinsics(s, [f, f], [w / 2.0, h / 2.0], f'exif f35 {f35:g} mm')
 
 
 # ----------------------------------------------------------------------------- age / gender

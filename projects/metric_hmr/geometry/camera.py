@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 __all__ = ['focal_to_vfov', 'vfov_to_focal', 'project_points', 'project_points_raster',
-           'project_points_torch']
+           'project_points_torch', 'retarget_translation_to_intrinsics']
 
 Number = Union[float, np.ndarray, torch.Tensor]
 
@@ -89,6 +89,34 @@ def project_points(points, focal, princpt) -> np.ndarray:
     c = np.broadcast_to(np.asarray(princpt, dtype=np.float64), (2,))
     with np.errstate(divide='ignore', invalid='ignore'):
         return points[..., :2] / points[..., 2:3] * f + c
+
+
+def retarget_translation_to_intrinsics(transl, focal_old, princpt_old, focal_new,
+                                        princpt_new) -> np.ndarray:
+    """Move a person's root to where the same image evidence puts it under other intrinsics.
+
+    A single-image HMR explains a person's pixel position and pixel size under its focal;
+    with another focal the same body (same metric size) fits the same pixels at a depth
+    scaled by the focal ratio, ``z' = z sqrt(fx' fy' / (fx fy))``, and the root keeps its
+    pixel.  The body about the root is unchanged (its relief is a second-order perspective
+    effect).  Used when known or better intrinsics replace the ones an HMR ran with.
+
+    Args:
+        transl: (..., 3) roots in camera space (metres), z > 0.
+        focal_old, princpt_old: (2,) intrinsics the roots were estimated under (pixels).
+        focal_new, princpt_new: (2,) the replacing intrinsics.
+    Returns:
+        (..., 3) float64 roots: same pixel under the new intrinsics, depth scaled.
+    """
+    for name, f in (('focal_old', focal_old), ('focal_new', focal_new)):
+        _check_positive(name, np.broadcast_to(np.asarray(f, np.float64), (2,)))
+    t = np.asarray(transl, np.float64)
+    f0 = np.broadcast_to(np.asarray(focal_old, np.float64), (2,))
+    f1 = np.broadcast_to(np.asarray(focal_new, np.float64), (2,))
+    c1 = np.broadcast_to(np.asarray(princpt_new, np.float64), (2,))
+    uv = project_points(t, f0, princpt_old)              # the root's pixel, kept
+    z = t[..., 2:3] * np.sqrt(f1[0] * f1[1] / (f0[0] * f0[1]))
+    return np.concatenate([(uv - c1) / f1 * z, z], axis=-1)
 
 
 def project_points_raster(points, focal, princpt, scale: float = 1.0) -> np.ndarray:

@@ -130,3 +130,20 @@ def test_gt_focal_rows_run_their_dto_variant_on_the_true_focal_estimate(anny_gen
     S = summarize(per, methods=methods)
     assert S['plus_gt_focal']['depth_err_mean'] < 0.5 * S['dto_plus']['depth_err_mean']
     assert any(np.abs(p['plus_gt_focal']['z'] - p['dto_paper_gt_focal']['z']).max() > 1e-6 for p in per)
+
+
+def test_retarget_is_the_synthetic_estimates_focal_model(anny_gen, anny_scenes):
+    """The HMR failure model of metric_hmr.synthetic.estimates moves the root with the focal
+    exactly this way: retargeting a stored estimate from the HMR's focal to the true one gives
+    the estimate re-made with the true focal (benchmark.estimate_with_focal_bias)."""
+    from metric_hmr.geometry import retarget_translation_to_intrinsics
+    from metric_hmr.synthetic.benchmark import estimate_with_focal_bias
+    scene = anny_scenes[1]
+    det = np.nonzero(np.asarray(scene['n_pixels']) >= 30)[0]
+    assert len(det) and abs(float(scene['est_rho']) - 1) > 1e-3
+    vg = anny_gen.scene_vertices(scene)
+    _, t_true_focal, f_true = estimate_with_focal_bias(scene, det, vg, 1.0)
+    f_hmr = np.asarray(scene['focal']) * float(scene['est_rho'])
+    t = retarget_translation_to_intrinsics(np.asarray(scene['est_root'])[det], f_hmr, scene['princpt'],
+                                           f_true, scene['princpt'])
+    np.testing.assert_allclose(t, t_true_focal, rtol=1e-12)
