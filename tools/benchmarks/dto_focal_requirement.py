@@ -24,8 +24,9 @@ the mean |log focal error| per image).  The last line, per severity S:
     plus_needed_focal_log_err_bias_s<S>=.. plus_needed_focal_log_err_noise_s<S>=..
     hmr_focal_log_err_s<S>=.. plus_reduction_true_focal_s<S>=.. plus_reduction_hmr_focal_s<S>=..
 
-``needed``: the largest mean |log focal error| at which DTO+ still reaches ``--target``
-(linear interpolation along the path; NaN when even the true focal misses it).
+``needed``: the mean |log focal error| up to which DTO+ reaches ``--target`` (first crossing,
+linear interpolation along the path; NaN when even the true focal misses it).  Both paths
+start at the true focal (``t = 0`` is always run).
 """
 import argparse
 import os
@@ -58,17 +59,20 @@ def parse_args(argv=None):
 
 
 def focal_variants(rho: float, bias_fractions, noise, eps: float):
-    """[(name, path, rho_new)]: the focal bias of each re-made estimate (see module doc)."""
-    out = [(f'bias_t{t:g}', 'bias', float(rho) ** float(t)) for t in bias_fractions]
+    """[(name, path, rho_new)]: the focal bias of each re-made estimate (see module doc);
+    the true focal (``t = 0``) is always included, the anchor of both paths."""
+    fractions = sorted(set(float(t) for t in bias_fractions) | {0.0}, reverse=True)
+    out = [(f'bias_t{t:g}', 'bias', float(rho) ** t) for t in fractions]
     out += [(f'noise_{s:g}', 'noise', float(np.exp(s * eps))) for s in noise]
     return out
 
 
-def needed_focal_error(x, y, target: float) -> float:
-    """Largest focal error at which the reduction y(x) still reaches ``target``.
+def needed_focal_error(x, y, target: float):
+    """Focal error up to which the reduction y(x) reaches ``target``.
 
     x: focal errors, y: reductions (same length).  Walking up from the smallest error,
-    the first crossing below ``target`` is interpolated linearly.  Returns
+    the first crossing below ``target`` is interpolated linearly (on a curve that is not
+    monotone a later point may reach the target again; it is not counted).  Returns
     ``(error, censored)``: NaN if y < target already at the smallest error; the largest x
     with ``censored=True`` if y never falls below (the requirement is at least that loose).
     """
@@ -85,7 +89,7 @@ def needed_focal_error(x, y, target: float) -> float:
 def run_severity(args, severity: float) -> dict:
     from metric_hmr.dto import run_dto
     from metric_hmr.synthetic import SyntheticCrowdGenerator
-    from metric_hmr.synthetic.benchmark import (_dto_kwargs, depth_layers_from_gt,
+    from metric_hmr.synthetic.benchmark import (depth_layers_from_gt, dto_kwargs,
                                                 estimate_with_focal_bias, summarize)
     from metric_hmr.synthetic.estimates import age_group_of
     from metric_hmr.synthetic.shards import SceneStore, generate_set
@@ -131,7 +135,7 @@ def run_severity(args, severity: float) -> dict:
             for m in METHOD_LABELS:
                 t1 = time.perf_counter()
                 res = run_dto(verts, gen.faces, focal, princpt, (H, W), rel, transl, h0, masks=masks,
-                              **_dto_kwargs(m, age, p_male))
+                              **dto_kwargs(m, age, p_male))
                 ev[f'{m}@{name}'] = dict(z=res.transl_star[:, 2].copy(), h=res.h_star.copy(),
                                          kept=bool(res.kept), runtime=time.perf_counter() - t1)
         per_scene.append(ev)
@@ -158,8 +162,9 @@ def run_severity(args, severity: float) -> dict:
                 initial_pcdr=S['initial']['pcdr'], rows=rows, needed=needed,
                 needed_censored=censored, target=args.target,
                 hmr_focal_log_err=by['bias_t1']['focal_log_err'] if 'bias_t1' in by else float('nan'),
-                plus_reduction_true_focal=by['bias_t0']['dto_plus']['reduction'] if 'bias_t0' in by else float('nan'),
-                plus_reduction_hmr_focal=by['bias_t1']['dto_plus']['reduction'] if 'bias_t1' in by else float('nan'),
+                plus_reduction_true_focal=by['bias_t0']['dto_plus']['reduction'],
+                plus_reduction_hmr_focal=(by['bias_t1']['dto_plus']['reduction'] if 'bias_t1' in by
+                                          else float('nan')),
                 eval_seconds=time.perf_counter() - t0)
 
 
@@ -195,7 +200,8 @@ def plot(reports, path, target):
                              if r['path'] == kind or r['variant'] == 'bias_t0')
                 if pts:
                     ax.plot(*zip(*pts), ls=ls, marker=mk, color=c,
-                            label=f"{METHOD_LABELS[m]}, {'HMR error shrunk' if kind == 'bias' else 'unbiased'}")
+                            label=f"{METHOD_LABELS[m]}, "
+                                  f"{'HMR error shrunk' if kind == 'bias' else 'unbiased'}")
         ax.axhline(target, color='gray', ls=':', lw=1, label=f'target {target}')
         ax.axvline(rep['hmr_focal_log_err'], color='tab:red', ls=':', lw=1, label="HMR's focal")
         ax.set_xlabel('mean |log(focal / true focal)| per image')
@@ -216,7 +222,8 @@ def main(argv=None):
     for sev in args.severities:
         rep = run_severity(args, sev)
         reports.append(rep)
-        atomic_save_json(out / f'dto_focal_requirement_sev{sev:g}.json', dict(args=vars(args), **rep), indent=1)
+        atomic_save_json(out / f'dto_focal_requirement_sev{sev:g}.json', dict(args=vars(args), **rep),
+                         indent=1)
         md = markdown(rep, args.seed)
         atomic_write(out / f'dto_focal_requirement_sev{sev:g}.md', md)
         print(md, flush=True)

@@ -97,8 +97,11 @@ def set_intrinsics(s: ImageState, focal, princpt, source: str) -> None:
     """
     focal = np.broadcast_to(np.asarray(focal, np.float64), (2,)).copy()
     princpt = np.broadcast_to(np.asarray(princpt, np.float64), (2,)).copy()
-    if (s.focal is not None and s.princpt is not None and len(s.persons)
-            and not (np.array_equal(focal, s.focal) and np.array_equal(princpt, s.princpt))):
+    # the same intrinsics up to float32 rounding (a release's cam_int) move nobody
+    same = (s.focal is not None and s.princpt is not None
+            and np.allclose(focal, s.focal, rtol=1e-6, atol=0)
+            and np.allclose(princpt, s.princpt, rtol=0, atol=1e-3))
+    if s.focal is not None and s.princpt is not None and len(s.persons) and not same:
         old_t = np.asarray(s.persons.transl, np.float64)
         s.persons.transl = retarget_translation_to_intrinsics(old_t, s.focal, s.princpt, focal, princpt)
         ratio = math.sqrt(focal[0] * focal[1] / (float(s.focal[0]) * float(s.focal[1])))
@@ -107,6 +110,12 @@ def set_intrinsics(s: ImageState, focal, princpt, source: str) -> None:
                                                  transl=old_t.tolist()))
         s.note(f'intrinsics_replaced: {source}: focal {np.round(s.focal, 2).tolist()} -> '
                f'{np.round(focal, 2).tolist()}; {len(s.persons)} persons moved (depth x {ratio:.4f})')
+    if s.ori_shape is not None:
+        # focal lengths in mm instead of pixels, or a wrong image size, show as an absurd FoV
+        fov = math.degrees(2 * math.atan(s.ori_shape[0] / (2 * focal[1])))
+        if not 5.0 <= fov <= 150.0:
+            s.note(f'intrinsics_implausible: {source}: vertical FoV {fov:.1f} deg '
+                   f'(focal {focal.tolist()} px)')
     s.focal, s.princpt = focal, princpt
     s.extra['intrinsics_source'] = source
 
@@ -181,7 +190,8 @@ def _intrinsics_entry(entry, where: str) -> dict:
     """One validated entry of an intrinsics file: dict(focal=(2,) | None, vfov=radians | None,
     princpt=(2,) | None); a bad entry is a ValueError naming ``where``."""
     if not isinstance(entry, dict):
-        raise ValueError(f'{where}: expected an object with "focal" or "vfov_deg", got {type(entry).__name__}')
+        raise ValueError(f'{where}: expected an object with "focal" or "vfov_deg", '
+                         f'got {type(entry).__name__}')
     unknown = set(entry) - {'focal', 'princpt', 'vfov_deg'}
     if unknown:
         raise ValueError(f'{where}: unknown keys {sorted(unknown)} (allowed: focal, princpt, vfov_deg)')
@@ -193,7 +203,8 @@ def _intrinsics_entry(entry, where: str) -> dict:
         arr = np.asarray(v if isinstance(v, list) else [v], dtype=object)
         if arr.ndim != 1 or len(arr) not in n_allowed or not all(
                 isinstance(x, (int, float)) and not isinstance(x, bool) for x in arr):
-            raise ValueError(f'{where}: "{key}" must be {" or ".join(map(str, n_allowed))} number(s), got {v!r}')
+            raise ValueError(f'{where}: "{key}" must be {" or ".join(map(str, n_allowed))} number(s), '
+                             f'got {v!r}')
         arr = arr.astype(np.float64)
         if not np.all(np.isfinite(arr)):
             raise ValueError(f'{where}: "{key}" must be finite, got {v!r}')
@@ -219,9 +230,15 @@ def load_intrinsics_file(path: str) -> dict:
     file stops the run before any image, naming the file and the image)."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f'intrinsics file not found: {path}')
+    def unique(pairs):
+        keys = [k for k, _ in pairs]
+        dup = sorted({k for k in keys if keys.count(k) > 1})
+        if dup:
+            raise ValueError(f'intrinsics file {path}: duplicate keys {dup}')
+        return dict(pairs)
     try:
         with open(path, encoding='utf-8') as fh:
-            data = json.load(fh)
+            data = json.load(fh, object_pairs_hook=unique)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ValueError(f'intrinsics file {path} is not valid JSON: {e}') from e
     if not isinstance(data, dict):
@@ -253,6 +270,12 @@ class IntrinsicsFile(BaseStage):
     def needs(self, state: ImageState) -> bool:
         return self.override or state.focal is None or state.princpt is None
 
+    def input_signature(self, img_id: str) -> str:
+        # an edited file changes this image's inputs: finished shards holding it are redone
+        e = self.entries.get(img_id)
+        return json.dumps(None if e is None else {k: (None if v is None else np.asarray(v).tolist())
+                                                  for k, v in e.items()}, sort_keys=True)
+
     def process(self, states: List[ImageState]) -> None:
         for s in states:
             e = self.entries.get(s.img_id)
@@ -266,7 +289,8 @@ class IntrinsicsFile(BaseStage):
                 s.skip(f'intrinsics_file: image size unknown for {s.img_id}')
                 continue
             focal = e['focal'] if e['focal'] is not None else [vfov_to_focal(e['vfov'], s.ori_shape[0])] * 2
-            princpt = e['princpt'] if e['princpt'] is not None else [s.ori_shape[1] / 2.0, s.ori_shape[0] / 2.0]
+            princpt = e['princpt'] if e['princpt'] is not None else [s.ori_shape[1] / 2.0,
+                                                                      s.ori_shape[0] / 2.0]
             set_intrinsics(s, focal, princpt, f'file {self.path}')
 
 
@@ -316,6 +340,9 @@ class ExifIntrinsics(BaseStage):
                 try:
                     f35 = exif_focal_35mm(s.img_path)
                 except Exception as e:  # noqa: BLE001  (a broken file is recorded, not fatal)
+                    from .pipeline import is_environment_error
+                    if is_environment_error(e):      # out of memory, disk gone: stop the run
+                        raise
                     s.note(f'exif_unreadable: {s.img_path}: {type(e).__name__}: {e}')
             if f35 is None or s.ori_shape is None:
                 if self.missing == 'skip':

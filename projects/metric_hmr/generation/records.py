@@ -134,7 +134,8 @@ def image_record(s: ImageState) -> dict:
            'age_gender_source': s.extra.get('age_gender_source'),
            # which stage set the intrinsics, and the input's own when they were replaced
            'intrinsics_source': s.extra.get('intrinsics_source', None if s.focal is None else 'input'),
-           'intrinsics_in': s.extra.get('intrinsics_in'),
+           'intrinsics_in': (None if s.extra.get('intrinsics_in') is None
+                             else {k: _clean(v) for k, v in s.extra['intrinsics_in'].items()}),
            'events': dict(sorted(s.events.items())),
            'timings': {key: round(v, 6) for key, v in s.timings.items()}}
     if 'vis' in s.extra:

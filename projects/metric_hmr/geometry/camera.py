@@ -102,11 +102,13 @@ def retarget_translation_to_intrinsics(transl, focal_old, princpt_old, focal_new
     effect).  Used when known or better intrinsics replace the ones an HMR ran with.
 
     Args:
-        transl: (..., 3) roots in camera space (metres), z > 0.
+        transl: (..., 3) roots in camera space (metres).
         focal_old, princpt_old: (2,) intrinsics the roots were estimated under (pixels).
         focal_new, princpt_new: (2,) the replacing intrinsics.
     Returns:
-        (..., 3) float64 roots: same pixel under the new intrinsics, depth scaled.
+        (..., 3) float64 roots: same pixel under the new intrinsics, depth scaled; a root
+        not in front of the camera (z <= 0 or not finite) has no pixel and is returned
+        unchanged (the records flag such persons).
     """
     for name, f in (('focal_old', focal_old), ('focal_new', focal_new)):
         _check_positive(name, np.broadcast_to(np.asarray(f, np.float64), (2,)))
@@ -116,7 +118,10 @@ def retarget_translation_to_intrinsics(transl, focal_old, princpt_old, focal_new
     c1 = np.broadcast_to(np.asarray(princpt_new, np.float64), (2,))
     uv = project_points(t, f0, princpt_old)              # the root's pixel, kept
     z = t[..., 2:3] * np.sqrt(f1[0] * f1[1] / (f0[0] * f0[1]))
-    return np.concatenate([(uv - c1) / f1 * z, z], axis=-1)
+    with np.errstate(invalid='ignore'):      # z = 0 has no pixel: kept below
+        moved = np.concatenate([(uv - c1) / f1 * z, z], axis=-1)
+    front = np.isfinite(moved).all(-1, keepdims=True) & (t[..., 2:3] > 0)
+    return np.where(front, moved, t)
 
 
 def project_points_raster(points, focal, princpt, scale: float = 1.0) -> np.ndarray:

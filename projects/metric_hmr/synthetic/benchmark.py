@@ -37,7 +37,7 @@ from .estimates import AGE_GROUP_NAMES, age_group_of
 from .relative_depth import disparity_to_depth
 
 __all__ = ['METHODS', 'PLUS_ABLATIONS', 'GT_FOCAL_METHODS', 'depth_layers_from_gt', 'evaluate_scene',
-           'summarize', 'oracle_depths', 'paired_differences', 'estimate_with_focal_bias']
+           'summarize', 'oracle_depths', 'paired_differences', 'estimate_with_focal_bias', 'dto_kwargs']
 
 # DTO+ and one row per piece: the preset with that option toggled (back to the paper's
 # value, or on for the opt-in focal refinement and cue-noise height std)
@@ -163,7 +163,7 @@ def _resolve_no_bound(res):
     return res.z_init * ratio, res.h_init * ratio
 
 
-def _dto_kwargs(method: str, age, p_male) -> dict:
+def dto_kwargs(method: str, age, p_male) -> dict:
     """Demographics and config of one DTO variant."""
     from metric_hmr.dto.config import DTOConfig
     kw = dict(age_years=age, p_male=p_male, config=None)
@@ -219,7 +219,7 @@ def evaluate_scene(gen, scene: dict, methods=METHODS, min_pixels: int = 150,
             # the estimate re-made with the true focal (rho = 1)
             v1, tr1, f1 = estimate_with_focal_bias(scene, det, verts_gt, 1.0)
             res = run_dto(v1, gen.faces, f1, princpt, (H, W), rel, tr1, h0, masks=masks,
-                          **_dto_kwargs(GT_FOCAL_METHODS[m], age, p_male))
+                          **dto_kwargs(GT_FOCAL_METHODS[m], age, p_male))
             z, h = res.transl_star[:, 2].copy(), res.h_star.copy()
             kept, score = bool(res.kept), float(res.image_score)
         elif m == 'oracle':
@@ -229,7 +229,7 @@ def evaluate_scene(gen, scene: dict, methods=METHODS, min_pixels: int = 150,
             ratio = np.where(np.isfinite(d_i) & np.isfinite(z_vis), d_i / z_vis, 1.0)
             z, h, kept, score = transl[:, 2] * ratio, h0 * ratio, None, None
         else:
-            kw = _dto_kwargs(m, age, p_male)
+            kw = dto_kwargs(m, age, p_male)
             if m == 'no_intra_bound' and paper_res is not None:
                 res = paper_res
             else:

@@ -70,7 +70,8 @@ def test_intrinsics_file(tmp_path):
     a, b, c, d = _state('a.jpg'), _state('b.jpg'), _state('c.jpg'), _state('d.jpg')
     IntrinsicsFile(str(path))([a, b, c, d])
     assert a.focal.tolist() == [150.0, 160.0] and a.princpt.tolist() == [39.5, 30.5]
-    assert b.focal[0] == pytest.approx(vfov_to_focal(math.radians(60), 60)) and b.princpt.tolist() == [40.0, 30.0]
+    assert b.focal[0] == pytest.approx(vfov_to_focal(math.radians(60), 60))
+    assert b.princpt.tolist() == [40.0, 30.0]
     assert c.focal.tolist() == [120.0, 120.0]
     assert d.focal.tolist() == [100.0, 100.0] and d.events['intrinsics_not_in_file'] == 1 and d.active
     assert a.extra['intrinsics_source'] == f'file {path}'
@@ -133,3 +134,47 @@ def test_exif_intrinsics(tmp_path):
     d = _state('b.jpg', path=str(tmp_path / 'b.jpg'))
     ExifIntrinsics(missing='skip')([d])
     assert d.status == 'skipped' and d.reason.startswith('exif_focal_missing')
+
+
+def test_retarget_leaves_roots_behind_the_camera():
+    t = np.array([[0.4, -0.2, 5.0], [0.1, 0.1, 0.0], [0.2, 0.3, -2.0]])
+    t1 = retarget_translation_to_intrinsics(t, [100, 100], [40, 30], [150, 150], [40, 30])
+    assert np.all(np.isfinite(t1))
+    np.testing.assert_array_equal(t1[1:], t[1:])
+    assert t1[0, 2] == pytest.approx(7.5)
+
+
+def test_same_intrinsics_up_to_float32_move_nobody():
+    s = _state(focal=np.float32([1000.1, 1000.1]), princpt=np.float32([40.0, 30.0]))
+    t_in = s.persons.transl.copy()
+    set_intrinsics(s, [1000.1, 1000.1], [40.0, 30.0], 'file')
+    np.testing.assert_array_equal(s.persons.transl, t_in)
+    assert 'intrinsics_replaced' not in s.events and 'intrinsics_in' not in s.extra
+
+
+def test_implausible_focal_is_noted():
+    s = _state()
+    set_intrinsics(s, [4.2, 4.2], [40.0, 30.0], 'file K.json')      # millimetres, not pixels
+    assert s.events['intrinsics_implausible'] == 1 and 'vertical FoV' in s.notes[-1]
+
+
+def test_intrinsics_file_details(tmp_path):
+    path = tmp_path / 'K.json'
+    path.write_text('{"a.jpg": {"focal": 120}, "a.jpg": {"focal": 130}}')
+    with pytest.raises(ValueError, match="duplicate keys \\['a.jpg'\\]"):
+        load_intrinsics_file(str(path))
+    path.write_text(json.dumps({'a.jpg': {'focal': 120}, 'b.jpg': {'vfov_deg': 50}}))
+    stage = IntrinsicsFile(str(path), override=False)
+    # override=False still fills images without intrinsics
+    s = ImageState(img_id='a.jpg', img_path=None, ori_shape=(60, 80), persons=Persons.empty())
+    stage([s])
+    assert s.focal.tolist() == [120.0, 120.0] and s.princpt.tolist() == [40.0, 30.0]
+    # the image size is needed for a FoV or a default principal point
+    u = ImageState(img_id='b.jpg', img_path=None, ori_shape=None, persons=Persons.empty())
+    stage([u])
+    assert u.status == 'skipped' and 'image size unknown' in u.reason
+    # the run signature changes with the image's entry (finished shards are redone), not others'
+    sig_a, sig_c = stage.input_signature('a.jpg'), stage.input_signature('c.jpg')
+    path.write_text(json.dumps({'a.jpg': {'focal': 125}, 'b.jpg': {'vfov_deg': 50}}))
+    edited = IntrinsicsFile(str(path), override=False)
+    assert edited.input_signature('a.jpg') != sig_a and edited.input_signature('c.jpg') == sig_c

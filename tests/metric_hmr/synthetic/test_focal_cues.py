@@ -3,8 +3,9 @@ focal where the scene determines it and declines (NaN) for a level camera."""
 import numpy as np
 import pytest
 
-from metric_hmr.synthetic.focal_cues import (fit_disparity_plane, focal_from_floor_and_wall,
-                                             focal_ratio_from_horizon)
+from metric_hmr.synthetic.focal_cues import (fit_disparity_plane, focal_and_shift_from_planes_and_up,
+                                             focal_from_floor_and_wall, focal_ratio_from_horizon,
+                                             pitch_from_up)
 from metric_hmr.synthetic.render import background_depth, background_is_ground, pixel_rays
 from metric_hmr.synthetic.scene_camera import SceneCamera, camera_rotation
 
@@ -43,9 +44,28 @@ def test_horizon_declines_for_a_level_camera():
     cam = _camera(0.0)
     X = _floor_points(cam, np.random.default_rng(1))
     D = np.stack([X[:, 0] / X[:, 2], X[:, 1] / X[:, 2], np.ones(len(X))], 1)
-    plane, *_ = np.linalg.lstsq(D, 1.0 / X[:, 2], rcond=None)
+    plane, *_ = np.linalg.lstsq(D, 1.0 / X[:, 2], rcond=None)    # the fitted plane, C ~ 1e-17
     assert abs(plane[2]) < 1e-12
-    assert np.isnan(focal_ratio_from_horizon(np.array([0.0, plane[1], 0.0]), cam.R[:, 1]))
+    assert np.isnan(focal_ratio_from_horizon(plane, cam.R[:, 1]))
+
+
+def test_horizon_roll_free_plane_uses_b_alone():
+    """DTO fits (0, B, C) with few contacts: a roll error of the up vector must not scale the
+    answer (by cos(roll) with the least-squares lambda over (A, B), by 1 / cos(roll) with
+    B / u_y); the pitch, its tilt out of the image plane, is unchanged by the roll."""
+    cam = _camera(12.0)
+    up = cam.R[:, 1]
+    roll = np.deg2rad(5.0)
+    up_rolled = np.array([np.sin(roll) * abs(up[1]), up[1] * np.cos(roll), up[2]])
+    plane = np.array([0.0, np.cos(np.deg2rad(12.0)), np.sin(np.deg2rad(12.0)) / 1.2])
+    assert focal_ratio_from_horizon(plane, up_rolled) == pytest.approx(1.2, rel=1e-12)
+
+
+@pytest.mark.parametrize('pitch', [3.0, 12.0, 24.0])
+def test_pitch_from_up(pitch):
+    up = _camera(pitch).R[:, 1]
+    assert np.rad2deg(pitch_from_up(up)) == pytest.approx(pitch, abs=1e-9)
+    assert np.rad2deg(pitch_from_up(-up)) == pytest.approx(pitch, abs=1e-9)     # any sign
 
 
 @pytest.mark.parametrize('pitch', [6.0, 15.0, 24.0])
@@ -60,8 +80,11 @@ def test_floor_and_wall_recover_the_focal(pitch):
     cf = fit_disparity_plane(q, ground, cam.princpt)
     cw = fit_disparity_plane(q, ~ground, cam.princpt)
     assert focal_from_floor_and_wall(cf, cw, b) == pytest.approx(250.0, rel=1e-6)
-    # a wrong shift bends the answer: the cue needs b
+    # a wrong shift bends the answer: this form needs b ...
     assert abs(focal_from_floor_and_wall(cf, cw, b + 0.05) - 250.0) > 5.0
+    # ... the up vector replaces it: focal and shift together
+    f, b_hat = focal_and_shift_from_planes_and_up(cf, cw, cam.R[:, 1])
+    assert f == pytest.approx(250.0, rel=1e-6) and b_hat == pytest.approx(b, abs=1e-6)
 
 
 def test_floor_and_wall_decline_for_a_level_camera_and_few_pixels():
@@ -72,7 +95,12 @@ def test_floor_and_wall_decline_for_a_level_camera_and_few_pixels():
     cf = fit_disparity_plane(q, ground, cam.princpt)
     cw = fit_disparity_plane(q, ~ground, cam.princpt)
     assert np.isnan(focal_from_floor_and_wall(cf, cw, 0.1))
+    assert np.isnan(focal_and_shift_from_planes_and_up(cf, cw, cam.R[:, 1])[0])
     assert fit_disparity_plane(q, np.zeros_like(ground), cam.princpt) is None
+    # a one-row strip of many pixels determines no vertical gradient
+    strip = np.zeros_like(ground)
+    strip[-1] = True
+    assert strip.sum() >= 150 and fit_disparity_plane(q, strip, cam.princpt, min_pixels=100) is None
 
 
 def test_background_split_matches_the_depth():
