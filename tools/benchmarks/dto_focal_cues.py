@@ -43,7 +43,7 @@ os.environ.setdefault('ANNY_CACHE_DIR', os.path.expanduser('~/.cache/metric_hmr/
 
 CUES = ('horizon', 'horizon_true_up', 'floor_wall', 'floor_wall_fit_shift', 'floor_wall_up',
         'floor_wall_up_true')
-GATES_DEG = (0.0, 4.0, 8.0, 12.0, 16.0, 20.0)       # thresholds on the estimated pitch
+GATES_DEG = (-90.0, 0.0, 4.0, 8.0, 12.0, 16.0, 20.0)   # thresholds on the estimated pitch (-90: none)
 WEIGHTS = np.linspace(0.0, 1.0, 21)
 
 

@@ -34,7 +34,8 @@ def test_selection_and_fusion_bounds(repo_root):
     # w = 0.5 averages image 1 to 0 and image 3 to -0.05: the best fixed weight
     assert h['fusion'] == pytest.approx((0.0 + 0.1 + 0.05) / 3) and h['fusion_weight'] == pytest.approx(0.5)
     # a gate at >= 4 deg would keep image 3 on the HMR (0.1 instead of 0.05): no gate is best here
-    assert h['gated_fusion'] == pytest.approx(0.05) and h['gate_deg'] == 0.0
+    assert h['gated_fusion'] == pytest.approx(0.05) and h['gate_deg'] <= 0.0
+    assert h['gated_fusion'] <= h['fusion'] + 1e-12            # 'no gate' is one of the choices
     # per image the best of the HMR and every cue (cues missing from a record count as absent)
     assert S['all_selection'] == pytest.approx((0.05 + 0.1 + 0.0) / 3)
     assert S['best_fusion']['log_err'] <= h['fusion']
