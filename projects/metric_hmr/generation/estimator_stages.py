@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..geometry import retarget_translation_to_intrinsics, vfov_to_focal
+from ..geometry import focal_to_vfov, retarget_translation_to_intrinsics, vfov_to_focal
 from ..registry import DTO_STAGES
 from .stage_base import BaseStage, resolve_device
 from .state import SRC_HMR, ImageState, Persons, check_age_gender
@@ -112,7 +112,7 @@ def set_intrinsics(s: ImageState, focal, princpt, source: str) -> None:
                f'{np.round(focal, 2).tolist()}; {len(s.persons)} persons moved (depth x {ratio:.4f})')
     if s.ori_shape is not None:
         # focal lengths in mm instead of pixels, or a wrong image size, show as an absurd FoV
-        fov = math.degrees(2 * math.atan(s.ori_shape[0] / (2 * focal[1])))
+        fov = math.degrees(focal_to_vfov(float(focal[1]), float(s.ori_shape[0])))
         if not 5.0 <= fov <= 150.0:
             s.note(f'intrinsics_implausible: {source}: vertical FoV {fov:.1f} deg '
                    f'(focal {focal.tolist()} px)')

@@ -30,13 +30,12 @@ the cue gives no finite positive value.
 """
 from __future__ import annotations
 
-import math
 from typing import Optional
 
 import numpy as np
 
-__all__ = ['median_direction', 'pitch_from_up', 'focal_ratio_from_horizon', 'fit_disparity_plane',
-           'focal_from_floor_and_wall', 'focal_and_shift_from_planes_and_up']
+__all__ = ['median_direction', 'pitch_from_up', 'tan_pitch_from_up', 'focal_ratio_from_horizon',
+           'fit_disparity_plane', 'focal_from_floor_and_wall', 'focal_and_shift_from_planes_and_up']
 
 
 def median_direction(up) -> np.ndarray:
@@ -47,12 +46,23 @@ def median_direction(up) -> np.ndarray:
     return u / np.linalg.norm(u)
 
 
+def _up_pointing_up(up) -> np.ndarray:
+    """(3,) unit median up vector, signed to point up in the image (-y, OpenCV)."""
+    u = median_direction(up)
+    return u if u[1] <= 0 else -u
+
+
 def pitch_from_up(up) -> float:
     """Downward camera pitch (radians) implied by the up vector(s) in camera space
     (OpenCV; the world up is ``(0, -cos p, -sin p)`` for a camera pitched down by p)."""
-    u = median_direction(up)
-    u = u if u[1] <= 0 else -u                 # up points to -y in the image
-    return float(np.arctan2(-u[2], np.hypot(u[0], u[1])))
+    return float(np.arcsin(np.clip(-_up_pointing_up(up)[2], -1.0, 1.0)))
+
+
+def tan_pitch_from_up(up) -> float:
+    """tan of :func:`pitch_from_up`: the up vector's tilt out of the image plane,
+    ``-u_z / |(u_x, u_y)|`` (a roll error of the up vector leaves it unchanged)."""
+    u = _up_pointing_up(up)
+    return float(-u[2] / np.hypot(u[0], u[1]))
 
 
 def focal_ratio_from_horizon(plane, up) -> float:
@@ -74,7 +84,7 @@ def focal_ratio_from_horizon(plane, up) -> float:
     if A == 0.0:
         # a roll-free plane (DTO with few contacts): rho = (B / C) tan(pitch), the pitch being
         # the up vector's tilt out of the image plane, which its roll error leaves unchanged
-        rho = B / C * math.tan(pitch_from_up(u))
+        rho = B / C * tan_pitch_from_up(u)
     else:
         rho = (A * u[0] + B * u[1]) / den * u[2] / C
     return float(rho) if np.isfinite(rho) and rho > 0 else float('nan')
