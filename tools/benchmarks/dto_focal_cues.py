@@ -22,14 +22,17 @@ Per cue: the share of images where it gives an estimate, its mean |log error| th
 HMR's on the same images, and bounds over all images that are optimistic because they are
 tuned on these very scenes: ``selection`` (per image the better of the HMR's focal and the
 cue's, known only to an oracle), ``fusion`` (the best fixed weight
-``(1 - w) log f_hmr + w log f_cue``) and ``gated_fusion`` (the best weight applied only where
+``(1 - w) log f_hmr + w log f_cue``), ``gated_fusion`` (the best weight applied only where
 the pitch estimated from the HMR up vectors is at least a threshold, both chosen here; the
-cues degenerate for a level camera).  ``all_selection``: the best of the HMR and every cue
+cues degenerate for a level camera) and ``precision_fusion`` (per-image inverse-variance
+weights ``w = s^2 / (s^2 + v)``, the cue's variance ``v = c / (sin^2(2 p_hat) K^kappa)`` growing
+as the estimated pitch p_hat nears 0 and falling with the K persons; s, c and kappa chosen
+here).  ``all_selection``: the best of the HMR and every cue
 per image.  Written to ``--out-dir``: ``dto_focal_cues_sev<S>.json/.md``.  The last line:
 
     hmr_focal_log_err=.. horizon_selection=.. horizon_true_up_selection=..
     floor_wall_selection=.. floor_wall_up_selection=.. all_selection=.. best_fusion=..
-    best_gated_fusion=..
+    best_gated_fusion=.. best_precision_fusion=..
 """
 import argparse
 import os
@@ -45,6 +48,11 @@ CUES = ('horizon', 'horizon_true_up', 'floor_wall', 'floor_wall_fit_shift', 'flo
         'floor_wall_up_true')
 GATES_DEG = (-90.0, 0.0, 4.0, 8.0, 12.0, 16.0, 20.0)   # thresholds on the estimated pitch (-90: none)
 WEIGHTS = np.linspace(0.0, 1.0, 21)
+# precision model of a cue (module doc): prior std of the HMR's log focal, log of the cue's
+# variance constant, exponent of the person count
+PRIOR_STDS = (0.10, 0.15, 0.20, 0.30)
+LOG_VAR_CONSTS = np.linspace(-8.0, 2.0, 41)
+PERSON_EXPONENTS = (0.0, 1.0)
 
 
 def parse_args(argv=None):
@@ -132,15 +140,31 @@ def _fused_error(e_hmr, e_cue, use, w) -> np.ndarray:
     return np.where(use, np.abs((1 - w) * e_hmr + w * np.where(use, e_cue, 0.0)), np.abs(e_hmr))
 
 
+def _precision_fusion(e_hmr, e_cue, ok, p_hat_deg, n_persons) -> float:
+    """Mean |log error| of the best inverse-variance fusion of the precision model (module
+    doc) over its grid of constants."""
+    s2p = np.maximum(np.sin(2.0 * np.deg2rad(np.abs(np.nan_to_num(p_hat_deg, nan=0.0)))), 1e-3) ** 2
+    best = float(np.mean(np.abs(e_hmr)))
+    for s in PRIOR_STDS:
+        for lc in LOG_VAR_CONSTS:
+            for kappa in PERSON_EXPONENTS:
+                v = np.exp(lc) / (s2p * n_persons ** kappa)
+                w = np.where(ok, s ** 2 / (s ** 2 + v), 0.0)
+                best = min(best, float(np.mean(np.abs((1 - w) * e_hmr + w * np.where(ok, e_cue, 0.0)))))
+    return best
+
+
 def summarize_cues(records) -> dict:
     """Per cue: availability, mean |log error| there vs the HMR's, and the bounds of the
     module doc (selection, fixed-weight fusion, pitch-gated fusion)."""
     e_hmr = np.array([r['hmr'] for r in records])
     p_hat = np.array([r.get('pitch_hat_deg', np.inf) for r in records])
+    n_persons = np.array([r.get('persons', 1) for r in records], np.float64)
     res = dict(images=len(records), hmr_focal_log_err=float(np.mean(np.abs(e_hmr))), cues={})
     best_all = np.abs(e_hmr)
     best = dict(fusion=(float(np.mean(np.abs(e_hmr))), 'hmr', 0.0),
-                gated=(float(np.mean(np.abs(e_hmr))), 'hmr', 0.0, 0.0))
+                gated=(float(np.mean(np.abs(e_hmr))), 'hmr', 0.0, 0.0),
+                precision=(float(np.mean(np.abs(e_hmr))), 'hmr'))
     for c in CUES:
         e = np.array([r.get(c, np.nan) for r in records])
         ok = np.isfinite(e)
@@ -148,21 +172,26 @@ def summarize_cues(records) -> dict:
         fus = min((float(np.mean(_fused_error(e_hmr, e, ok, w))), float(w)) for w in WEIGHTS)
         gated = min((float(np.mean(_fused_error(e_hmr, e, ok & (p_hat >= g), w))), float(w), g)
                     for w in WEIGHTS for g in GATES_DEG)
+        prec = _precision_fusion(e_hmr, e, ok, p_hat, n_persons)
         res['cues'][c] = dict(share=float(ok.mean()),
                               log_err=float(np.mean(np.abs(e[ok]))) if ok.any() else float('nan'),
                               hmr_log_err_there=(float(np.mean(np.abs(e_hmr[ok]))) if ok.any()
                                                  else float('nan')),
                               selection=float(np.mean(sel)), fusion=fus[0], fusion_weight=fus[1],
-                              gated_fusion=gated[0], gated_weight=gated[1], gate_deg=gated[2])
+                              gated_fusion=gated[0], gated_weight=gated[1], gate_deg=gated[2],
+                              precision_fusion=prec)
         best_all = np.where(ok, np.minimum(best_all, np.abs(np.where(ok, e, 0.0))), best_all)
         if fus[0] < best['fusion'][0]:
             best['fusion'] = (fus[0], c, fus[1])
         if gated[0] < best['gated'][0]:
             best['gated'] = (gated[0], c, gated[1], gated[2])
+        if prec < best['precision'][0]:
+            best['precision'] = (prec, c)
     res['all_selection'] = float(np.mean(best_all))
     res['best_fusion'] = dict(log_err=best['fusion'][0], cue=best['fusion'][1], weight=best['fusion'][2])
     res['best_gated_fusion'] = dict(log_err=best['gated'][0], cue=best['gated'][1],
                                     weight=best['gated'][2], gate_deg=best['gated'][3])
+    res['best_precision_fusion'] = dict(log_err=best['precision'][0], cue=best['precision'][1])
     return res
 
 
@@ -172,18 +201,20 @@ def markdown(S, args) -> str:
              f"HMR focal: mean |log(f / true f)| {S['hmr_focal_log_err']:.3f} over all images.  "
              'Bounds over all images, tuned on these scenes (module doc).', '',
              '| cue | images with an estimate | its mean abs log error there | HMR there '
-             '| oracle selection | fixed-weight fusion (weight) | pitch-gated fusion (weight, gate) |',
-             '|---|---|---|---|---|---|---|']
+             '| oracle selection | fixed-weight fusion (weight) | pitch-gated fusion (weight, gate) '
+             '| precision-weighted fusion |', '|---|---|---|---|---|---|---|---|']
     for c, d in S['cues'].items():
         lines.append(f"| {c} | {100 * d['share']:.0f} % | {d['log_err']:.3f} | "
                      f"{d['hmr_log_err_there']:.3f} | "
                      f"{d['selection']:.3f} | {d['fusion']:.3f} ({d['fusion_weight']:.2f}) | "
-                     f"{d['gated_fusion']:.3f} ({d['gated_weight']:.2f}, >= {d['gate_deg']:g} deg) |")
+                     f"{d['gated_fusion']:.3f} ({d['gated_weight']:.2f}, >= {d['gate_deg']:g} deg) | "
+                     f"{d['precision_fusion']:.3f} |")
     b, g = S['best_fusion'], S['best_gated_fusion']
     lines += ['', f"Best of the HMR and every cue per image (oracle): {S['all_selection']:.3f}; best "
               f"fixed-weight fusion: {b['log_err']:.3f} ({b['cue']}, weight {b['weight']:.2f}); best "
               f"pitch-gated fusion: {g['log_err']:.3f} ({g['cue']}, weight {g['weight']:.2f}, pitch >= "
-              f"{g['gate_deg']:g} deg)."]
+              f"{g['gate_deg']:g} deg); best precision-weighted fusion: "
+              f"{S['best_precision_fusion']['log_err']:.3f} ({S['best_precision_fusion']['cue']})."]
     return '\n'.join(lines) + '\n'
 
 
@@ -221,7 +252,8 @@ def main(argv=None):
           f"floor_wall_selection={c['floor_wall']['selection']:.3f} "
           f"floor_wall_up_selection={c['floor_wall_up']['selection']:.3f} "
           f"all_selection={S['all_selection']:.3f} best_fusion={S['best_fusion']['log_err']:.3f} "
-          f"best_gated_fusion={S['best_gated_fusion']['log_err']:.3f}")
+          f"best_gated_fusion={S['best_gated_fusion']['log_err']:.3f} "
+          f"best_precision_fusion={S['best_precision_fusion']['log_err']:.3f}")
     return S
 
 

@@ -40,6 +40,10 @@ def test_selection_and_fusion_bounds(repo_root):
     assert S['all_selection'] == pytest.approx((0.05 + 0.1 + 0.0) / 3)
     assert S['best_fusion']['log_err'] <= h['fusion']
     assert S['cues']['floor_wall_up']['share'] == 0.0
+    # precision weights: never worse than the HMR alone (the starting point) and, here,
+    # better (image 1's errors cancel at w = 1/2)
+    assert h['precision_fusion'] < S['hmr_focal_log_err']
+    assert S['best_precision_fusion']['log_err'] <= h['precision_fusion']
 
 
 def test_floor_wall_with_oracles_is_exact_at_severity_zero(repo_root, tmp_path, capsys):
@@ -50,7 +54,7 @@ def test_floor_wall_with_oracles_is_exact_at_severity_zero(repo_root, tmp_path, 
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert re.fullmatch(r'hmr_focal_log_err=\S+ horizon_selection=\S+ horizon_true_up_selection=\S+ '
                         r'floor_wall_selection=\S+ floor_wall_up_selection=\S+ all_selection=\S+ '
-                        r'best_fusion=\S+ best_gated_fusion=\S+', last), last
+                        r'best_fusion=\S+ best_gated_fusion=\S+ best_precision_fusion=\S+', last), last
     import json
     recs = json.loads((tmp_path / 'out' / 'dto_focal_cues_sev0.json').read_text())['records']
     for cue in ('floor_wall', 'floor_wall_up_true'):
