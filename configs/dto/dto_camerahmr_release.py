@@ -32,6 +32,9 @@ ckpt = 'checkpoints'
 reader = dict(type='CameraHMRReleaseReader', release_file='data/insta/insta1-release.npz',
               img_root='data/insta/images/insta-train', name='insta1')
 stages = [
+    # known intrinsics first, if you have them (they replace cam_int and move the release's
+    # persons to the new focal; docs/dto_generate.md, "Known intrinsics"):
+    # dict(type='IntrinsicsFile', path='data/insta/intrinsics.json'),  # or dict(type='ExifIntrinsics'),
     dict(type='ReleaseIntrinsics'),
     dict(type='MMDetPersonDetector', config='cascade-mask-rcnn_x101-64x4d_fpn_ms-3x_coco',
          checkpoint=ckpt + '/cascade_mask_rcnn_x101_64x4d_fpn_mstrain_3x_coco.pth',

@@ -12,6 +12,8 @@ work_dir = 'work_dirs/dto_image_folder'
 ckpt = 'checkpoints'
 reader = dict(type='ImageFolderReader', img_root='data/images', name='images')
 stages = [
+    # known intrinsics first, if you have them; the fixed FoV then fills only the others:
+    # dict(type='ExifIntrinsics'),  # or dict(type='IntrinsicsFile', path='data/intrinsics.json'),
     dict(type='FixedFoVIntrinsics', fov_deg=60.0),
     dict(type='MMDetPersonDetector', config=ckpt + '/mask-rcnn_r50_fpn_2x_coco.py',
          checkpoint=ckpt + '/mask_rcnn_r50_fpn_2x_coco.pth', score_thr=0.5, nms_thr=0.7,

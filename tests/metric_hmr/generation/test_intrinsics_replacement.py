@@ -178,3 +178,14 @@ def test_intrinsics_file_details(tmp_path):
     path.write_text(json.dumps({'a.jpg': {'focal': 125}, 'b.jpg': {'vfov_deg': 50}}))
     edited = IntrinsicsFile(str(path), override=False)
     assert edited.input_signature('a.jpg') != sig_a and edited.input_signature('c.jpg') == sig_c
+
+
+def test_stages_build_from_configs(tmp_path):
+    """The commented config lines of configs/dto/*.py build through the registry."""
+    from metric_hmr.registry import DTO_STAGES
+    path = tmp_path / 'K.json'
+    path.write_text(json.dumps({'a.jpg': {'focal': 120}}))
+    assert isinstance(DTO_STAGES.build(dict(type='IntrinsicsFile', path=str(path))), IntrinsicsFile)
+    assert isinstance(DTO_STAGES.build(dict(type='ExifIntrinsics')), ExifIntrinsics)
+    with pytest.raises(ValueError, match='missing'):
+        DTO_STAGES.build(dict(type='ExifIntrinsics', missing='drop'))
