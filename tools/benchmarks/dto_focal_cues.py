@@ -56,19 +56,14 @@ PERSON_EXPONENTS = (0.0, 1.0)
 
 
 def parse_args(argv=None):
+    from metric_hmr.synthetic.benchmark import add_scene_set_args
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--scenes', type=int, default=300)
+    add_scene_set_args(p)
     p.add_argument('--severity', type=float, default=1.0)
-    p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--image-size', type=int, nargs=2, default=(384, 512), metavar=('H', 'W'))
-    p.add_argument('--min-pixels', type=int, default=150)
-    p.add_argument('--layout', default='groups', choices=('groups', 'uniform'))
     p.add_argument('--erode', type=int, default=4,
                    help='background pixels this close (>= 1 px) to a person or to the floor/wall fold '
                         'are not fitted')
     p.add_argument('--out-dir', default='work_dirs/benchmarks/dto_focal_cues')
-    p.add_argument('--cache-dir', default=os.path.expanduser('~/.cache/metric_hmr/synthetic_bench'))
-    p.add_argument('--scenes-per-shard', type=int, default=50)
     return p.parse_args(argv)
 
 
@@ -77,30 +72,20 @@ def scene_cue_errors(gen, scene, min_pixels: int, erode: int) -> dict:
     a cue gives none); None when no person is detected."""
     from scipy import ndimage
 
-    from metric_hmr.dto import run_dto
+    from metric_hmr.synthetic.benchmark import run_method_dto, scene_inputs
     from metric_hmr.synthetic.focal_cues import (fit_disparity_plane, focal_and_shift_from_planes_and_up,
                                                  focal_from_floor_and_wall, focal_ratio_from_horizon,
                                                  pitch_from_up)
     from metric_hmr.synthetic.generator import scene_camera
     from metric_hmr.synthetic.render import background_is_ground
 
-    det = np.nonzero(np.asarray(scene['n_pixels']) >= min_pixels)[0]
+    inp = scene_inputs(gen, scene, min_pixels)
+    det, rho, rel = inp.det, inp.rho, inp.rel
     if not len(det):
         return None
     # 1. DTO+ on the stored estimate (HMR focal rho f), as in dto_synthetic.py
     cam = scene_camera(scene)
-    H, W = cam.image_size
-    rho = float(scene['est_rho'])
-    pid = np.asarray(scene['person_id'])
-    verts_gt = gen.scene_vertices(scene)
-    verts = gen.initial_vertices(scene, verts_gt)
-    rel = np.asarray(scene['rel_disparity'], np.float64)
-    res = run_dto([verts[i] for i in det], gen.faces, cam.focal * rho, cam.princpt, (H, W), rel,
-                  np.asarray(scene['est_root'], np.float64)[det],
-                  np.asarray(scene['est_height'], np.float64)[det],
-                  masks=np.stack([pid == i for i in det]),
-                  age_years=np.asarray(scene['est_age'], np.float64)[det],
-                  p_male=np.asarray(scene['est_p_male'], np.float64)[det], config=dict(preset='plus'))
+    res = run_method_dto(gen, inp, 'dto_plus')
     # 2. horizon: rho_hat = f_hmr / f, so the refined focal f_hmr / rho_hat has error log rho - log rho_hat
     up_true = cam.R[:, 1]
     up_hmr = hmr_up_vectors(scene, det)
@@ -113,7 +98,7 @@ def scene_cue_errors(gen, scene, min_pixels: int, erode: int) -> dict:
     ground = background_is_ground(cam, float(scene['wall_z']))
     fold = ndimage.binary_dilation(ground ^ ndimage.binary_erosion(ground, border_value=1),
                                    iterations=erode)
-    bg = ndimage.binary_erosion(pid < 0, iterations=erode) & ~fold
+    bg = ndimage.binary_erosion(np.asarray(scene['person_id']) < 0, iterations=erode) & ~fold
     cf = fit_disparity_plane(rel, bg & ground, cam.princpt)
     cw = fit_disparity_plane(rel, bg & ~ground, cam.princpt)
     fit_shift = res.t_d if res.affine_space == 'disparity' and res.optimized else np.nan
@@ -219,19 +204,14 @@ def markdown(S, args) -> str:
 
 
 def main(argv=None):
-    from metric_hmr.synthetic import SyntheticCrowdGenerator
-    from metric_hmr.synthetic.shards import SceneStore, generate_set
+    from metric_hmr.synthetic.benchmark import open_scene_set
     from metric_hmr.utils.io import atomic_save_json, atomic_write
     args = parse_args(argv)
     if args.erode < 1:      # scipy repeats a 0-iteration erosion until nothing changes
         raise SystemExit(f'--erode must be >= 1 pixel, got {args.erode}')
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    gen = SyntheticCrowdGenerator(seed=args.seed, image_size=tuple(args.image_size),
-                                  severity=args.severity, layout=args.layout)
-    cache = Path(args.cache_dir) / f'seed{args.seed}_n{args.scenes}_sev{args.severity:g}_{gen.config_hash}'
-    generate_set(cache, args.scenes, scenes_per_shard=args.scenes_per_shard, generator=gen, progress=True)
-    store = SceneStore(cache)
+    gen, store, _ = open_scene_set(args, args.severity)
     records, t0 = [], time.perf_counter()
     for i in range(len(store)):
         if i and i % 50 == 0:

@@ -42,19 +42,14 @@ METHOD_LABELS = dict(dto_paper='DTO paper', dto_plus='DTO+')
 
 
 def parse_args(argv=None):
+    from metric_hmr.synthetic.benchmark import add_scene_set_args
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--scenes', type=int, default=300)
+    add_scene_set_args(p)
     p.add_argument('--severities', type=float, nargs='+', default=[1.0])
-    p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--image-size', type=int, nargs=2, default=(384, 512), metavar=('H', 'W'))
-    p.add_argument('--min-pixels', type=int, default=150)
-    p.add_argument('--layout', default='groups', choices=('groups', 'uniform'))
     p.add_argument('--bias-fractions', type=float, nargs='+', default=[1.0, 0.75, 0.5, 0.25, 0.0])
     p.add_argument('--noise', type=float, nargs='+', default=[0.05, 0.1, 0.15, 0.2, 0.3])
     p.add_argument('--target', type=float, default=0.45, help="issue 15's depth-error reduction")
     p.add_argument('--out-dir', default='work_dirs/benchmarks/dto_focal_requirement')
-    p.add_argument('--cache-dir', default=os.path.expanduser('~/.cache/metric_hmr/synthetic_bench'))
-    p.add_argument('--scenes-per-shard', type=int, default=50)
     return p.parse_args(argv)
 
 
@@ -87,55 +82,31 @@ def needed_focal_error(x, y, target: float):
 
 
 def run_severity(args, severity: float) -> dict:
-    from metric_hmr.dto import run_dto
-    from metric_hmr.synthetic import SyntheticCrowdGenerator
-    from metric_hmr.synthetic.benchmark import (depth_layers_from_gt, dto_kwargs,
-                                                estimate_with_focal_bias, summarize)
-    from metric_hmr.synthetic.estimates import age_group_of
-    from metric_hmr.synthetic.shards import SceneStore, generate_set
+    from metric_hmr.synthetic.benchmark import (estimate_with_focal_bias, open_scene_set,
+                                                run_method_dto, scene_inputs, summarize)
 
-    gen = SyntheticCrowdGenerator(seed=args.seed, image_size=tuple(args.image_size),
-                                  severity=severity, layout=args.layout)
-    cache = Path(args.cache_dir) / f'seed{args.seed}_n{args.scenes}_sev{severity:g}_{gen.config_hash}'
-    generate_set(cache, args.scenes, scenes_per_shard=args.scenes_per_shard, generator=gen, progress=True)
-    store = SceneStore(cache)
+    gen, store, cache = open_scene_set(args, severity)
     per_scene, log_err, paths = [], {}, {}
     t0 = time.perf_counter()
     for i in range(len(store)):
         if i and i % 50 == 0:
             print(f'[dto_focal_requirement] severity {severity:g}: {i}/{len(store)} scenes '
                   f'({time.perf_counter() - t0:.0f} s)', flush=True)
-        scene = store[i]
-        det = np.nonzero(np.asarray(scene['n_pixels']) >= args.min_pixels)[0]
-        if not len(det):
-            continue
         # 1. the scene's inputs and ground truth, as in dto_synthetic.py
-        H, W = (int(x) for x in scene['image_size'])
-        pid = np.asarray(scene['person_id'])
-        masks = np.stack([pid == j for j in det])
-        h0 = np.asarray(scene['est_height'], np.float64)[det]
-        age = np.asarray(scene['est_age'], np.float64)[det]
-        p_male = np.asarray(scene['est_p_male'], np.float64)[det]
-        rel = np.asarray(scene['rel_disparity'], np.float64)
-        princpt = np.asarray(scene['princpt'], np.float64)
-        gt_z = np.asarray(scene['root'], np.float64)[det, 2]
-        ev = dict(gt=dict(z=gt_z, h=np.asarray(scene['height'], np.float64)[det],
-                          age_group=age_group_of(np.asarray(scene['age'])[det]),
-                          layer=depth_layers_from_gt(gt_z)),
-                  initial=dict(z=np.asarray(scene['est_root'], np.float64)[det, 2], h=h0,
-                               kept=None, runtime=0.0))
+        scene = store[i]
+        inp = scene_inputs(gen, scene, args.min_pixels)
+        if not len(inp.det):
+            continue
+        ev = dict(gt=inp.gt, initial=dict(z=inp.transl[:, 2].copy(), h=inp.h0, kept=None, runtime=0.0))
         # 2. one seeded draw per scene for the unbiased path (order-independent)
         eps = float(np.random.default_rng([args.seed, int(scene['scene_index'])]).normal())
-        verts_gt = gen.scene_vertices(scene)
-        for name, path, rho_new in focal_variants(float(scene['est_rho']), args.bias_fractions,
-                                                  args.noise, eps):
+        for name, path, rho_new in focal_variants(inp.rho, args.bias_fractions, args.noise, eps):
             paths[name] = path
             log_err.setdefault(name, []).append(abs(np.log(rho_new)))
-            verts, transl, focal = estimate_with_focal_bias(scene, det, verts_gt, rho_new)
+            verts, transl, focal = estimate_with_focal_bias(scene, inp.det, inp.verts_gt, rho_new)
             for m in METHOD_LABELS:
                 t1 = time.perf_counter()
-                res = run_dto(verts, gen.faces, focal, princpt, (H, W), rel, transl, h0, masks=masks,
-                              **dto_kwargs(m, age, p_male))
+                res = run_method_dto(gen, inp, m, verts, transl, focal)
                 ev[f'{m}@{name}'] = dict(z=res.transl_star[:, 2].copy(), h=res.h_star.copy(),
                                          kept=bool(res.kept), runtime=time.perf_counter() - t1)
         per_scene.append(ev)

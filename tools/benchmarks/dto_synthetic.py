@@ -52,22 +52,16 @@ LABELS = dict(initial='initial (HMR-like)', dto_paper='DTO paper default',
 
 
 def parse_args(argv=None):
+    from metric_hmr.synthetic.benchmark import add_scene_set_args
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--scenes', type=int, default=500, help='number of scenes (default 500)')
+    add_scene_set_args(p, scenes=500)
     p.add_argument('--severity', type=float, default=1.0, help='relative-depth corruption severity')
     p.add_argument('--severities', type=float, nargs='+', default=None,
                    help='run several severities; the last line then compares DTO+ (see above)')
-    p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--image-size', type=int, nargs=2, default=(384, 512), metavar=('H', 'W'))
-    p.add_argument('--min-pixels', type=int, default=150,
-                   help='persons with fewer visible pixels are not detected (not evaluated)')
-    p.add_argument('--layout', default='groups', choices=('groups', 'uniform'))
     p.add_argument('--platforms', type=float, default=0.0,
                    help='share of persons standing on platforms 0.3-1.2 m high instead of the '
                         'ground (robustness of the ground-contact cue; default 0: flat world)')
     p.add_argument('--out-dir', default='work_dirs/benchmarks/dto_synthetic')
-    p.add_argument('--cache-dir', default=os.path.expanduser('~/.cache/metric_hmr/synthetic_bench'))
-    p.add_argument('--scenes-per-shard', type=int, default=50)
     p.add_argument('--vis-every', type=int, default=0, help='visualise every N-th scene (0: off)')
     p.add_argument('--methods', nargs='+', default=None, help='subset of methods (default all)')
     return p.parse_args(argv)
@@ -269,9 +263,8 @@ def main(argv=None):
 
 
 def run_severity(args, last_line: bool = True):
-    from metric_hmr.synthetic import SyntheticCrowdGenerator
-    from metric_hmr.synthetic.benchmark import METHODS, evaluate_scene, paired_differences, summarize
-    from metric_hmr.synthetic.shards import SceneStore, generate_set
+    from metric_hmr.synthetic.benchmark import (METHODS, evaluate_scene, open_scene_set,
+                                                paired_differences, summarize)
 
     methods = tuple(args.methods) if args.methods else METHODS
     unknown = set(methods) - set(METHODS)
@@ -282,13 +275,9 @@ def run_severity(args, last_line: bool = True):
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     extra = dict(platforms=dict(p=args.platforms)) if args.platforms > 0 else {}
-    gen = SyntheticCrowdGenerator(seed=args.seed, image_size=tuple(args.image_size),
-                                  severity=args.severity, layout=args.layout, **extra)
-    cache = Path(args.cache_dir) / f'seed{args.seed}_n{args.scenes}_sev{args.severity:g}_{gen.config_hash}'
     t0 = time.perf_counter()
-    generate_set(cache, args.scenes, scenes_per_shard=args.scenes_per_shard, generator=gen, progress=True)
+    gen, store, cache = open_scene_set(args, args.severity, **extra)
     gen_time = time.perf_counter() - t0
-    store = SceneStore(cache)
     print(f'[dto_synthetic] {len(store)} scenes in {cache} ({gen_time:.0f} s)', flush=True)
 
     writer = make_vis_writer(args, out_dir, gen.faces)

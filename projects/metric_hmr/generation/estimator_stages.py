@@ -200,12 +200,12 @@ def _intrinsics_entry(entry, where: str) -> dict:
 
     def numbers(key, n_allowed):
         v = entry[key]
-        arr = np.asarray(v if isinstance(v, list) else [v], dtype=object)
-        if arr.ndim != 1 or len(arr) not in n_allowed or not all(
-                isinstance(x, (int, float)) and not isinstance(x, bool) for x in arr):
+        vals = v if isinstance(v, list) else [v]
+        if len(vals) not in n_allowed or not all(
+                isinstance(x, (int, float)) and not isinstance(x, bool) for x in vals):
             raise ValueError(f'{where}: "{key}" must be {" or ".join(map(str, n_allowed))} number(s), '
                              f'got {v!r}')
-        arr = arr.astype(np.float64)
+        arr = np.asarray(vals, np.float64)
         if not np.all(np.isfinite(arr)):
             raise ValueError(f'{where}: "{key}" must be finite, got {v!r}')
         return arr

@@ -29,7 +29,7 @@ group, share of images kept by the 1.5 filter, runtime.
 from __future__ import annotations
 
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -37,7 +37,8 @@ from .estimates import AGE_GROUP_NAMES, age_group_of
 from .relative_depth import disparity_to_depth
 
 __all__ = ['METHODS', 'PLUS_ABLATIONS', 'GT_FOCAL_METHODS', 'depth_layers_from_gt', 'evaluate_scene',
-           'summarize', 'oracle_depths', 'paired_differences', 'estimate_with_focal_bias', 'dto_kwargs']
+           'summarize', 'oracle_depths', 'paired_differences', 'estimate_with_focal_bias', 'dto_kwargs',
+           'SceneInputs', 'scene_inputs', 'run_method_dto', 'add_scene_set_args', 'open_scene_set']
 
 # DTO+ and one row per piece: the preset with that option toggled (back to the paper's
 # value, or on for the opt-in focal refinement and cue-noise height std)
@@ -178,6 +179,70 @@ def dto_kwargs(method: str, age, p_male) -> dict:
     return kw
 
 
+class SceneInputs(NamedTuple):
+    """What every method gets for one scene, over its K detected persons.
+
+    Attributes:
+        det: (K,) indices of the detected persons (``n_pixels >= min_pixels``).
+        image_hw: (H, W); focal: (2,) the HMR's (long) focal ``rho f``; princpt: (2,).
+        rho: the scene's focal bias ``f_hmr / f``.
+        verts_gt: per scene person (V, 3) true camera-space vertices.
+        vertices: K (V, 3) HMR-like vertices; transl: (K, 3) their roots; h0: (K,) heights.
+        age, p_male: (K,) estimated demographics; masks: (K, H, W) visible masks (ground
+            truth: a perfect segmenter); rel: (H, W) the network's relative disparity.
+        gt: dict(z, h, age_group, layer) of the detected persons.
+    """
+    det: np.ndarray
+    image_hw: Tuple[int, int]
+    focal: np.ndarray
+    princpt: np.ndarray
+    rho: float
+    verts_gt: list
+    vertices: list
+    transl: np.ndarray
+    h0: np.ndarray
+    age: np.ndarray
+    p_male: np.ndarray
+    masks: np.ndarray
+    rel: np.ndarray
+    gt: dict
+
+
+def scene_inputs(gen, scene: dict, min_pixels: int = 150) -> SceneInputs:
+    """The inputs and ground truth of one stored scene (:class:`SceneInputs`)."""
+    det = np.nonzero(np.asarray(scene['n_pixels']) >= min_pixels)[0]
+    H, W = (int(x) for x in scene['image_size'])
+    verts_gt = gen.scene_vertices(scene)
+    verts_init_all = gen.initial_vertices(scene, verts_gt)
+    rho = float(scene['est_rho'])
+    pid = np.asarray(scene['person_id'])
+    gt_z = np.asarray(scene['root'], np.float64)[det, 2]
+    return SceneInputs(
+        det=det, image_hw=(H, W), focal=np.asarray(scene['focal'], np.float64) * rho,
+        princpt=np.asarray(scene['princpt'], np.float64), rho=rho, verts_gt=verts_gt,
+        vertices=[verts_init_all[i] for i in det],
+        transl=np.asarray(scene['est_root'], np.float64)[det],
+        h0=np.asarray(scene['est_height'], np.float64)[det],
+        age=np.asarray(scene['est_age'], np.float64)[det],
+        p_male=np.asarray(scene['est_p_male'], np.float64)[det],
+        masks=np.stack([pid == i for i in det]) if len(det) else np.zeros((0, H, W), bool),
+        rel=np.asarray(scene['rel_disparity'], np.float64),
+        gt=dict(z=gt_z, h=np.asarray(scene['height'], np.float64)[det],
+                age_group=age_group_of(np.asarray(scene['age'])[det]),
+                layer=depth_layers_from_gt(gt_z)))
+
+
+def run_method_dto(gen, inp: SceneInputs, method: str, vertices=None, transl=None, focal=None):
+    """:func:`metric_hmr.dto.run_dto` with ``method``'s config (:func:`dto_kwargs`) on the
+    scene's estimate, or on another estimate of the same persons (``vertices``, ``transl``,
+    ``focal``, e.g. :func:`estimate_with_focal_bias`'s)."""
+    from metric_hmr.dto import run_dto
+    return run_dto(inp.vertices if vertices is None else vertices, gen.faces,
+                   inp.focal if focal is None else focal, inp.princpt, inp.image_hw, inp.rel,
+                   inp.transl if transl is None else transl, inp.h0, masks=inp.masks,
+                   **dto_kwargs(method, inp.age, inp.p_male))
+
+
 def evaluate_scene(gen, scene: dict, methods=METHODS, min_pixels: int = 150,
                    resolution: Optional[int] = 512) -> Dict[str, dict]:
     """Run every method on one scene.
@@ -186,28 +251,9 @@ def evaluate_scene(gen, scene: dict, methods=METHODS, min_pixels: int = 150,
     ``'gt'`` entry ``dict(z, h, age_group, layer)`` over the K detected persons and a
     ``'dto_results'`` entry with the raw DTO results (paper / released) for visualisation.
     """
-    from metric_hmr.dto import run_dto
-
-    det = np.nonzero(np.asarray(scene['n_pixels']) >= min_pixels)[0]
-    H, W = (int(x) for x in scene['image_size'])
-    verts_gt = gen.scene_vertices(scene)
-    verts_init_all = gen.initial_vertices(scene, verts_gt)
-    v_init = [verts_init_all[i] for i in det]
-    rho = float(scene['est_rho'])
-    focal = np.asarray(scene['focal'], np.float64) * rho          # the HMR's (long) focal
-    princpt = np.asarray(scene['princpt'], np.float64)
-    pid = np.asarray(scene['person_id'])
-    masks = np.stack([pid == i for i in det]) if len(det) else np.zeros((0, H, W), bool)
-    transl = np.asarray(scene['est_root'], np.float64)[det]
-    h0 = np.asarray(scene['est_height'], np.float64)[det]
-    age = np.asarray(scene['est_age'], np.float64)[det]
-    p_male = np.asarray(scene['est_p_male'], np.float64)[det]
-    rel = np.asarray(scene['rel_disparity'], np.float64)
-    gt_z = np.asarray(scene['root'], np.float64)[det, 2]
-    out: Dict[str, dict] = dict(gt=dict(z=gt_z, h=np.asarray(scene['height'], np.float64)[det],
-                                        age_group=age_group_of(np.asarray(scene['age'])[det]),
-                                        layer=depth_layers_from_gt(gt_z)),
-                                dto_results={}, detected=det, vertices_init=v_init)
+    inp = scene_inputs(gen, scene, min_pixels)
+    det, transl, h0, rho = inp.det, inp.transl, inp.h0, inp.rho
+    out: Dict[str, dict] = dict(gt=inp.gt, dto_results={}, detected=det, vertices_init=inp.vertices)
     paper_res = None
     for m in methods:
         t0 = time.perf_counter()
@@ -217,24 +263,21 @@ def evaluate_scene(gen, scene: dict, methods=METHODS, min_pixels: int = 150,
             z, h, kept, score = transl[:, 2] / rho, h0.copy(), None, None
         elif m in GT_FOCAL_METHODS:
             # the estimate re-made with the true focal (rho = 1)
-            v1, tr1, f1 = estimate_with_focal_bias(scene, det, verts_gt, 1.0)
-            res = run_dto(v1, gen.faces, f1, princpt, (H, W), rel, tr1, h0, masks=masks,
-                          **dto_kwargs(GT_FOCAL_METHODS[m], age, p_male))
+            v1, tr1, f1 = estimate_with_focal_bias(scene, det, inp.verts_gt, 1.0)
+            res = run_method_dto(gen, inp, GT_FOCAL_METHODS[m], v1, tr1, f1)
             z, h = res.transl_star[:, 2].copy(), res.h_star.copy()
             kept, score = bool(res.kept), float(res.image_score)
         elif m == 'oracle':
-            metric = disparity_to_depth(rel, float(scene['rel_scale']), float(scene['rel_shift']))
-            d_i, z_vis = oracle_depths(v_init, gen.faces, focal, princpt, (H, W), metric, masks,
-                                       resolution)
+            metric = disparity_to_depth(inp.rel, float(scene['rel_scale']), float(scene['rel_shift']))
+            d_i, z_vis = oracle_depths(inp.vertices, gen.faces, inp.focal, inp.princpt, inp.image_hw,
+                                       metric, inp.masks, resolution)
             ratio = np.where(np.isfinite(d_i) & np.isfinite(z_vis), d_i / z_vis, 1.0)
             z, h, kept, score = transl[:, 2] * ratio, h0 * ratio, None, None
         else:
-            kw = dto_kwargs(m, age, p_male)
             if m == 'no_intra_bound' and paper_res is not None:
                 res = paper_res
             else:
-                res = run_dto(v_init, gen.faces, focal, princpt, (H, W), rel, transl, h0,
-                              masks=masks, **kw)
+                res = run_method_dto(gen, inp, m)
             if m == 'dto_paper':
                 paper_res = res
             if m == 'no_intra_bound':
@@ -387,3 +430,33 @@ def summarize(per_scene: List[Dict[str, dict]], methods=METHODS, tau: float = 0.
     res['_counts'] = dict(images=len(per_scene), persons=int(len(gz)),
                           persons_by_age={g: int((ga == c).sum()) for c, g in enumerate(AGE_GROUP_NAMES)})
     return res
+
+
+# ---------------------------------------------------------------- the benchmark scripts' scene sets
+def add_scene_set_args(parser, scenes: int = 300) -> None:
+    """The options every synthetic benchmark script shares (tools/benchmarks/dto_*.py): which
+    scenes (seed, count, image size, layout), which persons are detected, where they are cached."""
+    import os
+    parser.add_argument('--scenes', type=int, default=scenes, help=f'number of scenes (default {scenes})')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--image-size', type=int, nargs=2, default=(384, 512), metavar=('H', 'W'))
+    parser.add_argument('--min-pixels', type=int, default=150,
+                        help='persons with fewer visible pixels are not detected (not evaluated)')
+    parser.add_argument('--layout', default='groups', choices=('groups', 'uniform'))
+    parser.add_argument('--cache-dir', default=os.path.expanduser('~/.cache/metric_hmr/synthetic_bench'))
+    parser.add_argument('--scenes-per-shard', type=int, default=50)
+
+
+def open_scene_set(args, severity: float, **generator_options):
+    """Generate (once) and open the cached scene set of ``args`` (:func:`add_scene_set_args`)
+    at ``severity``: ``<cache-dir>/seed<S>_n<N>_sev<severity>_<config hash>``, so every script
+    reuses the same scenes.  Returns (generator, SceneStore, cache path)."""
+    from pathlib import Path
+
+    from .generator import SyntheticCrowdGenerator
+    from .shards import SceneStore, generate_set
+    gen = SyntheticCrowdGenerator(seed=args.seed, image_size=tuple(args.image_size), severity=severity,
+                                  layout=args.layout, **generator_options)
+    cache = Path(args.cache_dir) / f'seed{args.seed}_n{args.scenes}_sev{severity:g}_{gen.config_hash}'
+    generate_set(cache, args.scenes, scenes_per_shard=args.scenes_per_shard, generator=gen, progress=True)
+    return gen, SceneStore(cache), cache

@@ -1,6 +1,5 @@
 """tools/benchmarks/dto_focal_cues.py: the bounds it reports, and a tiny severity-0 run where
 the floor-wall cue with its oracles is exact."""
-import importlib.util
 import math
 import re
 
@@ -8,16 +7,8 @@ import numpy as np
 import pytest
 
 
-def _load(repo_root):
-    path = repo_root / 'tools' / 'benchmarks' / 'dto_focal_cues.py'
-    spec = importlib.util.spec_from_file_location('dto_focal_cues_bench', path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_selection_and_fusion_bounds(repo_root):
-    bench = _load(repo_root)
+def test_selection_and_fusion_bounds(load_bench):
+    bench = load_bench('dto_focal_cues')
     nan = float('nan')
     recs = [dict(hmr=0.2, horizon=-0.2, horizon_true_up=nan, floor_wall=0.05, floor_wall_fit_shift=nan,
                  pitch_hat_deg=15.0),
@@ -46,8 +37,8 @@ def test_selection_and_fusion_bounds(repo_root):
     assert S['best_precision_fusion']['log_err'] <= h['precision_fusion']
 
 
-def test_floor_wall_with_oracles_is_exact_at_severity_zero(repo_root, tmp_path, capsys):
-    bench = _load(repo_root)
+def test_floor_wall_with_oracles_is_exact_at_severity_zero(load_bench, tmp_path, capsys):
+    bench = load_bench('dto_focal_cues')
     S = bench.main(['--scenes', '3', '--severity', '0', '--image-size', '96', '128', '--min-pixels', '20',
                     '--cache-dir', str(tmp_path / 'cache'), '--out-dir', str(tmp_path / 'out'),
                     '--scenes-per-shard', '3'])
@@ -67,13 +58,13 @@ def test_floor_wall_with_oracles_is_exact_at_severity_zero(repo_root, tmp_path, 
         bench.main(['--erode', '0', '--out-dir', str(tmp_path / 'x')])
 
 
-def test_hmr_up_vectors_follow_the_estimate_meshes(repo_root):
+def test_hmr_up_vectors_follow_the_estimate_meshes(load_bench):
     """The up vector the benchmark gives each person is the direction its HMR-like mesh
     (metric_hmr.synthetic.estimates.apply_estimate) maps the world up to."""
     from metric_hmr.geometry import axis_angle_to_matrix
     from metric_hmr.synthetic.estimates import apply_estimate
     from metric_hmr.synthetic.scene_camera import camera_rotation
-    bench = _load(repo_root)
+    bench = load_bench('dto_focal_cues')
     rng = np.random.default_rng(0)
     scene = dict(cam_R=camera_rotation(np.deg2rad(14.0)), root=rng.uniform(-2, 8, (4, 3)),
                  est_rot=axis_angle_to_matrix(np.deg2rad(20.0) * rng.normal(size=(4, 3))),

@@ -1,6 +1,5 @@
 """tools/benchmarks/dto_focal_requirement.py: the interpolation of the requirement, the focal
 variants, and a tiny end-to-end run whose HMR-focal row is the main benchmark's DTO+."""
-import importlib.util
 import json
 import math
 import re
@@ -9,16 +8,8 @@ import numpy as np
 import pytest
 
 
-def _load(repo_root):
-    path = repo_root / 'tools' / 'benchmarks' / 'dto_focal_requirement.py'
-    spec = importlib.util.spec_from_file_location('dto_focal_requirement_bench', path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_needed_focal_error_interpolates_the_first_crossing(repo_root):
-    bench = _load(repo_root)
+def test_needed_focal_error_interpolates_the_first_crossing(load_bench):
+    bench = load_bench('dto_focal_requirement')
     # reduction falls from 0.8 to 0.2 as the error grows: 0.45 is crossed between 0.1 and 0.2
     x, y = [0.2, 0.0, 0.1, 0.3], [0.3, 0.8, 0.6, 0.2]          # unsorted on purpose
     val, cens = bench.needed_focal_error(x, y, 0.45)
@@ -30,8 +21,8 @@ def test_needed_focal_error_interpolates_the_first_crossing(repo_root):
     assert math.isnan(val) and not cens
 
 
-def test_focal_variants_span_hmr_to_true_focal(repo_root):
-    bench = _load(repo_root)
+def test_focal_variants_span_hmr_to_true_focal(load_bench):
+    bench = load_bench('dto_focal_requirement')
     v = {n: (p, r) for n, p, r in bench.focal_variants(1.21, [1.0, 0.5, 0.0], [0.1], eps=-2.0)}
     assert v['bias_t1'] == ('bias', pytest.approx(1.21))
     assert v['bias_t0.5'] == ('bias', pytest.approx(1.1))
@@ -39,10 +30,10 @@ def test_focal_variants_span_hmr_to_true_focal(repo_root):
     assert v['noise_0.1'] == ('noise', pytest.approx(np.exp(-0.2)))
 
 
-def test_tiny_run_matches_the_main_benchmark(repo_root, tmp_path, capsys):
+def test_tiny_run_matches_the_main_benchmark(load_bench, tmp_path, capsys):
     """The HMR-focal row (t = 1) is dto_synthetic's dto_plus / dto_paper on the same scenes,
     and the true-focal row (t = 0) its dto_paper_gt_focal / plus_gt_focal."""
-    bench = _load(repo_root)
+    bench = load_bench('dto_focal_requirement')
     common = ['--scenes', '3', '--image-size', '96', '128', '--min-pixels', '20',
               '--cache-dir', str(tmp_path / 'cache'), '--scenes-per-shard', '3']
     reps = bench.main(common + ['--severities', '1', '--out-dir', str(tmp_path / 'fr'),
@@ -60,10 +51,7 @@ def test_tiny_run_matches_the_main_benchmark(repo_root, tmp_path, capsys):
     data = json.loads((tmp_path / 'fr' / 'dto_focal_requirement_sev1.json').read_text())
     assert data['images'] == rep['images'] and (tmp_path / 'fr' / 'focal_requirement.png').stat().st_size > 0
 
-    syn_spec = importlib.util.spec_from_file_location('dto_synthetic_bench2',
-                                                      repo_root / 'tools' / 'benchmarks' / 'dto_synthetic.py')
-    syn = importlib.util.module_from_spec(syn_spec)
-    syn_spec.loader.exec_module(syn)
+    syn = load_bench('dto_synthetic')
     S = syn.main(common + ['--severity', '1', '--out-dir', str(tmp_path / 'syn'), '--methods', 'initial',
                            'dto_paper', 'dto_plus', 'dto_paper_gt_focal', 'plus_gt_focal'])['summary']
     assert rep['initial_depth_err_mean'] == pytest.approx(S['initial']['depth_err_mean'], rel=1e-12)

@@ -1,20 +1,11 @@
 """tools/benchmarks/dto_synthetic.py on a few tiny scenes: tables, plots and last line of one
 severity, and the DTO+ rows / plus last line of ``--severities``."""
-import importlib.util
 import json
 import re
 
 
-def _load(repo_root):
-    path = repo_root / 'tools' / 'benchmarks' / 'dto_synthetic.py'
-    spec = importlib.util.spec_from_file_location('dto_synthetic_bench', path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_benchmark_writes_tables_plots_and_last_line(repo_root, tmp_path, capsys):
-    bench = _load(repo_root)
+def test_benchmark_writes_tables_plots_and_last_line(load_bench, tmp_path, capsys):
+    bench = load_bench('dto_synthetic')
     out = tmp_path / 'out'
     report = bench.main(['--scenes', '3', '--severity', '0', '--image-size', '96', '128',
                          '--min-pixels', '20', '--out-dir', str(out), '--cache-dir', str(tmp_path / 'cache'),
@@ -32,8 +23,8 @@ def test_benchmark_writes_tables_plots_and_last_line(repo_root, tmp_path, capsys
     assert (tmp_path / 'cache').is_dir() and len(list((tmp_path / 'cache').iterdir())) == 1
 
 
-def test_severities_print_plus_last_line(repo_root, tmp_path, capsys):
-    bench = _load(repo_root)
+def test_severities_print_plus_last_line(load_bench, tmp_path, capsys):
+    bench = load_bench('dto_synthetic')
     out = tmp_path / 'out'
     reports = bench.main(['--scenes', '3', '--severities', '0', '1', '--image-size', '96', '128',
                           '--min-pixels', '20', '--out-dir', str(out), '--cache-dir', str(tmp_path / 'cache'),
